@@ -1,0 +1,97 @@
+"""AgentConsoleApp: wiring only — screens, bindings, the command palette and the error funnel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from agent_console.config import Settings
+from agent_console.i18n import t
+from agent_console.models.read import AgentInfo
+from agent_console.services.sla import parse_zone
+from agent_console.services.store import ConflictError, InputError, NotFoundError, Store
+from agent_console.text import clean_line
+from agent_console.widgets.localized import localize_bindings
+
+
+class AgentConsoleApp(App[None]):
+    """The queue first; tickets and dialogs are pushed over it."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "Agent Console"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.agent = agent
+        self.zone = parse_zone(settings.timezone)
+        localize_bindings(self)
+
+    def on_mount(self) -> None:
+        from agent_console.screens.queue_screen import QueueScreen
+
+        self.title = t("app.title")
+        self.push_screen(QueueScreen())
+
+    def open_ticket(self, ticket_id: int) -> None:
+        from agent_console.screens.ticket_screen import TicketScreen
+
+        self.push_screen(TicketScreen(ticket_id))
+
+    def action_help(self) -> None:
+        from agent_console.screens.help_screen import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self._key_list(self.screen)))
+
+    def _key_list(self, screen: Screen) -> list[tuple[str, str]]:
+        keys = []
+        for key, active in screen.active_bindings.items():
+            if active.binding.id:
+                keys.append((self.get_key_display(active.binding), active.binding.description))
+        return keys
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every keyed action of the current screen, in the agent's language."""
+        seen = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.id or binding.id in seen or binding.id in ("help", "quit"):
+                continue
+            seen.add(binding.id)
+            yield SystemCommand(binding.description, t(f"keyhelp.{binding.id}"),
+                                partial(self._run_bound, active.node, binding.action))
+        yield SystemCommand(t("key.help"), t("keyhelp.help"), self.action_help)
+        yield SystemCommand(t("key.quit"), t("keyhelp.quit"), self.exit)
+
+    async def _run_bound(self, node: object, action: str) -> None:
+        await self.run_action(action, node)  # type: ignore[arg-type]
+
+    @on(Worker.StateChanged)
+    def report_worker_error(self, event: Worker.StateChanged) -> None:
+        """One funnel: a failed worker becomes a notification; the app never dies on a store error."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, InputError):
+            self.notify(clean_line(str(error)), title=t("error.input"), severity="warning")
+        elif isinstance(error, ConflictError):
+            self.notify(t("ticket.conflict", number=str(error)), severity="error")
+        elif isinstance(error, NotFoundError):
+            self.notify(clean_line(str(error)), severity="error")
+        else:
+            self.notify(t("error.store", error=clean_line(str(error))[:200]),
+                        title=t("error.title"), severity="error", timeout=10)

@@ -1,0 +1,104 @@
+"""Settings: defaults < TOML file in the config dir < AGENT_CONSOLE_* environment < command line."""
+
+from __future__ import annotations
+
+import getpass
+import locale
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+APP_NAME = "agent-console"
+ENV_PREFIX = "AGENT_CONSOLE_"
+
+
+class ConfigError(Exception):
+    """A settings file or value that cannot be used; the message is one line for the user."""
+
+
+def config_dir() -> Path:
+    if override := os.environ.get(f"{ENV_PREFIX}CONFIG_DIR"):
+        return Path(override)
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME)
+
+
+def data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def default_lang() -> str:
+    """zh when the locale is Chinese, otherwise en."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(var):
+            return "zh" if value.lower().startswith("zh") else "en"
+    try:
+        loc = locale.getlocale()[0] or ""
+    except ValueError:
+        loc = ""
+    return "zh" if loc.lower().startswith("zh") else "en"
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "agent"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the command line read from their surroundings."""
+
+    db: Path = field(default_factory=lambda: data_dir() / "agent-console.db")
+    lang: str = field(default_factory=default_lang)
+    agent: str = field(default_factory=os_user)
+    timezone: str = ""
+    refresh_seconds: float = 1.0
+    page_flip: bool = False
+
+    def with_overrides(self, **values: object) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_COERCE = {"db": Path, "lang": str, "agent": str, "timezone": str,
+           "refresh_seconds": float, "page_flip": lambda v: str(v).lower() in {"1", "true", "yes", "on"}}
+
+
+def _coerce(name: str, value: object) -> object:
+    try:
+        result = _COERCE[name](value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r}: cannot use value {value!r}") from None
+    if name == "lang" and result not in ("en", "zh"):
+        raise ConfigError(f"setting 'lang': {result!r} is not one of: en, zh")
+    if name == "refresh_seconds" and not 0.2 <= float(result) <= 60:
+        raise ConfigError("setting 'refresh_seconds': must be between 0.2 and 60")
+    return result
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Layer the TOML file and the environment over the defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    path = config_file or config_dir() / "config.toml"
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        for key, value in data.items():
+            if key in _COERCE:
+                values[key] = _coerce(key, value)
+    for f in fields(Settings):
+        if (raw := environ.get(ENV_PREFIX + f.name.upper())) not in (None, ""):
+            values[f.name] = _coerce(f.name, raw)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def validate_lang(value: str) -> str:
+    return str(_coerce("lang", value))

@@ -1,0 +1,1 @@
+"""One screen per module; a screen is the controller of its widgets."""

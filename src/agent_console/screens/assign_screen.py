@@ -1,0 +1,89 @@
+"""AssignScreen: dispatch a ticket — handler 处理人, owner 负责人 and department."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Select
+
+from agent_console.i18n import current_language, label, t
+from agent_console.models.read import AgentInfo
+from agent_console.services.directory import list_agents
+from agent_console.text import clean_line
+from agent_console.widgets.localized import localize_bindings
+
+
+@dataclass(frozen=True)
+class AssignChoice:
+    handler: str | None
+    owner: str | None
+    department: str | None
+
+
+class AssignScreen(ModalScreen[AssignChoice | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+        Binding("ctrl+s", "save", "Save", id="save"),
+    ]
+
+    def __init__(self, number: str) -> None:
+        super().__init__()
+        self.number = number
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(t("assign.title", number=self.number), id="dialog-title")
+            yield Label(t("assign.handler"))
+            yield Select[str]([], id="assign-handler", prompt=t("assign.unchanged"))
+            yield Label(t("assign.owner"))
+            yield Select[str]([], id="assign-owner", prompt=t("assign.unchanged"))
+            yield Label(t("assign.department"))
+            departments = self.app.store.catalog.departments.values()  # type: ignore[attr-defined]
+            yield Select[str]([(Content(d.name(current_language())), d.code) for d in departments],
+                              id="assign-department", prompt=t("assign.unchanged"))
+            with Horizontal(id="dialog-buttons"):
+                yield Button(t("dialog.save"), variant="primary", id="save")
+                yield Button(t("dialog.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.load_agents()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="assign-loader")
+    def load_agents(self) -> None:
+        agents = list_agents(self.app.store)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._fill, agents)
+
+    def _fill(self, agents: list[AgentInfo]) -> None:
+        options = [(Content(f"{clean_line(a.name)} ({clean_line(a.code)} · {label('role', a.role)})"),
+                    a.code) for a in agents]
+        self.query_one("#assign-handler", Select).set_options(options)
+        self.query_one("#assign-owner", Select).set_options(options)
+        self.query_one("#assign-handler", Select).focus()
+
+    @staticmethod
+    def _value(select: Select[str]) -> str | None:
+        return None if select.is_blank() else str(select.value)
+
+    def action_save(self) -> None:
+        choice = AssignChoice(self._value(self.query_one("#assign-handler", Select)),
+                              self._value(self.query_one("#assign-owner", Select)),
+                              self._value(self.query_one("#assign-department", Select)))
+        self.dismiss(choice if any((choice.handler, choice.owner, choice.department)) else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,95 @@
+"""NoteScreen: write a note on a ticket; the draft is kept in the store as it is typed."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, TextArea
+
+from agent_console.i18n import t
+from agent_console.services.directory import get_preference, set_preference
+from agent_console.services.validation import DESCRIPTION_LIMIT
+from agent_console.widgets.localized import localize_bindings
+
+DRAFT_DELAY = 0.8  # seconds after the last keystroke before the draft is written
+
+
+class NoteScreen(ModalScreen[str | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+        Binding("ctrl+s", "save", "Save", id="save"),
+    ]
+
+    def __init__(self, ticket_id: int, number: str) -> None:
+        super().__init__()
+        self.ticket_id, self.number = ticket_id, number
+        self.draft_key = f"note_draft:{ticket_id}"
+        self._draft_timer = None
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Content(t("note.title", number=self.number)), id="dialog-title")
+            yield TextArea(id="note-text", soft_wrap=True, max_checkpoints=200)
+            yield Label(Content(t("note.hint", limit=DESCRIPTION_LIMIT)), id="note-hint")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(t("dialog.save"), variant="primary", id="save")
+                yield Button(t("dialog.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+        self.load_draft()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
+    def load_draft(self) -> None:
+        draft = get_preference(self.app.store, self.app.agent.code, self.draft_key)  # type: ignore[attr-defined]
+        if draft:
+            self.app.call_from_thread(self._restore, draft)
+
+    def _restore(self, draft: str) -> None:
+        area = self.query_one(TextArea)
+        if not area.text:
+            area.text = draft
+            self.notify(t("note.draft_restored"))
+
+    @on(TextArea.Changed)
+    def _typed(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
+
+    def _save_draft(self) -> None:
+        self.write_draft(self.query_one(TextArea).text or None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
+    def write_draft(self, text: str | None) -> None:
+        set_preference(self.app.store, self.app.agent.code, self.draft_key, text)  # type: ignore[attr-defined]
+
+    def action_save(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        if not text:
+            self.notify(t("note.empty"), severity="warning")
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self.write_draft(None)
+        self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        # The draft stays: an accidental Escape loses nothing.
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._save_draft()
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()

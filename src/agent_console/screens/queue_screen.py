@@ -1,0 +1,361 @@
+"""QueueScreen: the agent's ticket queue, most urgent SLA first, live across processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from agent_console.db import ts
+from agent_console.i18n import current_language, label, t
+from agent_console.messages import TicketChanged, TicketConflict
+from agent_console.models.read import TicketRow
+from agent_console.models.vocab import Channel
+from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
+from agent_console.services import directory
+from agent_console.services.queue import SORTS, QueueFilter, QueueReader, Viewer
+from agent_console.text import clean_line
+from agent_console.widgets.localized import localize_bindings
+from agent_console.widgets.ticket_table import TicketTable
+
+SWEEP_EVERY = 30  # ticks between SLA crossing sweeps
+SEARCH_DELAY = 0.15
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    total: int
+    overdue: int
+    warning: int
+
+
+class QueueScreen(TicketActions, Screen[None]):
+    BINDINGS = [
+        *ACTION_BINDINGS,
+        Binding("slash", "search", "Search", id="search"),
+        Binding("escape", "clear_search", "Clear search", id="clear-search", show=False),
+        Binding("m", "scope('mine')", "Mine", id="scope-mine"),
+        Binding("t", "scope('team')", "My team", id="scope-team", show=False),
+        Binding("e", "scope('all')", "Everyone", id="scope-all", show=False),
+        Binding("o", "state('overdue')", "Overdue", id="state-overdue"),
+        Binding("w", "state('warning')", "Warning", id="state-warning", show=False),
+        Binding("f", "pick_category", "Category", id="filter-category", show=False),
+        Binding("h", "pick_channel", "Channel", id="filter-channel", show=False),
+        Binding("x", "toggle_view", "Open/closed", id="toggle-closed", show=False),
+        Binding("r", "cycle_sort", "Sort", id="cycle-sort"),
+    ]
+
+    class RowsLoaded(Message):
+        def __init__(self, flt: QueueFilter, rows: list[TicketRow], base: int, counts: QueueCounts,
+                     at_start: bool, at_end: bool, keep_id: int | None, keep_index: int | None,
+                     from_end: bool) -> None:
+            super().__init__()
+            self.flt, self.rows, self.base, self.counts = flt, rows, base, counts
+            self.at_start, self.at_end, self.from_end = at_start, at_end, from_end
+            self.keep_id, self.keep_index = keep_id, keep_index
+
+    class MoreRowsLoaded(Message):
+        def __init__(self, flt: QueueFilter, direction: str, rows: list[TicketRow],
+                     complete: bool) -> None:
+            super().__init__()
+            self.flt, self.direction, self.rows, self.complete = flt, direction, rows, complete
+
+    class StoreChanged(Message):
+        def __init__(self, version: int) -> None:
+            super().__init__()
+            self.version = version
+
+    def __init__(self) -> None:
+        super().__init__()
+        localize_bindings(self)
+        self.filter = QueueFilter()
+        self.reader: QueueReader | None = None
+        self.counts = QueueCounts(0, 0, 0)
+        self._data_version: int | None = None
+        self._ticks = 0
+        self._search_timer = None
+        self._loaded = False
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="queue-title")
+        yield Static(id="queue-filters")
+        yield Input(id="queue-search", placeholder=t("queue.search_placeholder"))
+        lang = current_language()
+        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        yield TicketTable(category_names=names, id="queue-table")
+        yield Static(id="queue-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        agent = self.app.agent
+        self.query_one("#queue-title", Static).update(Content(t(
+            "queue.title", name=clean_line(agent.name), code=clean_line(agent.code),
+            role=label("role", agent.role))))
+        self.query_one("#queue-search").display = False
+        self.query_one(TicketTable).focus()
+        self.table.now_ts = self._now_ts()
+        self.load_queue(self.filter, mode="first", page=self.table.page_size)
+        self.set_interval(self.app.settings.refresh_seconds, self._tick)
+
+    def on_unmount(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    @property
+    def viewer(self) -> Viewer:
+        agent = self.app.agent
+        return Viewer(agent.id, agent.team, agent.department)
+
+    def _now_ts(self) -> int:
+        return ts(self.app.store.clock.now())
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def _reader(self) -> QueueReader:
+        if self.reader is None:
+            self.reader = QueueReader(self.app.store.path)
+        return self.reader
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-loader")
+    def load_queue(self, flt: QueueFilter, *, mode: str, anchor: tuple[int, ...] | None = None,
+                   keep_id: int | None = None, keep_index: int | None = None,
+                   size: int = 0, page: int = 40) -> None:
+        """Load a buffer of rows: from the top, from the end, or again from an anchor row."""
+        reader = self._reader()
+        if mode == "first":
+            flt = directory.load_queue_filter(self.app.store, self.app.agent.code)
+            mode = "home"
+        size = max(size, page * 2, 40)
+        now_ts, viewer = self._now_ts(), self.viewer
+        if self._data_version is None:
+            self.post_message(self.StoreChanged(reader.data_version()))
+        counts = QueueCounts(reader.count(flt, viewer, now_ts=now_ts),
+                             reader.count(flt.with_(state="overdue"), viewer, now_ts=now_ts),
+                             reader.count(flt.with_(state="warning"), viewer, now_ts=now_ts))
+        rows: list[TicketRow] = []
+        base = 0
+        if mode == "anchor" and anchor is not None:
+            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size, after=anchor, inclusive=True)
+            base = reader.count(flt, viewer, now_ts=now_ts, before=anchor)
+            if len(rows) < page and base > 0:
+                mode = "end"
+        if mode == "end":
+            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size, from_end=True)
+            base = max(0, counts.total - len(rows))
+        elif mode == "home" or anchor is None:
+            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size)
+            base = 0
+        self.post_message(self.RowsLoaded(
+            flt, rows, base, counts, at_start=base == 0, at_end=base + len(rows) >= counts.total,
+            keep_id=keep_id, keep_index=keep_index, from_end=mode == "end"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-more")
+    def load_more(self, flt: QueueFilter, direction: str, key: tuple[int, ...], page: int) -> None:
+        size = max(page * 2, 40)
+        kwargs = {"after": key} if direction == "down" else {"before": key}
+        rows = self._reader().page(flt, self.viewer, now_ts=self._now_ts(), limit=size, **kwargs)
+        self.post_message(self.MoreRowsLoaded(flt, direction, rows, len(rows) < size))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-poll")
+    def poll_store(self) -> None:
+        version = self._reader().data_version()
+        if version != self._data_version:
+            self.post_message(self.StoreChanged(version))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sla-sweep")
+    def sweep_sla(self) -> None:
+        from agent_console.services.tickets import record_crossings
+
+        record_crossings(self.app.store)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prefs")
+    def save_filter(self, flt: QueueFilter) -> None:
+        directory.save_queue_filter(self.app.store, self.app.agent.code, flt)
+
+    def reload(self) -> None:
+        """Same place, fresh data: the buffer is read again from its first row's key."""
+        table = self.table
+        if not table.rows:
+            self.load_queue(self.filter, mode="home", page=table.page_size)
+            return
+        self.load_queue(self.filter, mode="anchor", anchor=table.rows[0].sort_key(self.filter.sort),
+                        keep_id=table.current.id if table.current else None,
+                        keep_index=table.cursor, size=len(table.rows), page=table.page_size)
+
+    def set_filter(self, flt: QueueFilter) -> None:
+        if flt == self.filter:
+            return
+        self.filter = flt
+        self.table.sort = flt.sort
+        self._show_filter()
+        self.load_queue(flt, mode="home", page=self.table.page_size)
+        self.save_filter(flt)
+
+    # --- results -------------------------------------------------------------------------------
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, event: RowsLoaded) -> None:
+        if self._loaded and event.flt != self.filter:
+            return
+        self._loaded = True
+        self.filter, self.counts = event.flt, event.counts
+        table = self.table
+        table.sort = event.flt.sort
+        table.now_ts = self._now_ts()
+        table.set_rows(event.rows, base=event.base, at_start=event.at_start, at_end=event.at_end,
+                       keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
+        self._show_filter()
+        self._show_status()
+
+    @on(MoreRowsLoaded)
+    def _more_loaded(self, event: MoreRowsLoaded) -> None:
+        if event.flt == self.filter:
+            self.table.add_rows(event.direction, event.rows, complete=event.complete)
+        self._show_status()
+
+    @on(StoreChanged)
+    def _store_changed(self, event: StoreChanged) -> None:
+        first = self._data_version is None
+        self._data_version = event.version
+        if not first:
+            self.reload()
+
+    @on(TicketTable.NeedRows)
+    def _need_rows(self, event: TicketTable.NeedRows) -> None:
+        if event.direction in ("first", "last"):
+            self.load_queue(self.filter, mode="home" if event.direction == "first" else "end",
+                            page=self.table.page_size)
+        elif event.key is not None:
+            self.load_more(self.filter, event.direction, event.key, self.table.page_size)
+
+    @on(TicketTable.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._show_status()
+
+    @on(TicketTable.Opened)
+    def _opened(self, event: TicketTable.Opened) -> None:
+        self.app.open_ticket(event.row.id)
+
+    @on(TicketChanged)
+    def _changed(self, event: TicketChanged) -> None:
+        self.notify(t(f"ticket.done.{event.action}"))
+        self.reload()
+
+    @on(TicketConflict)
+    def _conflict(self, event: TicketConflict) -> None:
+        self.notify(t("ticket.conflict", number=event.number), severity="error", timeout=8)
+        self.reload()
+
+    def _tick(self) -> None:
+        self.table.tick(self._now_ts())
+        self.poll_store()
+        self._ticks += 1
+        if self._ticks % SWEEP_EVERY == 1:
+            self.sweep_sla()
+
+    # --- showing -------------------------------------------------------------------------------
+
+    def _show_filter(self) -> None:
+        flt, lang = self.filter, current_language()
+        catalog = self.app.store.catalog
+        category = catalog.categories[flt.category].name(lang) if flt.category in \
+            catalog.categories else t("queue.any")
+        parts = [
+            t("queue.filter.scope", value=t(f"queue.scope.{flt.scope}")),
+            t("queue.filter.state", value=t(f"queue.state.{flt.state}")),
+            t("queue.filter.category", value=category),
+            t("queue.filter.channel",
+              value=label("channel", flt.channel) if flt.channel else t("queue.any")),
+            t("queue.filter.sort", value=t(f"queue.sort.{flt.sort}")),
+            t(f"queue.view.{flt.view}"),
+        ]
+        if flt.text:
+            parts.append(t("queue.filter.text", value=clean_line(flt.text)[:30]))
+        self.query_one("#queue-filters", Static).update(Content("  ·  ".join(parts)))
+
+    def _show_status(self) -> None:
+        table, counts = self.table, self.counts
+        position = table.base + table.cursor + 1 if table.rows else 0
+        self.query_one("#queue-status", Static).update(Content(t(
+            "queue.status", position=position, total=counts.total, overdue=counts.overdue,
+            warning=counts.warning)))
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_target(self) -> TicketRef | None:
+        row = self.table.current
+        if row is None:
+            self.notify(t("queue.nothing_selected"), severity="warning")
+            return None
+        return TicketRef(row.id, row.number, row.version, row.status)
+
+    def action_scope(self, scope: str) -> None:
+        self.set_filter(self.filter.with_(scope=scope))
+
+    def action_state(self, state: str) -> None:
+        self.set_filter(self.filter.with_(state="any" if self.filter.state == state else state))
+
+    def action_toggle_view(self) -> None:
+        self.set_filter(self.filter.with_(view="closed" if self.filter.view == "open" else "open"))
+
+    def action_cycle_sort(self) -> None:
+        self.set_filter(self.filter.with_(sort=SORTS[(SORTS.index(self.filter.sort) + 1) % len(SORTS)]))
+
+    def action_pick_category(self) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        lang = current_language()
+        choices = [(t("queue.any"), "")] + [(c.name(lang), c.code)
+                                            for c in self.app.store.catalog.categories.values()]
+        self.app.push_screen(ChoiceScreen(t("queue.pick_category"), choices, self.filter.category),
+                             self._picked("category"))
+
+    def action_pick_channel(self) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        choices = [(t("queue.any"), "")] + [(label("channel", c), c.value) for c in Channel]
+        self.app.push_screen(ChoiceScreen(t("queue.pick_channel"), choices, self.filter.channel),
+                             self._picked("channel"))
+
+    def _picked(self, field: str):  # noqa: ANN202 - a dismiss callback
+        def apply(value: str | None) -> None:
+            if value is not None:
+                self.set_filter(self.filter.with_(**{field: value}))
+        return apply
+
+    def action_search(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        search.display = True
+        search.focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        if search.value:
+            search.value = ""
+        search.display = False
+        self.table.focus()
+        self.set_filter(self.filter.with_(text=""))
+
+    @on(Input.Changed, "#queue-search")
+    def _search_typed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        text = event.value[:200]
+        self._search_timer = self.set_timer(
+            SEARCH_DELAY, lambda: self.set_filter(self.filter.with_(text=text)))
+
+    @on(Input.Submitted, "#queue-search")
+    def _search_done(self) -> None:
+        self.table.focus()

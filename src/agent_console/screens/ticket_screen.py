@@ -1,0 +1,190 @@
+"""TicketScreen: one ticket's details, both SLA clocks and its timeline of events."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from agent_console.formatting import local_time, span
+from agent_console.i18n import current_language, label, t
+from agent_console.messages import TicketChanged, TicketConflict
+from agent_console.models.read import EventView, TicketDetail
+from agent_console.models.vocab import SlaState
+from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
+from agent_console.services.sla import ClockView
+from agent_console.services.tickets import ticket_detail
+from agent_console.text import clean_line, strip_controls
+from agent_console.widgets.localized import localize_bindings
+
+RELOAD_SECONDS = 15
+
+
+class TicketScreen(TicketActions, Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="back"),
+        *ACTION_BINDINGS,
+    ]
+
+    class TicketLoaded(Message):
+        def __init__(self, detail: TicketDetail) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.detail: TicketDetail | None = None
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("ticket.loading"), id="ticket-title")
+        with Horizontal(id="ticket-top"):
+            yield Static(id="ticket-fields")
+            yield Static(id="ticket-clocks")
+        yield Static(t("ticket.timeline"), id="timeline-title")
+        with VerticalScroll(id="ticket-timeline"):
+            yield Static(id="ticket-events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_ticket()
+        self.set_interval(RELOAD_SECONDS, self.load_ticket)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
+    def load_ticket(self) -> None:
+        self.post_message(self.TicketLoaded(ticket_detail(self.app.store, ticket_id=self.ticket_id)))
+
+    @on(TicketLoaded)
+    def _loaded(self, event: TicketLoaded) -> None:
+        if event.detail == self.detail:
+            return  # nothing changed: no repaint, no bytes on the line
+        self.detail = d = event.detail
+        zone = self.app.zone
+        title = Text()
+        title.append(f" {d.number} ", style="bold reverse")
+        title.append(f"  {label('grade', d.grade)}  ·  {label('status', d.status)}  ·  "
+                     f"{label('work_type', d.work_type)}")
+        self.query_one("#ticket-title", Static).update(title)
+        self.query_one("#ticket-fields", Static).update(self._fields(d, zone))
+        self.query_one("#ticket-clocks", Static).update(self._clocks(d.clocks, zone))
+        self.query_one("#ticket-events", Static).update(self._events(d.events, zone))
+
+    def _fields(self, d: TicketDetail, zone: object) -> Table:
+        lang = current_language()
+        catalog = self.app.store.catalog
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        customer = Text(clean_line(d.customer.name) or "—")
+        customer.append(f"  {d.customer.phone_masked}  {label('tier', d.customer.tier)}")
+        if d.customer.green_channel:
+            customer.append(f"  {t('ticket.green_channel')}")
+        category = catalog.categories.get(d.category)
+        department = catalog.departments.get(d.department or "")
+        grade = label("grade", d.grade)
+        if d.grade != d.requested_grade:
+            grade = t("ticket.grade_raised", grade=grade, requested=label("grade", d.requested_grade))
+
+        def who(agent: object, at: object) -> Text:
+            if agent is None:
+                return Text("—")
+            return Text(f"{clean_line(agent.name)} ({clean_line(agent.code)})  "  # type: ignore[attr-defined]
+                        f"{local_time(at, zone)}")  # type: ignore[arg-type]
+
+        rows = [
+            ("ticket.field.customer", customer),
+            ("ticket.field.channel", Text(label("channel", d.channel))),
+            ("ticket.field.category", Text(category.name(lang) if category else d.category)),
+            ("ticket.field.grade", Text(grade)),
+            ("ticket.field.department", Text(department.name(lang) if department else "—")),
+            ("ticket.field.handler", who(d.handler, d.handler_set_at)),
+            ("ticket.field.owner", who(d.owner, d.owner_set_at)),
+            ("ticket.field.created", Text(local_time(d.created_at, zone))),  # type: ignore[arg-type]
+            ("ticket.field.dispatched", Text(local_time(d.dispatched_at, zone))),  # type: ignore[arg-type]
+            ("ticket.field.description", Text(strip_controls(d.description))),
+        ]
+        for key, value in rows:
+            grid.add_row(t(key), value)
+        return grid
+
+    def _clocks(self, clocks: tuple[ClockView, ...], zone: object) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        for clock in clocks:
+            state = Text(t(f"sla.state.{clock.state.value}"),
+                         style=_STATE_STYLE.get(clock.state, ""))
+            grid.add_row(Text(t(f"sla.clock.{clock.kind.value}")), state)
+            grid.add_row(t("sla.target"), span(clock.target))
+            due = clock.due
+            grid.add_row(t("sla.due"), local_time(due, zone) if due else t("sla.paused_short"))  # type: ignore[arg-type]
+            grid.add_row(t("sla.elapsed"), span(clock.elapsed))
+            grid.add_row(t("sla.paused_for"), span(clock.paused))
+            if clock.state is SlaState.MET:
+                grid.add_row(t("sla.met_at"), local_time(clock.met_at, zone))  # type: ignore[arg-type]
+            elif clock.remaining.total_seconds() < 0:
+                grid.add_row(t("sla.over_by"), Text(span(clock.remaining), style="bold"))
+            else:
+                grid.add_row(t("sla.left"), span(clock.remaining))
+            grid.add_row("", "")
+        return grid
+
+    def _events(self, events: tuple[EventView, ...], zone: object) -> Text:
+        text = Text()
+        for event in events:
+            text.append(f"{local_time(event.at, zone)}  ", style="dim")  # type: ignore[arg-type]
+            text.append(_describe(event))
+            if event.agent_name:
+                text.append(f"  — {clean_line(event.agent_name)}", style="italic")
+            text.append("\n")
+        return text
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_target(self) -> TicketRef | None:
+        d = self.detail
+        return None if d is None else TicketRef(d.id, d.number, d.version, d.status)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(TicketChanged)
+    def _changed(self, event: TicketChanged) -> None:
+        self.notify(t(f"ticket.done.{event.action}"))
+        self.load_ticket()
+
+    @on(TicketConflict)
+    def _conflict(self, event: TicketConflict) -> None:
+        self.notify(t("ticket.conflict", number=event.number), severity="error", timeout=8)
+        self.load_ticket()
+
+
+_STATE_STYLE = {SlaState.BREACHED: "bold reverse", SlaState.WARNING: "bold underline",
+                SlaState.MET: "", SlaState.PAUSED: "dim", SlaState.ON_TRACK: ""}
+
+
+def _describe(event: EventView) -> str:
+    """One timeline line in the agent's language."""
+    d = event.detail
+    kind = event.kind
+    if kind == "status_changed":
+        return t("event.status_changed", old=label("status", d.get("from", "")),
+                 new=label("status", d.get("to", "")))
+    if kind in ("sla_warning", "sla_breached"):
+        return t(f"event.{kind}", clock=t(f"sla.clock.{d.get('clock', 'resolution')}"))
+    if kind in ("claimed", "handler_set", "owner_set"):
+        return t(f"event.{kind}", agent=clean_line(str(d.get("agent", event.agent_name))))
+    if kind == "assigned":
+        return t("event.assigned", department=clean_line(str(d.get("department", ""))))
+    if kind == "note":
+        return t("event.note", text=strip_controls(str(d.get("text", ""))))
+    if kind == "created":
+        return t("event.created", grade=label("grade", str(d.get("grade", ""))))
+    return clean_line(kind)

@@ -1,0 +1,1 @@
+"""Use cases over the store; nothing here imports Textual."""

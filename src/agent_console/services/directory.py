@@ -1,0 +1,85 @@
+"""Agents and their remembered queue choices (plain SQL: both sit on the start-up path)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+
+from agent_console.models.read import AgentInfo
+from agent_console.models.vocab import Role
+from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
+from agent_console.services.store import Store
+
+_AGENT_COLUMNS = "id, code, name, role, team, department"
+
+
+def find_agent(store: Store, code: str) -> AgentInfo | None:
+    with store.connection() as conn:
+        row = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ?", (code,)).fetchone()
+    return AgentInfo(*row) if row else None
+
+
+def ensure_agent(store: Store, code: str) -> AgentInfo:
+    """The agent with this id; an OS user seen for the first time is registered as a plain agent."""
+    if found := find_agent(store, code):
+        return found
+    with store.connection() as conn:
+        conn.execute("INSERT OR IGNORE INTO agent (code, name, role) VALUES (?, ?, ?)",
+                     (code, code, Role.AGENT.value))
+    found = find_agent(store, code)
+    assert found is not None
+    return found
+
+
+def list_agents(store: Store) -> list[AgentInfo]:
+    with store.connection() as conn:
+        rows = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE active = 1 ORDER BY code")
+        return [AgentInfo(*row) for row in rows]
+
+
+_CHOICES = {"scope": SCOPES, "state": STATES, "view": VIEWS, "sort": SORTS}
+
+
+def load_queue_filter(store: Store, agent_code: str) -> QueueFilter:
+    """The agent's last queue filter; unknown or stale values fall back to the defaults."""
+    raw = get_preference(store, agent_code, "queue_filter")
+    if raw is None:
+        return QueueFilter()
+    try:
+        saved = json.loads(raw)
+    except ValueError:
+        return QueueFilter()
+    values = {}
+    for f in fields(QueueFilter):
+        value = saved.get(f.name) if isinstance(saved, dict) else None
+        if f.name == "text" or not isinstance(value, str) or (f.name in _CHOICES and value not in _CHOICES[f.name]):
+            continue
+        if f.name == "category" and value and value not in store.catalog.categories:
+            continue
+        values[f.name] = value
+    return QueueFilter(**values)
+
+
+def save_queue_filter(store: Store, agent_code: str, flt: QueueFilter) -> None:
+    """Remember the filter and sort; the live text search is not kept."""
+    set_preference(store, agent_code, "queue_filter",
+                   json.dumps(asdict(flt.with_(text="")), ensure_ascii=False))
+
+
+def get_preference(store: Store, agent_code: str, key: str) -> str | None:
+    with store.connection() as conn:
+        row = conn.execute("SELECT value FROM agent_preference WHERE agent_code = ? AND key = ?",
+                           (agent_code, key)).fetchone()
+    return row[0] if row else None
+
+
+def set_preference(store: Store, agent_code: str, key: str, value: str | None) -> None:
+    """Store a value for the agent; None removes it."""
+    with store.connection() as conn:
+        if value is None:
+            conn.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                         (agent_code, key))
+        else:
+            conn.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
+                         "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value",
+                         (agent_code, key, value))

@@ -1,0 +1,1 @@
+"""Reusable widgets: they take plain data and post messages; they never touch the store."""
