@@ -8,6 +8,7 @@ from functools import partial
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -30,6 +31,8 @@ class AgentConsoleApp(App[None]):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+p", "command_palette", "Palette", id="command-palette", show=False,
+                priority=True),
     ]
 
     def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo) -> None:
@@ -57,25 +60,26 @@ class AgentConsoleApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self._key_list(self.screen)))
 
+    def _bound_actions(self, screen: Screen) -> list[tuple[DOMNode, Binding]]:
+        """Every binding with an id on the screen, its focusable widgets and the app, once each."""
+        found: dict[str, tuple[DOMNode, Binding]] = {}
+        for node in (screen, *screen.focus_chain, self):
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.id and binding.id not in found:
+                        found[binding.id] = (node, binding)
+        return list(found.values())
+
     def _key_list(self, screen: Screen) -> list[tuple[str, str]]:
-        keys = []
-        for key, active in screen.active_bindings.items():
-            if active.binding.id:
-                keys.append((self.get_key_display(active.binding), active.binding.description))
-        return keys
+        return [(self.get_key_display(binding), binding.description)
+                for _node, binding in self._bound_actions(screen)]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every keyed action of the current screen, in the agent's language."""
-        seen = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.id or binding.id in seen or binding.id in ("help", "quit"):
-                continue
-            seen.add(binding.id)
-            yield SystemCommand(binding.description, t(f"keyhelp.{binding.id}"),
-                                partial(self._run_bound, active.node, binding.action))
-        yield SystemCommand(t("key.help"), t("keyhelp.help"), self.action_help)
-        yield SystemCommand(t("key.quit"), t("keyhelp.quit"), self.exit)
+        for node, binding in self._bound_actions(screen):
+            if binding.id != "command-palette":
+                yield SystemCommand(binding.description, t(f"keyhelp.{binding.id}"),
+                                    partial(self._run_bound, node, binding.action))
 
     async def _run_bound(self, node: object, action: str) -> None:
         await self.run_action(action, node)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from agent_console.i18n import label, t
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import SlaState
 from agent_console.text import clean_line
+from agent_console.widgets.localized import localize_bindings
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class TicketTable(Widget, can_focus=True):
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.category_names = category_names
+        localize_bindings(self)
         self.sort = sort
         self.rows: list[TicketRow] = []
         self.cursor = 0
