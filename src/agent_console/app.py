@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from agent_console.config import Settings
-from agent_console.i18n import t
+from agent_console.i18n import set_language, t
 from agent_console.models.read import AgentInfo
 from agent_console.services.sla import parse_zone
 from agent_console.services.store import ConflictError, InputError, NotFoundError, Store
@@ -36,6 +36,7 @@ class AgentConsoleApp(App[None]):
     ]
 
     def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo) -> None:
+        set_language(settings.lang)
         super().__init__()
         self.store = store
         self.settings = settings

@@ -134,6 +134,40 @@ CREATE TABLE agent_preference (
 );
 """
 
+# The fault-case knowledge base. kb_fts holds services.cjk tokens of each case (rowid = case
+# id), written by services.knowledge; contentless, since snippets come from kb_case.
+SCHEMA_V2_KB = """
+CREATE TABLE kb_case (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    symptoms TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    resolution TEXT NOT NULL,
+    prevention TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    language TEXT NOT NULL CHECK (language IN ('zh', 'en')),
+    source_ticket_id INTEGER REFERENCES ticket(id) ON DELETE SET NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    times_used INTEGER NOT NULL DEFAULT 0,
+    retired INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_kb_case_category ON kb_case (category, retired);
+CREATE TABLE kb_case_history (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES kb_case(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT,
+    new TEXT
+);
+CREATE INDEX ix_kb_case_history_case ON kb_case_history (case_id, id);
+CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, content='', tokenize='unicode61')
+"""
+
 
 def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def migrate(conn: sqlite3.Connection) -> None:
@@ -146,6 +180,7 @@ def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
 # Each entry takes a store from version i to i+1. Append; never edit a released step.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_script(SCHEMA_V1),
+    _run_script(SCHEMA_V2_KB),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

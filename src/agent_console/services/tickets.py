@@ -61,7 +61,7 @@ def _event(session: Any, ticket_id: int, at: datetime, agent_id: int | None, kin
                             detail=json.dumps(detail, ensure_ascii=False)))
 
 
-def _agent(session: Any, code: str | None) -> Any:
+def _find_agent(session: Any, code: str | None) -> Any:
     from sqlmodel import select
 
     from agent_console.models.tables import Agent
@@ -96,7 +96,7 @@ def create_ticket(store: Store, *, phone: str, channel: str, work_type: str, cat
         targets = store.policy.targets(grade=grade, category=category, work_type=work_type,
                                        vip=customer.tier == Tier.VIP,
                                        green_channel=customer.green_channel)
-        agent = _agent(session, by)
+        agent = _find_agent(session, by)
         department = store.catalog.department_for(category)
         ticket = Ticket(
             number=f"new-{uuid.uuid4().hex}", customer_id=customer.id, channel=channel,
@@ -136,7 +136,7 @@ def _apply(store: Store, ticket_id: int, expected_version: int, by: str | None,
         if ticket.version != expected_version:
             raise ConflictError(ticket.number)
         row = _row_dict(ticket)
-        agent = _agent(session, by)
+        agent = _find_agent(session, by)
         values, events = change(session, row, agent, now)
         row.update(values)
         values.update(sla_columns(store, channel=row["channel"], created_at=row["created_at"],
@@ -225,7 +225,7 @@ def assign(store: Store, *, ticket_id: int, expected_version: int, by: str | Non
                                   ("owner", owner, EventKind.OWNER_SET)):
             if code is None:
                 continue
-            target = _agent(session, code)
+            target = _find_agent(session, code)
             if target is None:
                 raise InputError(field, f"no agent with id {code!r}")
             if target.id != row[f"{field}_id"]:
@@ -248,7 +248,7 @@ def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None
     with store.session() as session:
         if session.get(Ticket, ticket_id) is None:
             raise NotFoundError(f"ticket {ticket_id} does not exist")
-        agent = _agent(session, by)
+        agent = _find_agent(session, by)
         _event(session, ticket_id, store.clock.now(), agent.id if agent else None, EventKind.NOTE,
                text=note, cut=cut)
 

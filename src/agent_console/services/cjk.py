@@ -1,0 +1,131 @@
+"""Text to FTS5 tokens so that two-character Chinese words are found, and user text to safe queries.
+
+SQLite's unicode61 tokenizer keeps a run of Chinese as one token, so the text is tokenized here
+first, as Lucene's CJK analyzer does: each run of CJK characters becomes its overlapping bigrams
+(光猫断网 -> 光猫 猫断 断网) and letter/digit runs become lowercase words. The FTS table indexes
+these tokens, space-separated, with unicode61. A multi-character run also ends with its last
+character alone (… 断网 网), so that every character is the start of some token and a
+one-character query can be a prefix query that finds every occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+              "\U00020000-\U0003134f")
+_RUNS = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|[^\W_{_CJK_CLASS}]+")
+# Whitespace and CJK/full-width punctuation separate the parts of a query (which must all match).
+_QUERY_SPLIT = re.compile(r"[\s,;\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]+")
+ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    start: int  # code-point offsets into the original text
+    end: int
+    cjk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Tokens that must appear in this order; `prefix` lets the last one be a prefix."""
+
+    terms: tuple[str, ...]
+    prefix: bool = False
+
+    def fts(self) -> str:
+        # Terms hold only letters and digits, so quoting them is enough to keep them literal.
+        return f'"{" ".join(self.terms)}"' + ("*" if self.prefix else "")
+
+
+def _norm(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokens(text: str) -> list[Token]:
+    """The indexed tokens of `text`, with where each one is in it."""
+    out: list[Token] = []
+    for match in _RUNS.finditer(text):
+        start, run = match.start(), match.group()
+        if match.lastgroup != "cjk":
+            out.append(Token(_norm(run), start, match.end(), False))
+            continue
+        if len(run) > 1:
+            out.extend(Token(run[i:i + 2], start + i, start + i + 2, True)
+                       for i in range(len(run) - 1))
+        out.append(Token(run[-1], match.end() - 1, match.end(), True))
+    return out
+
+
+def index_text(text: str) -> str:
+    """What the FTS column holds for `text`."""
+    return " ".join(token.text for token in tokens(text))
+
+
+def _chunk_phrase(chunk: str, prefix_last: bool) -> Phrase | None:
+    found = tokens(chunk)
+    if not found:
+        return None
+    last = found[-1]
+    if last.cjk and len(found) > 1 and found[-2].cjk and found[-2].end == last.end:
+        # In the text searched the run may go on, and then its last character is not a token
+        # of its own: drop it (the bigram ending in it is already in the phrase).
+        found.pop()
+        prefix = False
+    else:
+        # A lone CJK character begins a bigram (or ends a run); a last word may be half-typed.
+        prefix = last.cjk or prefix_last
+    return Phrase(tuple(token.text for token in found), prefix)
+
+
+def query_phrases(text: str, *, prefix_last: bool = False) -> list[Phrase]:
+    """User text -> phrases that must all match; `prefix_last` for search as you type."""
+    chunks = [chunk for chunk in _QUERY_SPLIT.split(text) if chunk]
+    phrases = [_chunk_phrase(chunk, prefix_last and i == len(chunks) - 1)
+               for i, chunk in enumerate(chunks)]
+    return [phrase for phrase in phrases if phrase is not None]
+
+
+def any_terms(text: str, *, cap: int = ANY_TERMS_CAP) -> list[Phrase]:
+    """Distinct single terms of a longer text, for "any of these" matching (similar cases)."""
+    seen: dict[str, None] = {}
+    for token in tokens(text):
+        if len(token.text) > 1 or token.text.isdigit():
+            seen.setdefault(token.text)
+    return [Phrase((term,)) for term in list(seen)[:cap]]
+
+
+def match_expression(phrases: list[Phrase], *, any_: bool = False) -> str:
+    """The FTS5 MATCH string; empty when there is nothing to search for."""
+    return (" OR " if any_ else " AND ").join(phrase.fts() for phrase in phrases)
+
+
+def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
+    """Where `phrases` occur in `text`, as sorted, merged (start, end) code-point spans."""
+    found = tokens(text)
+    texts = [token.text for token in found]
+    spans: list[tuple[int, int]] = []
+    for phrase in phrases:
+        size = len(phrase.terms)
+        head, last = phrase.terms[:-1], phrase.terms[-1]
+        for i in range(len(found) - size + 1):
+            if tuple(texts[i:i + size - 1]) != head:
+                continue
+            end_token = found[i + size - 1]
+            if end_token.text == last:
+                spans.append((found[i].start, end_token.end))
+            elif phrase.prefix and end_token.text.startswith(last):
+                spans.append((found[i].start, min(end_token.end, end_token.start + len(last))))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,56 @@
+"""Shared fixtures: a frozen clock, fresh stores, a demo store and the app factory."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from agent_console import db, i18n
+from agent_console.clock import FrozenClock
+from agent_console.config import Settings
+from agent_console.services.catalog import load_catalog
+from agent_console.services.sla import load_policy
+from agent_console.services.store import Store, sync_catalog
+
+# 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user config, no real clock, English unless a test says otherwise."""
+    monkeypatch.setenv("AGENT_CONSOLE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    for var in ("AGENT_CONSOLE_DB", "AGENT_CONSOLE_LANG", "AGENT_CONSOLE_AGENT", "AGENT_CONSOLE_NOW"):
+        monkeypatch.delenv(var, raising=False)
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+def make_store(path: Path, clock: FrozenClock) -> Store:
+    db.open_store(path)
+    store = Store(path=path, clock=clock, policy=load_policy(), catalog=load_catalog())
+    sync_catalog(store)
+    return store
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FrozenClock) -> Store:
+    return make_store(tmp_path / "store.db", clock)
+
+
+@pytest.fixture
+def demo_store(store: Store) -> Store:
+    from agent_console.services.demo import fill_demo
+
+    fill_demo(store, tickets=300, seed=7)
+    return store
+
+
+def settings_for(store: Store, lang: str = "en", agent: str = "a001") -> Settings:
+    return Settings(db=store.path, lang=lang, agent=agent, timezone="+08:00", refresh_seconds=1.0)

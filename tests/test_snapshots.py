@@ -1,0 +1,35 @@
+"""What the agent sees, frozen: the queue and a ticket, in English and Chinese."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_console.cli import make_app
+
+from .conftest import settings_for
+
+SIZE = (120, 40)
+
+
+async def _settled(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _open_ticket(pilot) -> None:
+    await _settled(pilot)
+    await pilot.press("j", "j", "enter")
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_queue(snap_compare, demo_store, lang):
+    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settled)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_ticket(snap_compare, demo_store, lang):
+    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_open_ticket)
