@@ -214,3 +214,23 @@ async def test_help_lists_every_key_in_chinese(demo_store):
         text = str(app.screen.query_one("#help-keys Static").render())
         for word in ("领取", "派单", "超时", "排序", "帮助", "退出"):
             assert word in text
+
+
+async def test_dispatch_dialog_sets_handler_owner_and_department(app, demo_store):
+    from textual.widgets import Select
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        row = app.screen.query_one(TicketTable).current
+        await pilot.press("a")
+        await _settle(app, pilot)
+        dialog = app.screen
+        dialog.query_one("#assign-handler", Select).value = "f301"
+        dialog.query_one("#assign-owner", Select).value = "s900"
+        dialog.query_one("#assign-department", Select).value = "finance"
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        assert (detail.handler.code, detail.owner.code, detail.department) == ("f301", "s900", "finance")
+        kinds = [e.kind for e in detail.events[-3:]]
+        assert kinds == ["assigned", "handler_set", "owner_set"]

@@ -112,6 +112,7 @@ CREATE TABLE ticket (
 );
 CREATE INDEX ix_ticket_queue_due ON ticket (is_open, due_key, id);
 CREATE INDEX ix_ticket_queue_grade ON ticket (is_open, grade_rank, due_key, id);
+CREATE INDEX ix_ticket_warn ON ticket (is_open, warn_key);
 CREATE INDEX ix_ticket_handler ON ticket (handler_id, is_open, due_key, id);
 CREATE INDEX ix_ticket_department ON ticket (department, is_open, due_key, id);
 CREATE INDEX ix_ticket_category ON ticket (category, is_open, due_key, id);

@@ -119,7 +119,8 @@ class TicketScreen(TicketActions, Screen[None]):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
         for clock in clocks:
-            state = Text(t(f"sla.state.{clock.state.value}"),
+            late = clock.met_at is not None and clock.state is SlaState.BREACHED
+            state = Text(t("sla.state.met_late" if late else f"sla.state.{clock.state.value}"),
                          style=_STATE_STYLE.get(clock.state, ""))
             grid.add_row(Text(t(f"sla.clock.{clock.kind.value}")), state)
             grid.add_row(t("sla.target"), span(clock.target))
@@ -137,10 +138,12 @@ class TicketScreen(TicketActions, Screen[None]):
         return grid
 
     def _events(self, events: tuple[EventView, ...], zone: object) -> Text:
+        lang = current_language()
+        departments = {d.code: d.name(lang) for d in self.app.store.catalog.departments.values()}
         text = Text()
         for event in events:
             text.append(f"{local_time(event.at, zone)}  ", style="dim")  # type: ignore[arg-type]
-            text.append(_describe(event))
+            text.append(_describe(event, departments))
             if event.agent_name:
                 text.append(f"  — {clean_line(event.agent_name)}", style="italic")
             text.append("\n")
@@ -170,7 +173,7 @@ _STATE_STYLE = {SlaState.BREACHED: "bold reverse", SlaState.WARNING: "bold under
                 SlaState.MET: "", SlaState.PAUSED: "dim", SlaState.ON_TRACK: ""}
 
 
-def _describe(event: EventView) -> str:
+def _describe(event: EventView, departments: dict[str, str]) -> str:
     """One timeline line in the agent's language."""
     d = event.detail
     kind = event.kind
@@ -182,7 +185,8 @@ def _describe(event: EventView) -> str:
     if kind in ("claimed", "handler_set", "owner_set"):
         return t(f"event.{kind}", agent=clean_line(str(d.get("agent", event.agent_name))))
     if kind == "assigned":
-        return t("event.assigned", department=clean_line(str(d.get("department", ""))))
+        code = str(d.get("department", ""))
+        return t("event.assigned", department=departments.get(code, clean_line(code)))
     if kind == "note":
         return t("event.note", text=strip_controls(str(d.get("text", ""))))
     if kind == "created":

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent_console.db import ts
+from agent_console.db import to_db, ts
 from agent_console.models.read import (AgentInfo, CustomerInfo, EventView, TicketCreated,
                                        TicketDetail)
 from agent_console.models.vocab import (OPEN_STATUSES, RESPONDED_STATUSES, TRANSITIONS, Channel,
@@ -254,38 +254,43 @@ def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None
 
 
 def record_crossings(store: Store, *, limit: int = 500) -> int:
-    """Write one warning or breach event per clock crossing (never one per tick); returns count."""
+    """Write one warning or breach event per clock crossing (never one per tick); returns count.
+
+    Safe with several apps on one store: each flag is set only where it is still empty.
+    """
     now = store.clock.now()
     now_key = ts(now)
-    written = 0
     with store.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, responded_at IS NULL, due_key <= ?, response_warned_at IS NULL, "
+            "response_breached_at IS NULL, resolution_warned_at IS NULL, "
+            "resolution_breached_at IS NULL FROM ticket "
+            "WHERE is_open = 1 AND warn_key <= ? AND ("
+            " (responded_at IS NULL AND (response_warned_at IS NULL OR "
+            "   (due_key <= ? AND response_breached_at IS NULL))) OR "
+            " (responded_at IS NOT NULL AND (resolution_warned_at IS NULL OR "
+            "   (due_key <= ? AND resolution_breached_at IS NULL)))) LIMIT ?",
+            (now_key, now_key, now_key, now_key, limit)).fetchall()
+        if not rows:
+            return 0
+        stamp = to_db(now)
+        written = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            rows = conn.execute(
-                "SELECT id, responded_at IS NULL, due_key <= ?, response_warned_at, "
-                "response_breached_at, resolution_warned_at, resolution_breached_at FROM ticket "
-                "WHERE is_open = 1 AND warn_key <= ? AND ("
-                " (responded_at IS NULL AND (response_warned_at IS NULL OR "
-                "   (due_key <= ? AND response_breached_at IS NULL))) OR "
-                " (responded_at IS NOT NULL AND (resolution_warned_at IS NULL OR "
-                "   (due_key <= ? AND resolution_breached_at IS NULL)))) LIMIT ?",
-                (now_key, now_key, now_key, now_key, limit)).fetchall()
-            stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
             for ticket_id, on_response, breached, rw, rb, sw, sb in rows:
                 clock = ClockKind.RESPONSE if on_response else ClockKind.RESOLUTION
-                warned_col, breached_col = f"{clock}_warned_at", f"{clock}_breached_at"
-                warned_at, breached_at = (rw, rb) if on_response else (sw, sb)
-                todo = []
-                if warned_at is None:
-                    todo.append((warned_col, EventKind.SLA_WARNING))
-                if breached and breached_at is None:
-                    todo.append((breached_col, EventKind.SLA_BREACHED))
+                warn_open, breach_open = (rw, rb) if on_response else (sw, sb)
+                todo = [(f"{clock}_warned_at", EventKind.SLA_WARNING)] if warn_open else []
+                if breached and breach_open:
+                    todo.append((f"{clock}_breached_at", EventKind.SLA_BREACHED))
                 for column, kind in todo:
-                    conn.execute(f"UPDATE ticket SET {column} = ? WHERE id = ?", (stamp, ticket_id))
-                    conn.execute("INSERT INTO ticket_event (ticket_id, at, kind, detail) "
-                                 "VALUES (?, ?, ?, ?)",
-                                 (ticket_id, stamp, kind, json.dumps({"clock": clock.value})))
-                    written += 1
+                    changed = conn.execute(f"UPDATE ticket SET {column} = ? WHERE id = ? AND "
+                                           f"{column} IS NULL", (stamp, ticket_id)).rowcount
+                    if changed:
+                        conn.execute("INSERT INTO ticket_event (ticket_id, at, kind, detail) "
+                                     "VALUES (?, ?, ?, ?)",
+                                     (ticket_id, stamp, kind, json.dumps({"clock": clock.value})))
+                        written += 1
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
