@@ -53,11 +53,18 @@ class NoteScreen(ModalScreen[str | None]):
     def _restore(self, draft: str) -> None:
         area = self.query_one(TextArea)
         if not area.text:
-            area.text = draft
+            area.text = draft[:DESCRIPTION_LIMIT]
+            area.move_cursor(area.document.end)
             self.notify(t("note.draft_restored"))
 
     @on(TextArea.Changed)
     def _typed(self) -> None:
+        area = self.query_one(TextArea)
+        if len(area.text) > DESCRIPTION_LIMIT:
+            # A huge paste is cut here, visibly, so the dialog never bogs down the line.
+            area.text = area.text[:DESCRIPTION_LIMIT]
+            area.move_cursor(area.document.end)
+            self.notify(t("note.cut", limit=DESCRIPTION_LIMIT), severity="warning")
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)

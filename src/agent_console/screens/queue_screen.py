@@ -87,7 +87,7 @@ class QueueScreen(TicketActions, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title")
         yield Static(id="queue-filters")
-        yield Input(id="queue-search", placeholder=t("queue.search_placeholder"))
+        yield Input(id="queue-search", placeholder=t("queue.search_placeholder"), max_length=200)
         lang = current_language()
         names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
         yield TicketTable(category_names=names, id="queue-table")
