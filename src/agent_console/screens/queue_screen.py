@@ -52,13 +52,18 @@ class QueueScreen(TicketActions, Screen[None]):
     ]
 
     class RowsLoaded(Message):
-        def __init__(self, flt: QueueFilter, rows: list[TicketRow], base: int, counts: QueueCounts,
+        def __init__(self, flt: QueueFilter, rows: list[TicketRow], base: int, *,
                      at_start: bool, at_end: bool, keep_id: int | None, keep_index: int | None,
                      from_end: bool) -> None:
             super().__init__()
-            self.flt, self.rows, self.base, self.counts = flt, rows, base, counts
+            self.flt, self.rows, self.base = flt, rows, base
             self.at_start, self.at_end, self.from_end = at_start, at_end, from_end
             self.keep_id, self.keep_index = keep_id, keep_index
+
+    class CountsLoaded(Message):
+        def __init__(self, flt: QueueFilter, counts: QueueCounts) -> None:
+            super().__init__()
+            self.flt, self.counts = flt, counts
 
     class MoreRowsLoaded(Message):
         def __init__(self, flt: QueueFilter, direction: str, rows: list[TicketRow],
@@ -102,7 +107,8 @@ class QueueScreen(TicketActions, Screen[None]):
         self.query_one("#queue-search").display = False
         self.query_one(TicketTable).focus()
         self.table.now_ts = self._now_ts()
-        self.load_queue(self.filter, mode="first", page=self.table.page_size)
+        # Before the first layout the table has no height: estimate it from the terminal.
+        self.load_queue(self.filter, mode="first", page=max(self.table.page_size, self.app.size.height))
         self.set_interval(self.app.settings.refresh_seconds, self._tick)
 
     def on_unmount(self) -> None:
@@ -141,25 +147,31 @@ class QueueScreen(TicketActions, Screen[None]):
         now_ts, viewer = self._now_ts(), self.viewer
         if self._data_version is None:
             self.post_message(self.StoreChanged(reader.data_version()))
-        counts = QueueCounts(reader.count(flt, viewer, now_ts=now_ts),
-                             reader.count(flt.with_(state="overdue"), viewer, now_ts=now_ts),
-                             reader.count(flt.with_(state="warning"), viewer, now_ts=now_ts))
         rows: list[TicketRow] = []
-        base = 0
+        base, total, at_end = 0, None, True
         if mode == "anchor" and anchor is not None:
-            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size, after=anchor, inclusive=True)
+            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size + 1, after=anchor,
+                               inclusive=True)
             base = reader.count(flt, viewer, now_ts=now_ts, before=anchor)
             if len(rows) < page and base > 0:
                 mode = "end"
+        elif mode != "end":
+            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size + 1)
         if mode == "end":
             rows = reader.page(flt, viewer, now_ts=now_ts, limit=size, from_end=True)
-            base = max(0, counts.total - len(rows))
-        elif mode == "home" or anchor is None:
-            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size)
-            base = 0
+            total = reader.count(flt, viewer, now_ts=now_ts)
+            base = max(0, total - len(rows))
+        else:
+            at_end = len(rows) <= size
+            rows = rows[:size]
+        # Rows go out first; the counts for the status line follow (they cost more at 100k).
         self.post_message(self.RowsLoaded(
-            flt, rows, base, counts, at_start=base == 0, at_end=base + len(rows) >= counts.total,
-            keep_id=keep_id, keep_index=keep_index, from_end=mode == "end"))
+            flt, rows, base, at_start=base == 0, at_end=at_end, keep_id=keep_id,
+            keep_index=keep_index, from_end=mode == "end"))
+        self.post_message(self.CountsLoaded(flt, QueueCounts(
+            total if total is not None else reader.count(flt, viewer, now_ts=now_ts),
+            reader.count(flt.with_(state="overdue"), viewer, now_ts=now_ts),
+            reader.count(flt.with_(state="warning"), viewer, now_ts=now_ts))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-more")
     def load_more(self, flt: QueueFilter, direction: str, key: tuple[int, ...], page: int) -> None:
@@ -210,7 +222,7 @@ class QueueScreen(TicketActions, Screen[None]):
         if self._loaded and event.flt != self.filter:
             return
         self._loaded = True
-        self.filter, self.counts = event.flt, event.counts
+        self.filter = event.flt
         table = self.table
         table.sort = event.flt.sort
         table.now_ts = self._now_ts()
@@ -218,6 +230,12 @@ class QueueScreen(TicketActions, Screen[None]):
                        keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
         self._show_filter()
         self._show_status()
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, event: CountsLoaded) -> None:
+        if event.flt == self.filter:
+            self.counts = event.counts
+            self._show_status()
 
     @on(MoreRowsLoaded)
     def _more_loaded(self, event: MoreRowsLoaded) -> None:
@@ -283,14 +301,14 @@ class QueueScreen(TicketActions, Screen[None]):
         ]
         if flt.text:
             parts.append(t("queue.filter.text", value=clean_line(flt.text)[:30]))
-        self.query_one("#queue-filters", Static).update(Content("  ·  ".join(parts)))
+        _update(self.query_one("#queue-filters", Static), "  ·  ".join(parts))
 
     def _show_status(self) -> None:
         table, counts = self.table, self.counts
         position = table.base + table.cursor + 1 if table.rows else 0
-        self.query_one("#queue-status", Static).update(Content(t(
+        _update(self.query_one("#queue-status", Static), t(
             "queue.status", position=position, total=counts.total, overdue=counts.overdue,
-            warning=counts.warning)))
+            warning=counts.warning))
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -359,3 +377,10 @@ class QueueScreen(TicketActions, Screen[None]):
     @on(Input.Submitted, "#queue-search")
     def _search_done(self) -> None:
         self.table.focus()
+
+
+def _update(static: Static, text: str) -> None:
+    """Repaint a one-line bar only when its text changed: every repaint costs bytes on the line."""
+    if getattr(static, "_shown_text", None) != text:
+        static._shown_text = text  # type: ignore[attr-defined]
+        static.update(Content(text))

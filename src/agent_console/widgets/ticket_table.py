@@ -112,7 +112,7 @@ class TicketTable(Widget, can_focus=True):
         self.base = 0  # absolute queue position of rows[0]
         self.at_start = True
         self.at_end = True
-        self.loading: str | None = None
+        self.fetching: str | None = None  # which edge is being fetched
         self.buffer_pages = buffer_pages
         self.now_ts = 0
         self._shown: dict[int, tuple[str, SlaState]] = {}
@@ -130,10 +130,15 @@ class TicketTable(Widget, can_focus=True):
     def set_rows(self, rows: list[TicketRow], *, base: int, at_start: bool, at_end: bool,
                  keep_id: int | None = None, keep_index: int | None = None,
                  from_end: bool = False) -> None:
-        """Replace the buffer; keep the cursor on `keep_id` if still present, else its index."""
+        """Replace the buffer; keep the cursor on `keep_id` if still present, else its index.
+
+        Only lines whose content changed are repainted: a reload that finds the same rows
+        sends nothing to the terminal.
+        """
+        before = self._visible()
         old_screen_row = self.cursor - self.top
         self.rows, self.base, self.at_start, self.at_end = rows, base, at_start, at_end
-        self.loading = None
+        self.fetching = None
         ids = [r.id for r in rows]
         if keep_id is not None and keep_id in ids:
             self.cursor = ids.index(keep_id)
@@ -145,13 +150,29 @@ class TicketTable(Widget, can_focus=True):
         if from_end:
             self.top = max(0, len(rows) - self.page_size)
         self._clamp_top()
-        self._shown.clear()
-        self.refresh()
+        self._refresh_changed(before)
         self._moved()
+
+    def _visible(self) -> list[tuple[TicketRow, bool] | None]:
+        """What each screen line shows: the row and whether the cursor is on it."""
+        page = self.rows[self.top:self.top + self.page_size]
+        lines: list[tuple[TicketRow, bool] | None] = [
+            (row, self.top + i == self.cursor) for i, row in enumerate(page)]
+        return lines + [None] * (self.page_size - len(lines))
+
+    def _refresh_changed(self, before: list[tuple[TicketRow, bool] | None]) -> None:
+        after = self._visible()
+        if len(before) != len(after) or not any(before) or not any(after):
+            self.refresh()
+            return
+        width = self.size.width
+        for y, (old, new) in enumerate(zip(before, after), start=1):
+            if old != new:
+                self.refresh(Region(0, y, width, 1))
 
     def add_rows(self, direction: str, rows: list[TicketRow], *, complete: bool) -> None:
         """Extend the buffer at one edge and drop rows far from the cursor at the other."""
-        self.loading = None
+        self.fetching = None
         limit = self.page_size * self.buffer_pages
         if direction == "down":
             self.rows.extend(rows)
@@ -255,14 +276,14 @@ class TicketTable(Widget, can_focus=True):
         self._maybe_fetch()
 
     def _maybe_fetch(self) -> None:
-        if self.loading or not self.rows:
+        if self.fetching or not self.rows:
             return
         margin = self.page_size
         if not self.at_end and len(self.rows) - 1 - self.cursor < margin:
-            self.loading = "down"
+            self.fetching = "down"
             self.post_message(self.NeedRows("down", self.rows[-1].sort_key(self.sort)))
         elif not self.at_start and self.cursor < margin:
-            self.loading = "up"
+            self.fetching = "up"
             self.post_message(self.NeedRows("up", self.rows[0].sort_key(self.sort)))
 
     def action_cursor_down(self) -> None:
@@ -281,14 +302,14 @@ class TicketTable(Widget, can_focus=True):
         if self.at_start:
             self._move(-len(self.rows))
         else:
-            self.loading = "first"
+            self.fetching = "first"
             self.post_message(self.NeedRows("first", None))
 
     def action_last(self) -> None:
         if self.at_end:
             self._move(len(self.rows))
         else:
-            self.loading = "last"
+            self.fetching = "last"
             self.post_message(self.NeedRows("last", None))
 
     def action_open(self) -> None:
