@@ -172,6 +172,7 @@ class TicketTable(Widget, can_focus=True):
 
     def add_rows(self, direction: str, rows: list[TicketRow], *, complete: bool) -> None:
         """Extend the buffer at one edge and drop rows far from the cursor at the other."""
+        before = self._visible()
         self.fetching = None
         limit = self.page_size * self.buffer_pages
         if direction == "down":
@@ -196,7 +197,7 @@ class TicketTable(Widget, can_focus=True):
             if drop:
                 del self.rows[len(self.rows) - drop:]
                 self.at_end = False
-        self.refresh()
+        self._refresh_changed(before)
 
     def tick(self, now_ts: int) -> None:
         """Advance the clocks; repaint only the countdown cells whose text or state changed."""
