@@ -15,7 +15,9 @@ HEADLESS = ["agent_console.services.sla", "agent_console.services.tickets",
             "agent_console.services.queue", "agent_console.services.directory",
             "agent_console.services.demo", "agent_console.models.tables",
             "agent_console.models.read", "agent_console.db", "agent_console.clock",
-            "agent_console.config", "agent_console.i18n", "agent_console.formatting"]
+            "agent_console.config", "agent_console.i18n", "agent_console.formatting",
+            "agent_console.services.knowledge", "agent_console.services.permissions",
+            "agent_console.services.cjk", "agent_console.models.kb", "agent_console.kb_cli"]
 
 
 def _imports(code: str) -> set[str]:
@@ -59,13 +61,15 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 
 def test_every_binding_has_a_description_and_help_in_both_languages():
     import agent_console.app as app_module
-    from agent_console.screens import (assign_screen, choice_screen, help_screen, note_screen,
-                                       queue_screen, status_screen, ticket_screen)
+    from agent_console.screens import (assign_screen, case_edit_screen, choice_screen,
+                                       help_screen, knowledge_screen, note_screen, queue_screen,
+                                       status_screen, ticket_screen)
     from agent_console.widgets import ticket_table
 
     classes = [app_module.AgentConsoleApp, assign_screen.AssignScreen, choice_screen.ChoiceScreen,
                help_screen.HelpScreen, note_screen.NoteScreen, queue_screen.QueueScreen,
-               status_screen.StatusScreen, ticket_screen.TicketScreen, ticket_table.TicketTable]
+               status_screen.StatusScreen, ticket_screen.TicketScreen, ticket_table.TicketTable,
+               knowledge_screen.KnowledgeScreen, case_edit_screen.CaseEditScreen]
     for lang in ("en", "zh"):
         messages = i18n.catalog(lang)
         for cls in classes:

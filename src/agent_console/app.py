@@ -30,6 +30,7 @@ class AgentConsoleApp(App[None]):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("f2", "knowledge", "Cases", id="knowledge"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+p", "command_palette", "Palette", id="command-palette", show=False,
                 priority=True),
@@ -54,6 +55,19 @@ class AgentConsoleApp(App[None]):
         from agent_console.screens.ticket_screen import TicketScreen
 
         self.push_screen(TicketScreen(ticket_id))
+
+    def action_knowledge(self) -> None:
+        """The knowledge base from anywhere; from a ticket it works for that ticket."""
+        from agent_console.screens.knowledge_screen import KnowledgeScreen
+        from agent_console.screens.ticket_screen import TicketScreen
+
+        screen = self.screen
+        if isinstance(screen, KnowledgeScreen):
+            return
+        if isinstance(screen, TicketScreen):
+            screen.action_knowledge()
+        else:
+            self.push_screen(KnowledgeScreen())
 
     def action_help(self) -> None:
         from agent_console.screens.help_screen import HelpScreen

@@ -13,6 +13,7 @@ from agent_console import __version__, db, i18n
 from agent_console.clock import Clock, clock_from_env
 from agent_console.config import ConfigError, Settings, config_dir, load_settings, validate_lang
 from agent_console.i18n import t
+from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.services.catalog import CatalogError, load_catalog
 from agent_console.services.sla import PolicyError, load_policy
 from agent_console.services.store import InputError, Store, sync_catalog
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--status")
     listing.add_argument("--limit", type=int, default=100)
+    add_kb_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -117,7 +119,9 @@ def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int
     with store.connection() as conn:
         existing = conn.execute("SELECT count(*) FROM ticket").fetchone()[0]
         if existing and args.reset:
-            conn.executescript("BEGIN; DELETE FROM ticket_event; DELETE FROM ticket; "
+            conn.executescript("BEGIN; DELETE FROM ticket_case; DELETE FROM kb_case_history; "
+                               "INSERT INTO kb_fts(kb_fts) VALUES('delete-all'); DELETE FROM kb_case; "
+                               "DELETE FROM ticket_event; DELETE FROM ticket; "
                                "DELETE FROM customer; DELETE FROM agent_preference; "
                                "DELETE FROM agent; COMMIT;")
             existing = 0
@@ -127,6 +131,7 @@ def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int
         summary = fill_demo(store, tickets=args.tickets, seed=args.seed)
         print(t("cli.demo_filled", tickets=summary.tickets, customers=summary.customers,
                 agents=summary.agents, path=store.path))
+        print(t("cli.demo_cases", count=summary.cases))
     if args.no_open:
         return 0
     if not settings.agent or settings.agent == Settings().agent:
@@ -212,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.ticket_command == "new":
                 return _cmd_ticket_new(args, store, settings)
             return _cmd_ticket_list(args, store, settings)
+        if args.command == "kb":
+            return run_kb(args, store, author=settings.agent)
         return _run_app(store, settings)
     except (UsageError, InputError, ConfigError, db.StoreError, PolicyError, CatalogError,
             ValueError) as exc:

@@ -81,6 +81,7 @@ CREATE TABLE ticket (
     grade_rank INTEGER NOT NULL,
     status TEXT NOT NULL,
     description TEXT NOT NULL,
+    resolution TEXT NOT NULL DEFAULT '',
     department TEXT REFERENCES department(code),
     handler_id INTEGER REFERENCES agent(id),
     handler_set_at TEXT,
@@ -155,7 +156,6 @@ CREATE TABLE kb_case (
     times_used INTEGER NOT NULL DEFAULT 0,
     retired INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX ix_kb_case_category ON kb_case (category, retired);
 CREATE TABLE kb_case_history (
     id INTEGER PRIMARY KEY,
     case_id INTEGER NOT NULL REFERENCES kb_case(id) ON DELETE CASCADE,
@@ -166,7 +166,14 @@ CREATE TABLE kb_case_history (
     new TEXT
 );
 CREATE INDEX ix_kb_case_history_case ON kb_case_history (case_id, id);
-CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, content='', tokenize='unicode61')
+CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, meta, content='', tokenize='unicode61');
+CREATE TABLE ticket_case (
+    ticket_id INTEGER NOT NULL REFERENCES ticket(id) ON DELETE CASCADE,
+    case_id INTEGER NOT NULL REFERENCES kb_case(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    agent_id INTEGER REFERENCES agent(id),
+    PRIMARY KEY (ticket_id, case_id)
+)
 """
 
 

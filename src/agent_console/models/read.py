@@ -76,6 +76,7 @@ class TicketDetail:
     grade: str
     status: str
     description: str
+    resolution: str
     department: str | None
     handler: AgentInfo | None
     handler_set_at: datetime | None

@@ -73,6 +73,7 @@ class TicketBase(SQLModel):
 
 class Ticket(TicketBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    resolution: str = ""
     number: str = Field(unique=True)
     customer_id: int = Field(foreign_key="customer.id")
     grade: str
@@ -117,6 +118,17 @@ class TicketEvent(SQLModel, table=True):
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     kind: str
     detail: str = "{}"
+
+
+class TicketCase(SQLModel, table=True):
+    """A knowledge-base case used on a ticket."""
+
+    __tablename__ = "ticket_case"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    case_id: int = Field(primary_key=True)
+    at: datetime = utc_field(nullable=False)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class AgentPreference(SQLModel, table=True):

@@ -86,6 +86,7 @@ class EventKind(StrEnum):
     NOTE = "note"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    CASE_USED = "case_used"
 
 
 class ClockKind(StrEnum):

@@ -30,6 +30,8 @@ class TicketScreen(TicketActions, Screen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="back"),
         *ACTION_BINDINGS,
+        Binding("k", "knowledge", "Cases", id="ticket-kb"),
+        Binding("M", "make_case", "Make a case", id="make-case"),
     ]
 
     class TicketLoaded(Message):
@@ -109,6 +111,7 @@ class TicketScreen(TicketActions, Screen[None]):
             ("ticket.field.created", Text(local_time(d.created_at, zone))),  # type: ignore[arg-type]
             ("ticket.field.dispatched", Text(local_time(d.dispatched_at, zone))),  # type: ignore[arg-type]
             ("ticket.field.description", Text(strip_controls(d.description))),
+            ("ticket.field.resolution", Text(strip_controls(d.resolution) or "—")),
         ]
         for key, value in rows:
             grid.add_row(t(key), value)
@@ -158,6 +161,33 @@ class TicketScreen(TicketActions, Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_knowledge(self) -> None:
+        from agent_console.screens.knowledge_screen import KnowledgeScreen
+
+        if (ref := self.action_target()) is not None and self.detail is not None:
+            self.app.push_screen(KnowledgeScreen(ref, seed_text=self.detail.description),
+                                 lambda _: self.load_ticket())
+
+    def action_make_case(self) -> None:
+        if self.detail is None:
+            return
+        if self.detail.status not in ("resolved", "closed"):
+            self.notify(t("ticket.case_needs_resolved"), severity="warning")
+            return
+        self.draft_case(self.detail.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="case-draft")
+    def draft_case(self, ticket_id: int) -> None:
+        from agent_console.services.knowledge import case_from_ticket
+
+        draft = case_from_ticket(self.app.store, ticket_id=ticket_id)
+        self.app.call_from_thread(self._edit_draft, draft)
+
+    def _edit_draft(self, draft: object) -> None:
+        from agent_console.screens.case_edit_screen import CaseEditScreen
+
+        self.app.push_screen(CaseEditScreen(draft=draft))  # type: ignore[arg-type]
+
     @on(TicketChanged)
     def _changed(self, event: TicketChanged) -> None:
         self.notify(t(f"ticket.done.{event.action}"))
@@ -189,6 +219,8 @@ def _describe(event: EventView, departments: dict[str, str]) -> str:
         return t("event.assigned", department=departments.get(code, clean_line(code)))
     if kind == "note":
         return t("event.note", text=strip_controls(str(d.get("text", ""))))
+    if kind == "case_used":
+        return t("event.case_used", title=clean_line(str(d.get("title", ""))))
     if kind == "created":
         return t("event.created", grade=label("grade", str(d.get("grade", ""))))
     return clean_line(kind)

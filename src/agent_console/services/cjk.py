@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-_CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
               "\U00020000-\U0003134f")
-_RUNS = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|[^\W_{_CJK_CLASS}]+")
+_RUNS = re.compile(rf"(?P<cjk>[{CJK_CLASS}]+)|[^\W_{CJK_CLASS}]+")
+_BIGRAMS = re.compile(r"(?=(..))")
 # Whitespace and CJK/full-width punctuation separate the parts of a query (which must all match).
 _QUERY_SPLIT = re.compile(r"[\s,;\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]+")
+_FLAT = str.maketrans("\t\n\r", "   ")  # same length, so spans stay put
 ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
 
 
@@ -64,8 +67,16 @@ def tokens(text: str) -> list[Token]:
 
 
 def index_text(text: str) -> str:
-    """What the FTS column holds for `text`."""
-    return " ".join(token.text for token in tokens(text))
+    """What the FTS column holds for `text`: the token texts of tokens(), built faster."""
+    parts: list[str] = []
+    for match in _RUNS.finditer(text):
+        run = match.group()
+        if match.lastgroup == "cjk":
+            parts.extend(_BIGRAMS.findall(run))
+            parts.append(run[-1])
+        else:
+            parts.append(_norm(run))
+    return " ".join(parts)
 
 
 def _chunk_phrase(chunk: str, prefix_last: bool) -> Phrase | None:
@@ -108,6 +119,9 @@ def match_expression(phrases: list[Phrase], *, any_: bool = False) -> str:
 
 def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
     """Where `phrases` occur in `text`, as sorted, merged (start, end) code-point spans."""
+    folded = _norm(text)
+    if len(folded) == len(text) and not any(p.terms[0] in folded for p in phrases):
+        return []  # a phrase's first term is in the folded text wherever the phrase matches
     found = tokens(text)
     texts = [token.text for token in found]
     spans: list[tuple[int, int]] = []
@@ -129,3 +143,26 @@ def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def snippet(fields: Iterable[str], phrases: list[Phrase], *, width: int,
+            lead: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A one-line window of the first field with a match (else the first field), and the
+    matches in it; `lead` characters are shown before the first match."""
+    fields = list(fields)
+    text, spans = fields[0], []
+    for candidate in fields:
+        spans = find_spans(candidate, phrases)
+        if spans:
+            text = candidate
+            break
+    text = text.translate(_FLAT)
+    start = max(0, spans[0][0] - lead) if spans else 0
+    if start and " " in text[start:spans[0][0]]:
+        start = text.index(" ", start) + 1  # begin at a word in spaced text
+    end = min(len(text), start + width)
+    head, tail = ("…" if start else ""), ("…" if end < len(text) else "")
+    shift = len(head) - start
+    marks = tuple((max(a, start) + shift, min(b, end) + shift) for a, b in spans
+                  if a < end and b > start)
+    return head + text[start:end] + tail, marks

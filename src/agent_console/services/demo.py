@@ -42,6 +42,7 @@ class DemoSummary:
     customers: int
     tickets: int
     events: int
+    cases: int
 
 
 def _content() -> dict[str, Any]:
@@ -111,7 +112,17 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
             conn.execute("ROLLBACK")
             raise
         conn.execute("ANALYZE")
-    return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events))
+    cases = load_demo_cases(store)
+    return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)
+
+
+def load_demo_cases(store: Store) -> int:
+    """The shipped knowledge base of past fault cases (bilingual)."""
+    from agent_console.services.knowledge import import_jsonl
+
+    lines = resources.files("agent_console.content").joinpath("kb_cases.jsonl") \
+        .read_text(encoding="utf-8").splitlines()
+    return import_jsonl(store, lines, author="demo").imported
 
 
 def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id: int,

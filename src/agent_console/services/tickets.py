@@ -253,6 +253,37 @@ def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None
                text=note, cut=cut)
 
 
+def apply_case(store: Store, *, ticket_id: int, case_id: int, by: str | None) -> None:
+    """Use a knowledge-base case: link it, add its resolution to the ticket's resolution draft,
+    count the use and put it on the timeline — one transaction."""
+    now = to_db(store.clock.now())
+    with store.connection() as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            case = conn.execute("SELECT title, resolution FROM kb_case WHERE id = ?",
+                                (case_id,)).fetchone()
+            ticket = conn.execute("SELECT resolution FROM ticket WHERE id = ?",
+                                  (ticket_id,)).fetchone()
+            if case is None or ticket is None:
+                raise NotFoundError(f"case {case_id} or ticket {ticket_id} does not exist")
+            agent = conn.execute("SELECT id FROM agent WHERE code = ?", (by,)).fetchone()
+            agent_id = agent[0] if agent else None
+            draft = "\n\n".join(filter(None, (ticket[0], case[1])))
+            conn.execute("UPDATE ticket SET resolution = ? WHERE id = ?",
+                         (draft[:validation.DESCRIPTION_LIMIT], ticket_id))
+            conn.execute("INSERT OR IGNORE INTO ticket_case (ticket_id, case_id, at, agent_id) "
+                         "VALUES (?, ?, ?, ?)", (ticket_id, case_id, now, agent_id))
+            conn.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ?", (case_id,))
+            conn.execute("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (ticket_id, now, agent_id, EventKind.CASE_USED,
+                          json.dumps({"case_id": case_id, "title": case[0]}, ensure_ascii=False)))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
 def record_crossings(store: Store, *, limit: int = 500) -> int:
     """Write one warning or breach event per clock crossing (never one per tick); returns count.
 
@@ -338,7 +369,7 @@ def ticket_detail(store: Store, *, ticket_id: int) -> TicketDetail:
             customer=CustomerInfo(c.id, c.name, mask_phone(c.phone), c.tier, c.green_channel),
             channel=t.channel, work_type=t.work_type, category=t.category,
             requested_grade=t.requested_grade, grade=t.grade, status=t.status,
-            description=t.description, department=t.department,
+            description=t.description, resolution=t.resolution, department=t.department,
             handler=_agent_info(session.get(Agent, t.handler_id) if t.handler_id else None),
             handler_set_at=t.handler_set_at,
             owner=_agent_info(session.get(Agent, t.owner_id) if t.owner_id else None),

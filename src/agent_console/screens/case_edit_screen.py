@@ -1,0 +1,134 @@
+"""CaseEditScreen: write a new case (often from a resolved ticket) or edit an existing one."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+
+from agent_console.i18n import current_language, t
+from agent_console.models.kb import Case, CaseCreate
+from agent_console.services import knowledge
+from agent_console.services.store import InputError
+from agent_console.widgets.localized import localize_bindings
+
+TEXT_FIELDS = ("symptoms", "cause", "resolution", "prevention")
+
+
+class CaseEditScreen(Screen[int | None]):
+    """Returns the saved case's id, or None when left without saving."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="save"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+    ]
+
+    class Saved(Message):
+        def __init__(self, case_id: int) -> None:
+            super().__init__()
+            self.case_id = case_id
+
+    class Refused(Message):
+        def __init__(self, field: str, message: str) -> None:
+            super().__init__()
+            self.field, self.message = field, message
+
+    def __init__(self, *, case: Case | None = None, draft: CaseCreate | None = None) -> None:
+        super().__init__()
+        self.case, self.draft = case, draft
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        source = self.case or self.draft
+        lang = current_language()
+        heading = t("case.edit_title", id=self.case.id) if self.case else t("case.new_title")
+        yield Static(Content(heading), id="case-heading")
+        with VerticalScroll(id="case-form"):
+            yield Label(t("case.field.title"))
+            yield Input(source.title if source else "", id="case-title", max_length=200)
+            with Horizontal(id="case-row"):
+                with VerticalScroll(classes="case-half"):
+                    yield Label(t("case.field.category"))
+                    categories = self.app.store.catalog.categories.values()
+                    yield Select[str]([(Content(c.name(lang)), c.code) for c in categories],
+                                      id="case-category", prompt=t("kb.any_category"),
+                                      value=source.category if source and source.category else
+                                      Select.BLANK)
+                with VerticalScroll(classes="case-half"):
+                    yield Label(t("case.field.tags"))
+                    yield Input(", ".join(source.tags) if source else "", id="case-tags",
+                                max_length=400)
+            for field in TEXT_FIELDS:
+                yield Label(t(f"kb.field.{field}"))
+                yield TextArea(getattr(source, field, "") if source else "", id=f"case-{field}",
+                               soft_wrap=True, classes="case-text")
+            yield Static(id="case-error")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(t("dialog.save"), variant="primary", id="save")
+                yield Button(t("dialog.cancel"), id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#case-title", Input).focus()
+
+    def _values(self) -> dict[str, object]:
+        category = self.query_one("#case-category", Select)
+        values: dict[str, object] = {
+            "title": self.query_one("#case-title", Input).value,
+            "category": "" if category.is_blank() else str(category.value),
+            "tags": [tag.strip() for tag in self.query_one("#case-tags", Input).value
+                     .replace("，", ",").split(",") if tag.strip()],
+        }
+        for field in TEXT_FIELDS:
+            values[field] = self.query_one(f"#case-{field}", TextArea).text
+        return values
+
+    def action_save(self) -> None:
+        self.save(self._values())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="case-writer")
+    def save(self, values: dict[str, object]) -> None:
+        store, author = self.app.store, self.app.agent.code
+        try:
+            if self.case is not None:
+                saved = knowledge.update_case(store, case_id=self.case.id, author=author,
+                                              changes=values)
+            else:
+                checked = knowledge.check_case(store, values)
+                if self.draft is not None:
+                    from dataclasses import replace
+
+                    checked = replace(checked, source_ticket_id=self.draft.source_ticket_id)
+                saved = knowledge.create_case(store, case=checked, author=author)
+        except InputError as refused:
+            self.post_message(self.Refused(refused.field, str(refused)))
+            return
+        self.post_message(self.Saved(saved.id))
+
+    @on(Saved)
+    def _saved(self, event: Saved) -> None:
+        self.notify(t("case.saved", id=event.case_id))
+        self.dismiss(event.case_id)
+
+    @on(Refused)
+    def _refused(self, event: Refused) -> None:
+        self.query_one("#case-error", Static).update(Content(event.message))
+        widget = self.query(f"#case-{event.field}")
+        if widget:
+            widget.first().focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,220 @@
+"""KnowledgeScreen: search past fault cases as you type, read one, use it on the open ticket."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Select, Static
+
+from agent_console.formatting import local_time
+from agent_console.i18n import current_language, t
+from agent_console.models.kb import Case, CaseHit
+from agent_console.screens.ticket_actions import TicketRef
+from agent_console.services import knowledge
+from agent_console.services.permissions import can_edit_kb
+from agent_console.text import clean_line, strip_controls
+from agent_console.widgets.case_list import CaseList
+from agent_console.widgets.localized import localize_bindings
+
+SEARCH_DELAY = 0.12  # seconds after the last keystroke; the newest query always wins
+RESULTS = 30
+
+
+class KnowledgeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "focus_search", "Search", id="kb-focus-search", show=False),
+        Binding("u", "use_case", "Use this", id="kb-use"),
+        Binding("e", "edit_case", "Edit", id="kb-edit"),
+        Binding("d", "retire_case", "Retire", id="kb-retire"),
+    ]
+
+    class HitsLoaded(Message):
+        def __init__(self, query: str, hits: list[CaseHit]) -> None:
+            super().__init__()
+            self.query, self.hits = query, hits
+
+    class CaseLoaded(Message):
+        def __init__(self, case: Case) -> None:
+            super().__init__()
+            self.case = case
+
+    class CaseUsed(Message):
+        def __init__(self, title: str) -> None:
+            super().__init__()
+            self.title = title
+
+    def __init__(self, ticket: TicketRef | None = None, seed_text: str = "") -> None:
+        super().__init__()
+        self.ticket, self.seed_text = ticket, seed_text
+        self.case: Case | None = None
+        self.query_text = ""
+        self._timer = None
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        lang = current_language()
+        about = t("kb.title_for", number=self.ticket.number) if self.ticket else t("kb.title")
+        yield Static(Content(about), id="kb-title")
+        with Horizontal(id="kb-bar"):
+            yield Input(id="kb-search", placeholder=t("kb.search_placeholder"), max_length=200)
+            yield Select[str]([(Content(c.name(lang)), c.code)
+                               for c in self.app.store.catalog.categories.values()],
+                              id="kb-category", prompt=t("kb.any_category"))
+        with Horizontal(id="kb-body"):
+            yield CaseList(id="kb-results")
+            with VerticalScroll(id="kb-detail-scroll"):
+                yield Static(id="kb-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#kb-search", Input).focus()
+        self._search_now()
+
+    @property
+    def category(self) -> str | None:
+        select = self.query_one("#kb-category", Select)
+        return None if select.is_blank() else str(select.value)
+
+    # --- searching -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#kb-search")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(SEARCH_DELAY, self._search_now)
+
+    @on(Select.Changed, "#kb-category")
+    def _category_changed(self) -> None:
+        self._search_now()
+
+    def _search_now(self) -> None:
+        self.run_search(self.query_text, self.category, can_edit_kb(self.app.agent.role))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-search")
+    def run_search(self, query: str, category: str | None, include_retired: bool) -> None:
+        store = self.app.store
+        if query.strip():
+            hits = knowledge.search(store, query=query, limit=RESULTS, category=category,
+                                    include_retired=include_retired, prefix=True)
+        elif self.seed_text:
+            hits = knowledge.similar(store, text=self.seed_text, limit=RESULTS, category=category)
+        else:
+            hits = []
+        self.post_message(self.HitsLoaded(query, hits))
+
+    @on(HitsLoaded)
+    def _hits_loaded(self, event: HitsLoaded) -> None:
+        if event.query != self.query_text:
+            return  # an older query finished late: the newest wins
+        lang = current_language()
+        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        empty = t("kb.no_hits") if event.query.strip() else t("kb.type_to_search")
+        self.query_one(CaseList).show_hits(event.hits, names, t("kb.retired"), empty)
+        if event.hits:
+            self.load_case(event.hits[0].id)
+        else:
+            self.case = None
+            self.query_one("#kb-detail", Static).update("")
+
+    @on(OptionList.OptionHighlighted, "#kb-results")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and (self.case is None or f"case-{self.case.id}" != event.option.id):
+            self.load_case(int(event.option.id.removeprefix("case-")))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-case")
+    def load_case(self, case_id: int) -> None:
+        self.post_message(self.CaseLoaded(knowledge.get_case(self.app.store, case_id=case_id)))
+
+    @on(CaseLoaded)
+    def _case_loaded(self, event: CaseLoaded) -> None:
+        self.case = case = event.case
+        lang = current_language()
+        category = self.app.store.catalog.categories.get(case.category)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        header = Text(clean_line(case.title), style="bold")
+        if case.retired:
+            header.append(f"  {t('kb.retired')}", style="reverse")
+        grid.add_row("", header)
+        for key, value in (("symptoms", case.symptoms), ("cause", case.cause),
+                           ("resolution", case.resolution), ("prevention", case.prevention)):
+            grid.add_row(t(f"kb.field.{key}"), Text(strip_controls(value) or "—"))
+            grid.add_row("", "")
+        meta = t("kb.meta", category=category.name(lang) if category else "—",
+                 tags=", ".join(clean_line(tag) for tag in case.tags) or "—",
+                 used=case.times_used, author=clean_line(case.author),
+                 updated=local_time(case.updated_at, self.app.zone))
+        grid.add_row("", Text(meta, style="dim"))
+        self.query_one("#kb-detail", Static).update(grid)
+
+    # --- acting --------------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#kb-search", Input).focus()
+
+    def on_key(self, event: object) -> None:
+        # Down from the search box goes to the results, as in any search list.
+        key = getattr(event, "key", "")
+        if key == "down" and self.focused is self.query_one("#kb-search", Input):
+            self.query_one(CaseList).focus()
+            event.stop()  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_use_case(self) -> None:
+        if self.case is None:
+            return
+        if self.ticket is None:
+            self.notify(t("kb.use_needs_ticket"), severity="warning")
+            return
+        self.use_case(self.case.id, self.case.title)
+
+    @work(thread=True, exit_on_error=False, group="kb-writer")
+    def use_case(self, case_id: int, title: str) -> None:
+        from agent_console.services.tickets import apply_case
+
+        assert self.ticket is not None
+        apply_case(self.app.store, ticket_id=self.ticket.id, case_id=case_id,
+                   by=self.app.agent.code)
+        self.post_message(self.CaseUsed(title))
+
+    @on(CaseUsed)
+    def _used(self, event: CaseUsed) -> None:
+        self.notify(Content(t("kb.used", title=clean_line(event.title))).plain)
+        self.app.pop_screen()
+
+    def action_edit_case(self) -> None:
+        from agent_console.screens.case_edit_screen import CaseEditScreen
+
+        if self.case is None:
+            return
+        if not can_edit_kb(self.app.agent.role):
+            self.notify(t("kb.not_allowed"), severity="warning")
+            return
+        self.app.push_screen(CaseEditScreen(case=self.case), lambda _saved: self._search_now())
+
+    def action_retire_case(self) -> None:
+        if self.case is None:
+            return
+        if not can_edit_kb(self.app.agent.role):
+            self.notify(t("kb.not_allowed"), severity="warning")
+            return
+        self.retire(self.case.id, not self.case.retired)
+
+    @work(thread=True, exit_on_error=False, group="kb-writer")
+    def retire(self, case_id: int, retired: bool) -> None:
+        case = knowledge.retire_case(self.app.store, case_id=case_id, author=self.app.agent.code,
+                                     retired=retired)
+        self.post_message(self.CaseLoaded(case))
+        self.app.call_from_thread(self._search_now)
