@@ -33,3 +33,18 @@ def test_queue(snap_compare, demo_store, lang):
 def test_ticket(snap_compare, demo_store, lang):
     app = make_app(demo_store, settings_for(demo_store, lang=lang))
     assert snap_compare(app, terminal_size=SIZE, run_before=_open_ticket)
+
+
+def _kb_search(query: str):
+    async def run(pilot) -> None:
+        await _settled(pilot)
+        await pilot.press("f2", *query)
+        await pilot.pause(0.3)
+        await _settled(pilot)
+    return run
+
+
+@pytest.mark.parametrize(("lang", "query"), [("en", "PPPoE 691"), ("zh", "光猫")])
+def test_knowledge(snap_compare, demo_store, lang, query):
+    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_kb_search(query))

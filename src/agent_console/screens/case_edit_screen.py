@@ -38,6 +38,10 @@ class CaseEditScreen(Screen[int | None]):
             super().__init__()
             self.field, self.message = field, message
 
+    @staticmethod
+    def _label(field: str) -> str:
+        return t(f"kb.field.{field}") if field in TEXT_FIELDS else t(f"case.field.{field}")
+
     def __init__(self, *, case: Case | None = None, draft: CaseCreate | None = None) -> None:
         super().__init__()
         self.case, self.draft = case, draft
@@ -106,7 +110,9 @@ class CaseEditScreen(Screen[int | None]):
                     checked = replace(checked, source_ticket_id=self.draft.source_ticket_id)
                 saved = knowledge.create_case(store, case=checked, author=author)
         except InputError as refused:
-            self.post_message(self.Refused(refused.field, str(refused)))
+            message = (t("form.required", field=self._label(refused.field))
+                       if refused.code == "required" else str(refused))
+            self.post_message(self.Refused(refused.field, message))
             return
         self.post_message(self.Saved(saved.id))
 

@@ -47,9 +47,9 @@ class KnowledgeScreen(Screen[None]):
             self.case = case
 
     class CaseUsed(Message):
-        def __init__(self, title: str) -> None:
+        def __init__(self, title: str, first_time: bool) -> None:
             super().__init__()
-            self.title = title
+            self.title, self.first_time = title, first_time
 
     def __init__(self, ticket: TicketRef | None = None, seed_text: str = "") -> None:
         super().__init__()
@@ -170,7 +170,7 @@ class KnowledgeScreen(Screen[None]):
             event.stop()  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)
 
     def action_use_case(self) -> None:
         if self.case is None:
@@ -185,14 +185,15 @@ class KnowledgeScreen(Screen[None]):
         from agent_console.services.tickets import apply_case
 
         assert self.ticket is not None
-        apply_case(self.app.store, ticket_id=self.ticket.id, case_id=case_id,
-                   by=self.app.agent.code)
-        self.post_message(self.CaseUsed(title))
+        first_time = apply_case(self.app.store, ticket_id=self.ticket.id, case_id=case_id,
+                                by=self.app.agent.code)
+        self.post_message(self.CaseUsed(title, first_time))
 
     @on(CaseUsed)
     def _used(self, event: CaseUsed) -> None:
-        self.notify(Content(t("kb.used", title=clean_line(event.title))).plain)
-        self.app.pop_screen()
+        key = "kb.used" if event.first_time else "kb.already_used"
+        self.notify(t(key, title=clean_line(event.title)))
+        self.dismiss(None)
 
     def action_edit_case(self) -> None:
         from agent_console.screens.case_edit_screen import CaseEditScreen

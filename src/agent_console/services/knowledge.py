@@ -53,7 +53,7 @@ def _text(field: str, value: Any, *, required: bool, limit: int, line: bool = Fa
         raise InputError(field, "is not valid UTF-8 text")
     text = clean_line(value) if line else strip_controls(value).strip()
     if required and not text:
-        raise InputError(field, "must not be empty")
+        raise InputError(field, "must not be empty", code="required")
     if len(text) > limit:
         raise InputError(field, f"is longer than {limit} characters")
     return text

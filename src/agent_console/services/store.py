@@ -28,9 +28,10 @@ class NotFoundError(Exception):
 class InputError(ValueError):
     """A value a user gave that cannot be used; names the field and what is allowed."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str = "") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.code = code  # "required" lets a screen say it in the agent's language
 
 
 @dataclass(frozen=True)

@@ -253,9 +253,12 @@ def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None
                text=note, cut=cut)
 
 
-def apply_case(store: Store, *, ticket_id: int, case_id: int, by: str | None) -> None:
-    """Use a knowledge-base case: link it, add its resolution to the ticket's resolution draft,
-    count the use and put it on the timeline — one transaction."""
+def apply_case(store: Store, *, ticket_id: int, case_id: int, by: str | None) -> bool:
+    """Use a knowledge-base case on a ticket: link it, add its resolution to the ticket's
+    resolution draft, count the use and put it on the timeline, in one transaction.
+
+    False when the case was already used on this ticket (nothing is added twice).
+    """
     now = to_db(store.clock.now())
     with store.connection() as conn:
         conn.execute("BEGIN IMMEDIATE")
@@ -268,20 +271,25 @@ def apply_case(store: Store, *, ticket_id: int, case_id: int, by: str | None) ->
                 raise NotFoundError(f"case {case_id} or ticket {ticket_id} does not exist")
             agent = conn.execute("SELECT id FROM agent WHERE code = ?", (by,)).fetchone()
             agent_id = agent[0] if agent else None
-            draft = "\n\n".join(filter(None, (ticket[0], case[1])))
-            conn.execute("UPDATE ticket SET resolution = ? WHERE id = ?",
-                         (draft[:validation.DESCRIPTION_LIMIT], ticket_id))
-            conn.execute("INSERT OR IGNORE INTO ticket_case (ticket_id, case_id, at, agent_id) "
-                         "VALUES (?, ?, ?, ?)", (ticket_id, case_id, now, agent_id))
-            conn.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ?", (case_id,))
-            conn.execute("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
-                         "VALUES (?, ?, ?, ?, ?)",
-                         (ticket_id, now, agent_id, EventKind.CASE_USED,
-                          json.dumps({"case_id": case_id, "title": case[0]}, ensure_ascii=False)))
+            linked = conn.execute("INSERT OR IGNORE INTO ticket_case (ticket_id, case_id, at, "
+                                  "agent_id) VALUES (?, ?, ?, ?)",
+                                  (ticket_id, case_id, now, agent_id)).rowcount
+            if linked:
+                draft = "\n\n".join(filter(None, (ticket[0], case[1])))
+                conn.execute("UPDATE ticket SET resolution = ? WHERE id = ?",
+                             (draft[:validation.DESCRIPTION_LIMIT], ticket_id))
+                conn.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ?",
+                             (case_id,))
+                conn.execute("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (ticket_id, now, agent_id, EventKind.CASE_USED,
+                              json.dumps({"case_id": case_id, "title": case[0]},
+                                         ensure_ascii=False)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    return bool(linked)
 
 
 def record_crossings(store: Store, *, limit: int = 500) -> int:

@@ -37,12 +37,12 @@ def required_text(field: str, value: str, limit: int) -> tuple[str, bool]:
     """Text with controls removed; (text, cut) where cut says it was longer than `limit`."""
     text = strip_controls(value).strip()
     if not text:
-        raise InputError(field, "must not be empty")
+        raise InputError(field, "must not be empty", code="required")
     return (text[:limit], True) if len(text) > limit else (text, False)
 
 
 def name(field: str, value: str) -> str:
     text = clean_line(value)[:NAME_LIMIT]
     if not text:
-        raise InputError(field, "must not be empty")
+        raise InputError(field, "must not be empty", code="required")
     return text

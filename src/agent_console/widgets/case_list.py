@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import get_character_cell_size
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -13,11 +14,18 @@ from agent_console.widgets.localized import localize_bindings
 MARK = "bold reverse"
 
 
-def marked(text: str, spans: tuple[Span, ...]) -> Content:
-    """Literal text (never markup) with the matched spans emphasised."""
+def marked(text: str, spans: tuple[Span, ...], width: int) -> Content:
+    """Literal text (never markup) cut to `width` cells, with the matched spans emphasised."""
+    cells = 0
+    for index, char in enumerate(text):
+        cells += get_character_cell_size(char)
+        if cells > width:
+            text = text[:max(0, index - 1)] + "…"
+            break
     content = Content(text)
     for start, end in spans:
-        content = content.stylize(MARK, start, end)
+        if start < len(text):
+            content = content.stylize(MARK, start, min(end, len(text)))
     return content
 
 
@@ -43,12 +51,13 @@ class CaseList(OptionList):
             self.add_option(Option(Content(empty_label), disabled=True))
             return
         options = []
+        width = max(20, self.size.width - 4)  # one line each for title and snippet
         for hit in hits:
-            head = marked(clean_line(hit.title), hit.title_marks)
             tail = Content(f"  [{category_names.get(hit.category, hit.category) or '—'}]")
             if hit.retired:
                 tail = tail + Content(f"  {retired_label}")
-            body = marked(hit.snippet, hit.marks).stylize("dim")
+            head = marked(clean_line(hit.title), hit.title_marks, width - tail.cell_length)
+            body = marked(hit.snippet, hit.marks, width).stylize("dim")
             options.append(Option(Content.assemble(head, tail, "\n", body), id=f"case-{hit.id}"))
         self.add_options(options)
         self.highlighted = 0
