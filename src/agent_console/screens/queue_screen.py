@@ -37,6 +37,7 @@ class QueueCounts:
 
 class QueueScreen(TicketActions, Screen[None]):
     BINDINGS = [
+        Binding("N", "new_ticket", "New contact", id="new-ticket"),
         *ACTION_BINDINGS,
         Binding("slash", "search", "Search", id="search"),
         Binding("escape", "clear_search", "Clear search", id="clear-search", show=False),
@@ -318,6 +319,15 @@ class QueueScreen(TicketActions, Screen[None]):
             self.notify(t("queue.nothing_selected"), severity="warning")
             return None
         return TicketRef(row.id, row.number, row.version, row.status)
+
+    def action_new_ticket(self) -> None:
+        from agent_console.screens.new_ticket_screen import NewTicketScreen
+
+        def created(ticket_id: int | None) -> None:
+            if ticket_id is not None:
+                self.app.open_ticket(ticket_id)
+
+        self.app.push_screen(NewTicketScreen(), created)
 
     def action_scope(self, scope: str) -> None:
         self.set_filter(self.filter.with_(scope=scope))
