@@ -54,3 +54,10 @@ def demo_store(store: Store) -> Store:
 
 def settings_for(store: Store, lang: str = "en", agent: str = "a001") -> Settings:
     return Settings(db=store.path, lang=lang, agent=agent, timezone="+08:00", refresh_seconds=1.0)
+
+
+async def settle(app, pilot, delay: float = 0.0) -> None:
+    """Let timers fire for `delay` seconds, then wait until every worker has finished."""
+    await pilot.pause(delay)
+    await app.workers.wait_for_complete()
+    await pilot.pause()

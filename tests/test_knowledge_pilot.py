@@ -13,60 +13,56 @@ from agent_console.services import knowledge, tickets
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import settings_for
+from .conftest import settings_for, settle
 
 
-async def _settle(app, pilot, delay: float = 0.0):
-    await pilot.pause(delay)
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_search_as_you_type_finds_two_character_words(demo_store):
     app = make_app(demo_store, settings_for(demo_store, lang="zh"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("f2")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, KnowledgeScreen)
         await pilot.press(*"断网")
-        await _settle(app, pilot, 0.2)
+        await settle(app, pilot, 0.2)
         hits = app.screen.query_one(CaseList).hits
         assert hits and all("断网" in (h.title + h.snippet) for h in hits[:3])
         assert app.screen.case is not None and app.screen.case.id == hits[0].id
         await pilot.press(*" LOS")
-        await _settle(app, pilot, 0.2)
+        await settle(app, pilot, 0.2)
         narrowed = app.screen.query_one(CaseList).hits
         assert narrowed and len(narrowed) <= len(hits)
         for hostile in ('"', "AND", "NEAR(", "*", "^", ":"):
             app.screen.query_one(Input).value = hostile
-            await _settle(app, pilot, 0.2)  # results or nothing, never an error
+            await settle(app, pilot, 0.2)  # results or nothing, never an error
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
 async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
     app = make_app(demo_store, settings_for(demo_store))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         row = app.screen.query_one(TicketTable).current
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("k")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, KnowledgeScreen) and screen.query_one(CaseList).hits
         case = screen.case
         await pilot.press("down", "u")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
         detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
         assert case.resolution in detail.resolution
         assert detail.events[-1].kind == "case_used"
         assert knowledge.get_case(demo_store, case_id=case.id).times_used == 1
         await pilot.press("k")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("down", "u")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         again = tickets.ticket_detail(demo_store, ticket_id=row.id)
         assert again.resolution == detail.resolution  # used once, copied once
 
@@ -74,26 +70,26 @@ async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
 async def test_make_a_case_from_a_resolved_ticket(demo_store):
     app = make_app(demo_store, settings_for(demo_store))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("x")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         row = app.screen.query_one(TicketTable).current
         assert row.status in ("resolved", "closed")
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("M")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         form = app.screen
         assert isinstance(form, CaseEditScreen)
         assert form.query_one("#case-symptoms", TextArea).text == \
             tickets.ticket_detail(demo_store, ticket_id=row.id).description
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert "Cause must be filled in." in str(form.query_one("#case-error").render())
         form.query_one("#case-cause", TextArea).text = "机顶盒认证失败"
         form.query_one("#case-resolution", TextArea).text = "重新绑定机顶盒账号后恢复"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
         hits = knowledge.search(demo_store, query="机顶盒认证失败")
         made = knowledge.get_case(demo_store, case_id=hits[0].id)
@@ -104,12 +100,12 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
 async def test_only_supervisors_retire_cases(demo_store, agent, allowed):
     app = make_app(demo_store, settings_for(demo_store, agent=agent))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("f2", *"补卡")
-        await _settle(app, pilot, 0.2)
+        await settle(app, pilot, 0.2)
         case = app.screen.case
         await pilot.press("down", "d")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert knowledge.get_case(demo_store, case_id=case.id).retired is allowed
         if not allowed:
             assert any("supervisors" in n.message for n in app._notifications)

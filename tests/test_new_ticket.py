@@ -21,36 +21,32 @@ from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services.directory import get_preference
 from agent_console.widgets.case_list import CaseList
 
-from .conftest import settings_for
+from .conftest import settings_for, settle
 
 
-async def _settle(app, pilot, delay: float = 0.0):
-    await pilot.pause(delay)
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_new_contact_with_suggestions_and_checks(demo_store):
     app = make_app(demo_store, settings_for(demo_store, lang="zh"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("N")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, NewTicketScreen)
         await pilot.press(*"12345", "tab", *"王建国")
         screen.query_one("#new-category", Select).value = "broadband"
         screen.query_one("#new-description", TextArea).text = "光猫 LOS 灯红，家里断网"
-        await _settle(app, pilot, 0.4)
+        await settle(app, pilot, 0.4)
         hits = screen.query_one(CaseList).hits
         assert hits and any("LOS" in h.title or "断网" in h.title for h in hits[:3])
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert "联系电话" in str(screen.query_one("#new-error").render())
         assert screen.focused is screen.query_one("#new-phone", Input)
         screen.query_one("#new-phone", Input).value = "13912345678"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
         detail = app.screen.detail
         assert detail.category == "broadband" and detail.customer.phone_masked == "139****5678"
@@ -61,19 +57,19 @@ async def test_new_contact_with_suggestions_and_checks(demo_store):
 async def test_an_unfinished_contact_comes_back(demo_store):
     app = make_app(demo_store, settings_for(demo_store))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("N")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press(*"13700001111")
         app.screen.query_one("#new-description", TextArea).text = "IPTV 黑屏 1302"
-        await _settle(app, pilot, 1.0)  # the draft is written about a second behind
+        await settle(app, pilot, 1.0)  # the draft is written about a second behind
     saved = json.loads(get_preference(demo_store, "a001", "new_ticket_draft"))
     assert saved["phone"] == "13700001111" and saved["description"] == "IPTV 黑屏 1302"
     again = make_app(demo_store, settings_for(demo_store))
     async with again.run_test(size=(120, 40)) as pilot:
-        await _settle(again, pilot)
+        await settle(again, pilot)
         await pilot.press("N")
-        await _settle(again, pilot)
+        await settle(again, pilot)
         screen = again.screen
         assert screen.query_one("#new-phone", Input).value == "13700001111"
         assert screen.query_one("#new-description", TextArea).text == "IPTV 黑屏 1302"

@@ -12,13 +12,9 @@ from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services import tickets
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import settings_for
+from .conftest import settings_for, settle
 
 
-async def _settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _lines(table: TicketTable) -> list[str]:
@@ -32,7 +28,7 @@ def app(demo_store):
 
 async def test_queue_opens_most_urgent_first_and_moves_by_key(app):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = app.screen.query_one(TicketTable)
         assert len(table.rows) >= 30
         assert table.rows[0].due_key == min(r.due_key for r in table.rows)
@@ -43,75 +39,75 @@ async def test_queue_opens_most_urgent_first_and_moves_by_key(app):
         assert "Row 4 of" in status
         for _ in range(60):
             await pilot.press("j")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert table.base + table.cursor == 63  # rows came in from SQL as the cursor moved
         await pilot.press("G")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert table.base + table.cursor + 1 == app.screen.counts.total
         await pilot.press("g")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert table.base + table.cursor == 0
 
 
 async def test_filters_apply_and_are_remembered(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         total = screen.counts.total
         await pilot.press("o")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = screen.query_one(TicketTable)
         assert screen.filter.state == "overdue"
         assert all(line.startswith("OVERDUE") for line in _lines(table)[1:len(table.rows) + 1])
         assert screen.counts.total < total
         await pilot.press("m")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert {r.handler_name for r in table.rows} <= {"张伟"}
         await pilot.press("e", "o", "r")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert screen.filter.sort == "grade" and screen.filter.state == "any"
         assert [r.grade_rank for r in table.rows] == sorted(r.grade_rank for r in table.rows)
     again = make_app(demo_store, settings_for(demo_store))
     async with again.run_test(size=(120, 40)) as pilot:
-        await _settle(again, pilot)
+        await settle(again, pilot)
         assert again.screen.filter.sort == "grade"
 
 
 async def test_text_filter_narrows_live_and_escape_clears(app):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         first = screen.query_one(TicketTable).rows[5]
         await pilot.press("slash")
         await pilot.press(*first.number)
         await pilot.pause(0.3)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = screen.query_one(TicketTable)
         assert [r.id for r in table.rows] == [first.id]
         await pilot.press("enter", "escape")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert screen.filter.text == "" and len(table.rows) > 1
 
 
 async def test_claim_from_the_queue_records_the_handler(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = app.screen.query_one(TicketTable)
         row = next(r for r in table.rows if r.status == "new")
         while table.current.id != row.id:
             await pilot.press("j")
         await pilot.press("c")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
         assert detail.handler.code == "a001" and detail.status == "assigned"
         app.screen.poll_store()
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert table.current.id == row.id and table.current.handler_name == "张伟"
 
 
 async def test_a_stale_row_gets_a_conflict_message_and_reloads(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = app.screen.query_one(TicketTable)
         row = table.current
         other = sqlite3.connect(demo_store.path)
@@ -119,14 +115,14 @@ async def test_a_stale_row_gets_a_conflict_message_and_reloads(app, demo_store):
         other.commit()
         other.close()
         await pilot.press("c")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert any("changed by someone else" in n.message for n in app._notifications)
         assert table.current.id == row.id and table.current.version == row.version + 1
 
 
 async def test_other_agents_changes_appear_without_moving_the_cursor(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         table = screen.query_one(TicketTable)
         await pilot.press("j", "j", "j")
@@ -136,7 +132,7 @@ async def test_other_agents_changes_appear_without_moving_the_cursor(app, demo_s
         tickets.create_ticket(demo_store, phone="13811112222", channel="hotline", work_type="fault",
                               category="plan_dispute", description="外部系统新建", grade="urgent")
         screen._tick()
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert screen.counts.total == before + 1
         assert table.current.id == keep.id
 
@@ -148,16 +144,16 @@ async def test_hostile_text_renders_literally(demo_store):
         description="[/] 结尾 \x1b]0;title\x07 [red]x" + "长" * 5000)
     app = make_app(demo_store, settings_for(demo_store))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("slash", *"13800009999", "enter")
         await pilot.pause(0.3)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         table = app.screen.query_one(TicketTable)
         assert table.current.id == created.id
         line = _lines(table)[1]
         assert "[bold]王[" in line and "\x1b" not in line
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
         shot = app.export_screenshot()
         assert "[bold]王[/]红" in shot and "[/]&#160;结尾" in shot.replace(" ", "&#160;")
@@ -166,16 +162,16 @@ async def test_hostile_text_renders_literally(demo_store):
 
 async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         row = app.screen.query_one(TicketTable).current
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, TicketScreen) and screen.detail.id == row.id
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("enter")  # the first allowed move
-        await _settle(app, pilot)
+        await settle(app, pilot)
         detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
         assert detail.status != row.status
         assert detail.events[-1].kind == "status_changed"
@@ -183,7 +179,7 @@ async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, d
         await pilot.pause()
         await pilot.press(*"客户同意明早回电")
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert tickets.ticket_detail(demo_store, ticket_id=row.id).events[-1].detail["text"] == "客户同意明早回电"
         await pilot.press("escape")
         await pilot.pause()
@@ -192,14 +188,14 @@ async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, d
 
 async def test_a_note_draft_survives_closing_the_dialog(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("n")
         await pilot.pause()
         await pilot.press(*"未写完的备注")
         await pilot.press("escape")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("n")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         from textual.widgets import TextArea
 
         assert app.screen.query_one(TextArea).text == "未写完的备注"
@@ -208,7 +204,7 @@ async def test_a_note_draft_survives_closing_the_dialog(app, demo_store):
 async def test_help_lists_every_key_in_chinese(demo_store):
     app = make_app(demo_store, settings_for(demo_store, lang="zh"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("f1")
         await pilot.pause()
         text = str(app.screen.query_one("#help-keys Static").render())
@@ -220,16 +216,16 @@ async def test_dispatch_dialog_sets_handler_owner_and_department(app, demo_store
     from textual.widgets import Select
 
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         row = app.screen.query_one(TicketTable).current
         await pilot.press("a")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         dialog = app.screen
         dialog.query_one("#assign-handler", Select).value = "f301"
         dialog.query_one("#assign-owner", Select).value = "s900"
         dialog.query_one("#assign-department", Select).value = "finance"
         await pilot.press("ctrl+s")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
         assert (detail.handler.code, detail.owner.code, detail.department) == ("f301", "s900", "finance")
         kinds = [e.kind for e in detail.events[-3:]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +16,7 @@ from agent_console.i18n import current_language, label, t
 from agent_console.models.read import AgentInfo
 from agent_console.services.directory import list_agents
 from agent_console.text import clean_line
+from agent_console.screens.form_buttons import SaveCancelButtons
 from agent_console.widgets.localized import localize_bindings
 
 
@@ -26,7 +27,7 @@ class AssignChoice:
     department: str | None
 
 
-class AssignScreen(ModalScreen[AssignChoice | None]):
+class AssignScreen(SaveCancelButtons, ModalScreen[AssignChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("ctrl+s", "save", "Save", id="save"),
@@ -79,11 +80,3 @@ class AssignScreen(ModalScreen[AssignChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()

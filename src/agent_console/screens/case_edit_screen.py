@@ -15,12 +15,13 @@ from agent_console.i18n import current_language, t
 from agent_console.models.kb import Case, CaseCreate
 from agent_console.services import knowledge
 from agent_console.services.store import InputError
+from agent_console.screens.form_buttons import SaveCancelButtons
 from agent_console.widgets.localized import localize_bindings
 
 TEXT_FIELDS = ("symptoms", "cause", "resolution", "prevention")
 
 
-class CaseEditScreen(Screen[int | None]):
+class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
     """Returns the saved case's id, or None when left without saving."""
 
     BINDINGS = [
@@ -130,11 +131,3 @@ class CaseEditScreen(Screen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()

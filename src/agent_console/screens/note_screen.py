@@ -13,12 +13,13 @@ from textual.widgets import Button, Label, TextArea
 from agent_console.i18n import t
 from agent_console.services.directory import get_preference, set_preference
 from agent_console.services.validation import DESCRIPTION_LIMIT
+from agent_console.screens.form_buttons import SaveCancelButtons
 from agent_console.widgets.localized import localize_bindings
 
 DRAFT_DELAY = 0.8  # seconds after the last keystroke before the draft is written
 
 
-class NoteScreen(ModalScreen[str | None]):
+class NoteScreen(SaveCancelButtons, ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("ctrl+s", "save", "Save", id="save"),
@@ -92,11 +93,3 @@ class NoteScreen(ModalScreen[str | None]):
             self._draft_timer.stop()
             self._save_draft()
         self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
