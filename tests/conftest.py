@@ -52,8 +52,18 @@ def demo_store(store: Store) -> Store:
     return store
 
 
-def settings_for(store: Store, lang: str = "en", agent: str = "a001") -> Settings:
-    return Settings(db=store.path, lang=lang, agent=agent, timezone="+08:00", refresh_seconds=1.0)
+def settings_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object) -> Settings:
+    values: dict[str, object] = {"timezone": "+08:00", "refresh_seconds": 1.0, **overrides}
+    return Settings(db=store.path, lang=lang, agent=agent, **values)  # type: ignore[arg-type]
+
+
+def app_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object):
+    """The app already signed in as `agent` (sign-in itself is tested on its own)."""
+    from agent_console.cli import make_app
+    from agent_console.services.directory import ensure_agent
+
+    return make_app(store, settings_for(store, lang, agent, **overrides),
+                    agent=ensure_agent(store, agent))
 
 
 async def settle(app, pilot, delay: float = 0.0) -> None:

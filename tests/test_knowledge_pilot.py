@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, TextArea
 
-from agent_console.cli import make_app
 from agent_console.screens.case_edit_screen import CaseEditScreen
 from agent_console.screens.knowledge_screen import KnowledgeScreen
 from agent_console.screens.ticket_screen import TicketScreen
@@ -13,13 +12,13 @@ from agent_console.services import knowledge, tickets
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import settings_for, settle
+from .conftest import app_for, settle
 
 
 
 
 async def test_search_as_you_type_finds_two_character_words(demo_store):
-    app = make_app(demo_store, settings_for(demo_store, lang="zh"))
+    app = app_for(demo_store, lang="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("f2")
@@ -41,7 +40,7 @@ async def test_search_as_you_type_finds_two_character_words(demo_store):
 
 
 async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
-    app = make_app(demo_store, settings_for(demo_store))
+    app = app_for(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         row = app.screen.query_one(TicketTable).current
@@ -68,7 +67,7 @@ async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
 
 
 async def test_make_a_case_from_a_resolved_ticket(demo_store):
-    app = make_app(demo_store, settings_for(demo_store))
+    app = app_for(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("x")
@@ -98,7 +97,7 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
 
 @pytest.mark.parametrize(("agent", "allowed"), [("a001", False), ("s900", True)])
 async def test_only_supervisors_retire_cases(demo_store, agent, allowed):
-    app = make_app(demo_store, settings_for(demo_store, agent=agent))
+    app = app_for(demo_store, agent=agent)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("f2", *"补卡")

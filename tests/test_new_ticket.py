@@ -15,19 +15,18 @@ from pathlib import Path
 
 from textual.widgets import Input, Select, TextArea
 
-from agent_console.cli import make_app
 from agent_console.screens.new_ticket_screen import NewTicketScreen
 from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services.directory import get_preference
 from agent_console.widgets.case_list import CaseList
 
-from .conftest import settings_for, settle
+from .conftest import app_for, settle
 
 
 
 
 async def test_new_contact_with_suggestions_and_checks(demo_store):
-    app = make_app(demo_store, settings_for(demo_store, lang="zh"))
+    app = app_for(demo_store, lang="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("N")
@@ -55,7 +54,7 @@ async def test_new_contact_with_suggestions_and_checks(demo_store):
 
 
 async def test_an_unfinished_contact_comes_back(demo_store):
-    app = make_app(demo_store, settings_for(demo_store))
+    app = app_for(demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("N")
@@ -65,7 +64,7 @@ async def test_an_unfinished_contact_comes_back(demo_store):
         await settle(app, pilot, 1.0)  # the draft is written about a second behind
     saved = json.loads(get_preference(demo_store, "a001", "new_ticket_draft"))
     assert saved["phone"] == "13700001111" and saved["description"] == "IPTV 黑屏 1302"
-    again = make_app(demo_store, settings_for(demo_store))
+    again = app_for(demo_store)
     async with again.run_test(size=(120, 40)) as pilot:
         await settle(again, pilot)
         await pilot.press("N")
@@ -105,6 +104,8 @@ def test_kill_9_mid_contact_keeps_what_was_typed(tmp_path: Path):
 
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         pump(3.0)
+        os.write(fd, b"1111\r")  # a002's demo PIN: the app opens on sign-in
+        pump(2.0)
         os.write(fd, b"N")
         pump(1.0)
         os.write(fd, b"13800138000")

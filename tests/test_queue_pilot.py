@@ -6,13 +6,12 @@ import sqlite3
 
 import pytest
 
-from agent_console.cli import make_app
 from agent_console.screens.queue_screen import QueueScreen
 from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services import tickets
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import settings_for, settle
+from .conftest import app_for, settle
 
 
 
@@ -23,7 +22,8 @@ def _lines(table: TicketTable) -> list[str]:
 
 @pytest.fixture
 def app(demo_store):
-    return make_app(demo_store, settings_for(demo_store).with_overrides(refresh_seconds=60.0))
+    # A senior agent: the role may see every team's tickets (a plain agent sees their team's).
+    return app_for(demo_store, agent="a003", refresh_seconds=60.0)
 
 
 async def test_queue_opens_most_urgent_first_and_moves_by_key(app):
@@ -62,12 +62,12 @@ async def test_filters_apply_and_are_remembered(app, demo_store):
         assert screen.counts.total < total
         await pilot.press("m")
         await settle(app, pilot)
-        assert {r.handler_name for r in table.rows} <= {"张伟"}
+        assert {r.handler_name for r in table.rows} <= {"Chen Hao"}
         await pilot.press("e", "o", "r")
         await settle(app, pilot)
         assert screen.filter.sort == "grade" and screen.filter.state == "any"
         assert [r.grade_rank for r in table.rows] == sorted(r.grade_rank for r in table.rows)
-    again = make_app(demo_store, settings_for(demo_store))
+    again = app_for(demo_store, agent="a003")
     async with again.run_test(size=(120, 40)) as pilot:
         await settle(again, pilot)
         assert again.screen.filter.sort == "grade"
@@ -99,10 +99,10 @@ async def test_claim_from_the_queue_records_the_handler(app, demo_store):
         await pilot.press("c")
         await settle(app, pilot)
         detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
-        assert detail.handler.code == "a001" and detail.status == "assigned"
+        assert detail.handler.code == "a003" and detail.status == "assigned"
         app.screen.poll_store()
         await settle(app, pilot)
-        assert table.current.id == row.id and table.current.handler_name == "张伟"
+        assert table.current.id == row.id and table.current.handler_name == "Chen Hao"
 
 
 async def test_a_stale_row_gets_a_conflict_message_and_reloads(app, demo_store):
@@ -142,7 +142,7 @@ async def test_hostile_text_renders_literally(demo_store):
         demo_store, phone="13800009999", channel="hotline", work_type="complaint",
         category="billing", grade="urgent", customer_name="[bold]王[/]\x1b[31m红",
         description="[/] 结尾 \x1b]0;title\x07 [red]x" + "长" * 5000)
-    app = make_app(demo_store, settings_for(demo_store))
+    app = app_for(demo_store, agent="a003")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("slash", *"13800009999", "enter")
@@ -202,7 +202,7 @@ async def test_a_note_draft_survives_closing_the_dialog(app, demo_store):
 
 
 async def test_help_lists_every_key_in_chinese(demo_store):
-    app = make_app(demo_store, settings_for(demo_store, lang="zh"))
+    app = app_for(demo_store, lang="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("f1")

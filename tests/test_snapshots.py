@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent_console.cli import make_app
 
-from .conftest import settings_for
+from .conftest import app_for
 
 SIZE = (120, 40)
 
@@ -25,13 +24,13 @@ async def _open_ticket(pilot) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_queue(snap_compare, demo_store, lang):
-    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    app = app_for(demo_store, lang=lang, agent="a003")
     assert snap_compare(app, terminal_size=SIZE, run_before=_settled)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_ticket(snap_compare, demo_store, lang):
-    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    app = app_for(demo_store, lang=lang, agent="a003")
     assert snap_compare(app, terminal_size=SIZE, run_before=_open_ticket)
 
 
@@ -46,5 +45,5 @@ def _kb_search(query: str):
 
 @pytest.mark.parametrize(("lang", "query"), [("en", "PPPoE 691"), ("zh", "光猫")])
 def test_knowledge(snap_compare, demo_store, lang, query):
-    app = make_app(demo_store, settings_for(demo_store, lang=lang))
+    app = app_for(demo_store, lang=lang, agent="a003")
     assert snap_compare(app, terminal_size=SIZE, run_before=_kb_search(query))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 
-from textual import on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -15,10 +17,15 @@ from textual.worker import Worker, WorkerState
 from agent_console.config import Settings
 from agent_console.i18n import set_language, t
 from agent_console.models.read import AgentInfo
+from agent_console.services import audit
+from agent_console.services.auth import sign_out
 from agent_console.services.sla import parse_zone
 from agent_console.services.store import ConflictError, InputError, NotFoundError, Store
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
+
+
+IDLE_CHECK_SECONDS = 5
 
 
 class AgentConsoleApp(App[None]):
@@ -30,26 +37,91 @@ class AgentConsoleApp(App[None]):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("ctrl+l", "lock", "Lock", id="lock", show=False),
         Binding("f2", "knowledge", "Cases", id="knowledge"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+p", "command_palette", "Palette", id="command-palette", show=False,
                 priority=True),
     ]
 
-    def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo) -> None:
+    def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo | None) -> None:
         set_language(settings.lang)
         super().__init__()
         self.store = store
         self.settings = settings
-        self.agent = agent
+        self.agent: AgentInfo = agent  # type: ignore[assignment]  # set once signed in
         self.zone = parse_zone(settings.timezone)
+        self.locked = False
+        self._last_activity = store.clock.now()
         localize_bindings(self)
 
     def on_mount(self) -> None:
-        from agent_console.screens.queue_screen import QueueScreen
+        from agent_console.screens.sign_in_screen import SignInScreen
 
         self.title = t("app.title")
+        if self.agent is None:
+            self.locked = True
+            self.push_screen(SignInScreen(code=self.settings.agent), self._signed_in)
+        else:
+            self._start()
+        self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
+
+    def _start(self) -> None:
+        from agent_console.screens.queue_screen import QueueScreen
+
         self.push_screen(QueueScreen())
+
+    def _signed_in(self, agent: AgentInfo | None) -> None:
+        previous = self.agent
+        self.locked = False
+        self._last_activity = self.store.clock.now()
+        if agent is None:
+            return
+        self.agent = agent
+        if previous is None:
+            self._start()
+        elif agent.code != previous.code:
+            # Another agent takes the seat: the first agent's screens go (their drafts stay
+            # theirs, in the store) and the newcomer starts at their own queue.
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            self._start()
+
+    # --- idle lock -----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.Paste)):
+            self._last_activity = self.store.clock.now()
+        await super().on_event(event)
+
+    def lock_when_idle(self) -> None:
+        idle = self.store.clock.now() - self._last_activity
+        if not self.locked and self.agent is not None and \
+                idle >= timedelta(minutes=self.settings.idle_lock_minutes):
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Cover the screen (nothing of the customer stays visible) until a PIN is given."""
+        from agent_console.screens.sign_in_screen import SignInScreen
+        from agent_console.screens.ticket_screen import TicketScreen
+
+        if self.locked or self.agent is None:
+            return
+        self.locked = True
+        for screen in self.screen_stack:
+            if isinstance(screen, TicketScreen):
+                screen.forget_reveals()
+        self.record_lock(self.agent.code)
+        self.push_screen(SignInScreen(code=self.agent.code, locked_by=self.agent), self._signed_in)
+
+    @work(thread=True, exit_on_error=False, group="audit")
+    def record_lock(self, code: str) -> None:
+        audit.record(self.store, agent=code, action=audit.Action.SCREEN_LOCK)
+
+    async def action_quit(self) -> None:
+        if self.agent is not None:
+            await asyncio.to_thread(sign_out, self.store, code=self.agent.code)
+        self.exit()
 
     def open_ticket(self, ticket_id: int) -> None:
         from agent_console.screens.ticket_screen import TicketScreen

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
 from agent_console.clock import Clock, clock_from_env
-from agent_console.config import ConfigError, Settings, config_dir, load_settings, validate_lang
+from agent_console.config import (ConfigError, Settings, config_dir, load_settings, os_user,
+                                  validate_lang)
+from agent_console.models.read import AgentInfo
 from agent_console.i18n import t
+from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.services.catalog import CatalogError, load_catalog
 from agent_console.services.sla import PolicyError, load_policy
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--status")
     listing.add_argument("--limit", type=int, default=100)
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
+    add_admin_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -98,12 +102,18 @@ def open_store(settings: Settings, clock: Clock) -> Store:
     return store
 
 
-def make_app(store: Store, settings: Settings) -> AgentConsoleApp:
-    """The one app factory, shared by the command line and the tests."""
-    from agent_console.app import AgentConsoleApp
-    from agent_console.services.directory import ensure_agent
+def make_app(store: Store, settings: Settings, *, agent: AgentInfo | None = None) -> AgentConsoleApp:
+    """The one app factory, shared by the command line and the tests.
 
-    return AgentConsoleApp(store=store, settings=settings, agent=ensure_agent(store, settings.agent))
+    Without `agent` the app opens on sign-in, unless this OS account is bound to an agent and
+    the `os_user_sign_in` setting allows it.
+    """
+    from agent_console.app import AgentConsoleApp
+    from agent_console.services.auth import sign_in_os_user
+
+    if agent is None and settings.os_user_sign_in:
+        agent = sign_in_os_user(store, os_user=os_user())
+    return AgentConsoleApp(store=store, settings=settings, agent=agent)
 
 
 def _run_app(store: Store, settings: Settings) -> int:
@@ -132,6 +142,7 @@ def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int
         print(t("cli.demo_filled", tickets=summary.tickets, customers=summary.customers,
                 agents=summary.agents, path=store.path))
         print(t("cli.demo_cases", count=summary.cases))
+        print(t("cli.demo_pins"))
     if args.no_open:
         return 0
     if not settings.agent or settings.agent == Settings().agent:
@@ -219,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_ticket_list(args, store, settings)
         if args.command == "kb":
             return run_kb(args, store, author=settings.agent)
+        if args.command == "agent":
+            return run_agent(args, store, actor=settings.agent)
+        if args.command == "audit":
+            return run_audit(args, store, actor=settings.agent)
         return _run_app(store, settings)
     except (UsageError, InputError, ConfigError, db.StoreError, PolicyError, CatalogError,
             ValueError) as exc:

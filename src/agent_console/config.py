@@ -59,14 +59,22 @@ class Settings:
     agent: str = field(default_factory=os_user)
     timezone: str = ""
     refresh_seconds: float = 1.0
-    page_flip: bool = False
+    idle_lock_minutes: float = 5.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 5.0
+    os_user_sign_in: bool = False
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-_COERCE = {"db": Path, "lang": str, "agent": str, "timezone": str,
-           "refresh_seconds": float, "page_flip": lambda v: str(v).lower() in {"1", "true", "yes", "on"}}
+def _flag(value: object) -> bool:
+    return str(value).lower() in {"1", "true", "yes", "on"}
+
+
+_COERCE = {"db": Path, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
+           "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
+           "os_user_sign_in": _flag}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -78,6 +86,10 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting 'lang': {result!r} is not one of: en, zh")
     if name == "refresh_seconds" and not 0.2 <= float(result) <= 60:
         raise ConfigError("setting 'refresh_seconds': must be between 0.2 and 60")
+    if name in ("idle_lock_minutes", "lockout_minutes") and not 0.5 <= float(result) <= 1440:
+        raise ConfigError(f"setting {name!r}: must be between 0.5 and 1440 minutes")
+    if name == "lockout_attempts" and not 1 <= int(result) <= 100:
+        raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
     return result
 
 

@@ -177,10 +177,64 @@ CREATE TABLE ticket_case (
 """
 
 
+# Sign-in, the customer-information change log and the tamper-evident audit trail. The audit
+# table refuses updates and deletes; the hash chain (services.audit) shows any edit made around
+# that, e.g. with the triggers dropped.
+SCHEMA_V3_SECURITY = """
+ALTER TABLE agent ADD COLUMN pin_hash TEXT;
+ALTER TABLE agent ADD COLUMN failed_pins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent ADD COLUMN locked_until TEXT;
+ALTER TABLE agent ADD COLUMN os_user TEXT;
+ALTER TABLE customer ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE customer ADD COLUMN contact_phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE customer ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX ix_agent_os_user ON agent (os_user) WHERE os_user IS NOT NULL;
+CREATE TABLE customer_change (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customer(id),
+    at TEXT NOT NULL,
+    agent_code TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX ix_customer_change_customer ON customer_change (customer_id, id);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    agent_code TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX ix_audit_log_at ON audit_log (at);
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    last_id INTEGER NOT NULL,
+    last_hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END
+"""
+
+
 def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def migrate(conn: sqlite3.Connection) -> None:
-        for statement in filter(str.strip, sql.split(";")):
-            conn.execute(statement)
+        statement = ""
+        for part in sql.split(";"):
+            statement += part
+            if not part.strip():
+                continue
+            if sqlite3.complete_statement(statement + ";"):
+                conn.execute(statement)
+                statement = ""
+            else:
+                statement += ";"  # a semicolon inside a trigger body
 
     return migrate
 
@@ -189,6 +243,7 @@ def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_script(SCHEMA_V1),
     _run_script(SCHEMA_V2_KB),
+    _run_script(SCHEMA_V3_SECURITY),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

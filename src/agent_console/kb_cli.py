@@ -41,8 +41,16 @@ def add_kb_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], N
 def run_kb(args: argparse.Namespace, store: Store, *, author: str) -> int:
     """Run one `kb` command; returns the exit code. Bad input raises InputError (exit 2)."""
     if args.kb_command == "import":
+        from agent_console.services import audit
+
+        audit.record(store, agent=author, action=audit.Action.KB_IMPORT, target="kb",
+                     detail={"file": str(args.file), "strict": args.strict})
         return _import(args, store, author)
     if args.kb_command == "export":
+        from agent_console.services import audit
+
+        audit.record(store, agent=author, action=audit.Action.EXPORT, target="kb",
+                     detail={"file": str(args.file) if args.file else "stdout"})
         return _export(args, store)
     return _search(args, store)
 

@@ -48,11 +48,17 @@ class AgentInfo:
 
 @dataclass(frozen=True, slots=True)
 class CustomerInfo:
+    """A customer as screens show it: every number masked."""
+
     id: int
     name: str
     phone_masked: str
     tier: str
     green_channel: bool
+    id_number_masked: str = ""
+    contact_phone_masked: str = ""
+    address: str = ""
+    plan: str = ""
 
 
 @dataclass(frozen=True, slots=True)

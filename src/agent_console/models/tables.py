@@ -48,6 +48,10 @@ class AgentBase(SQLModel):
 
 class Agent(AgentBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    pin_hash: str | None = None
+    failed_pins: int = 0
+    locked_until: datetime | None = utc_field()
+    os_user: str | None = None
 
 
 class CustomerBase(SQLModel):
@@ -61,6 +65,9 @@ class CustomerBase(SQLModel):
 class Customer(CustomerBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = utc_field(nullable=False)
+    address: str = ""
+    contact_phone: str = ""
+    plan: str = ""
 
 
 class TicketBase(SQLModel):

@@ -19,6 +19,7 @@ from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
 from agent_console.services import directory
+from agent_console.services.permissions import SEE_OTHER_TEAMS, can
 from agent_console.services.queue import SORTS, QueueFilter, QueueReader, Viewer
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
@@ -123,7 +124,8 @@ class QueueScreen(TicketActions, Screen[None]):
     @property
     def viewer(self) -> Viewer:
         agent = self.app.agent
-        return Viewer(agent.id, agent.team, agent.department)
+        return Viewer(agent.id, agent.team, agent.department,
+                      see_all=can(agent.role, SEE_OTHER_TEAMS))
 
     def _now_ts(self) -> int:
         return ts(self.app.store.clock.now())
@@ -291,8 +293,9 @@ class QueueScreen(TicketActions, Screen[None]):
         catalog = self.app.store.catalog
         category = catalog.categories[flt.category].name(lang) if flt.category in \
             catalog.categories else t("queue.any")
+        scope = "team" if flt.scope == "all" and not self.viewer.see_all else flt.scope
         parts = [
-            t("queue.filter.scope", value=t(f"queue.scope.{flt.scope}")),
+            t("queue.filter.scope", value=t(f"queue.scope.{scope}")),
             t("queue.filter.state", value=t(f"queue.state.{flt.state}")),
             t("queue.filter.category", value=category),
             t("queue.filter.channel",
@@ -330,6 +333,8 @@ class QueueScreen(TicketActions, Screen[None]):
         self.app.push_screen(NewTicketScreen(), created)
 
     def action_scope(self, scope: str) -> None:
+        if scope == "all" and not self.viewer.see_all:
+            self.notify(t("queue.team_only"), severity="warning")
         self.set_filter(self.filter.with_(scope=scope))
 
     def action_state(self, state: str) -> None:

@@ -18,6 +18,7 @@ from agent_console.messages import TicketChanged, TicketConflict
 from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
+from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII, can
 from agent_console.services.sla import ClockView
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
@@ -32,18 +33,33 @@ class TicketScreen(TicketActions, Screen[None]):
         *ACTION_BINDINGS,
         Binding("k", "knowledge", "Cases", id="ticket-kb"),
         Binding("M", "make_case", "Make a case", id="make-case"),
+        Binding("v", "reveal", "Reveal", id="reveal"),
+        Binding("i", "edit_customer", "Customer info", id="edit-customer"),
     ]
+
+    # Keys a role may not use are hidden (and the services refuse the act anyway).
+    PERMISSION_OF = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER}
 
     class TicketLoaded(Message):
         def __init__(self, detail: TicketDetail) -> None:
             super().__init__()
             self.detail = detail
 
+    class Revealed(Message):
+        def __init__(self, field: str, value: str) -> None:
+            super().__init__()
+            self.field, self.value = field, value
+
     def __init__(self, ticket_id: int) -> None:
         super().__init__()
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
+        self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
         localize_bindings(self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = self.PERMISSION_OF.get(action)
+        return can(self.app.agent.role, needed) if needed else True
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
@@ -67,7 +83,13 @@ class TicketScreen(TicketActions, Screen[None]):
     def _loaded(self, event: TicketLoaded) -> None:
         if event.detail == self.detail:
             return  # nothing changed: no repaint, no bytes on the line
-        self.detail = d = event.detail
+        self.detail = event.detail
+        self._show()
+
+    def _show(self) -> None:
+        d = self.detail
+        if d is None:
+            return
         zone = self.app.zone
         title = Text()
         title.append(f" {d.number} ", style="bold reverse")
@@ -84,10 +106,19 @@ class TicketScreen(TicketActions, Screen[None]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        customer = Text(clean_line(d.customer.name) or "—")
-        customer.append(f"  {d.customer.phone_masked}  {label('tier', d.customer.tier)}")
-        if d.customer.green_channel:
+        c = d.customer
+        customer = Text(clean_line(c.name) or "—")
+        customer.append("  ")
+        customer.append_text(self._number("phone", c.phone_masked))
+        customer.append(f"  {label('tier', c.tier)}")
+        if c.green_channel:
             customer.append(f"  {t('ticket.green_channel')}")
+        identity = self._number("id_number", c.id_number_masked or "—")
+        if c.contact_phone_masked:
+            identity.append(f"  {t('ticket.contact')} ")
+            identity.append_text(self._number("contact_phone", c.contact_phone_masked))
+        if c.address or c.plan:
+            identity.append(f"  {clean_line(c.address)}  {clean_line(c.plan)}")
         category = catalog.categories.get(d.category)
         department = catalog.departments.get(d.department or "")
         grade = label("grade", d.grade)
@@ -102,6 +133,7 @@ class TicketScreen(TicketActions, Screen[None]):
 
         rows = [
             ("ticket.field.customer", customer),
+            ("ticket.field.identity", identity),
             ("ticket.field.channel", Text(label("channel", d.channel))),
             ("ticket.field.category", Text(category.name(lang) if category else d.category)),
             ("ticket.field.grade", Text(grade)),
@@ -157,6 +189,52 @@ class TicketScreen(TicketActions, Screen[None]):
     def action_target(self) -> TicketRef | None:
         d = self.detail
         return None if d is None else TicketRef(d.id, d.number, d.version, d.status)
+
+    def _number(self, field: str, masked: str) -> Text:
+        """A masked number, or the full one (marked) while a reveal lasts."""
+        if field in self.revealed:
+            return Text(f"{clean_line(self.revealed[field])} ({t('ticket.revealed')})",
+                        style="bold underline")
+        return Text(masked)
+
+    def forget_reveals(self) -> None:
+        """Called when the screen locks: nothing revealed survives a lock."""
+        self.revealed.clear()
+        self._show()
+
+    def action_reveal(self) -> None:
+        from agent_console.screens.reveal_screen import RevealScreen
+
+        if self.detail is None:
+            return
+        customer, number = self.detail.customer, self.detail.number
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                self.reveal(customer.id, choice[0], choice[1], number)
+
+        self.app.push_screen(RevealScreen(number, has_contact=bool(customer.contact_phone_masked),
+                                          has_id=bool(customer.id_number_masked)), chosen)
+
+    @work(thread=True, exit_on_error=False, group="reveal")
+    def reveal(self, customer_id: int, field: str, reason: str, number: str) -> None:
+        from agent_console.services.customers import reveal
+
+        value = reveal(self.app.store, agent=self.app.agent.code, customer_id=customer_id,
+                       field=field, reason=reason, ticket_number=number)
+        self.post_message(self.Revealed(field, value))
+
+    @on(Revealed)
+    def _revealed(self, event: Revealed) -> None:
+        self.revealed[event.field] = event.value
+        self._show()
+
+    def action_edit_customer(self) -> None:
+        from agent_console.screens.customer_edit_screen import CustomerEditScreen
+
+        if self.detail is not None:
+            self.app.push_screen(CustomerEditScreen(self.detail.customer),
+                                 lambda _changed: self.load_ticket())
 
     def action_back(self) -> None:
         self.app.pop_screen()

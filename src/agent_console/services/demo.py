@@ -13,6 +13,7 @@ from typing import Any
 from agent_console.db import to_db
 from agent_console.models.vocab import (TRANSITIONS, Channel, EventKind, Grade, Status, Tier,
                                         WorkType)
+from agent_console.services.auth import hash_pin
 from agent_console.services.sla import Targets
 from agent_console.services.store import Store
 from agent_console.services.tickets import sla_columns, ticket_number
@@ -95,10 +96,10 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
     with store.connection() as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany("INSERT INTO agent (id, code, name, role, team, department) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             [(i + 1, a["code"], a["name"], a["role"], a["team"], a["department"])
-                              for i, a in enumerate(agents)])
+            conn.executemany("INSERT INTO agent (id, code, name, role, team, department, pin_hash) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(i + 1, a["code"], a["name"], a["role"], a["team"], a["department"],
+                               hash_pin(a["pin"])) for i, a in enumerate(agents)])
             conn.executemany("INSERT INTO customer (id, name, phone, id_number, tier, green_channel,"
                              " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
             if columns:

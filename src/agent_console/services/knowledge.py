@@ -12,7 +12,8 @@ from typing import Any
 from agent_console.db import from_db, to_db
 from agent_console.models.kb import (Case, CaseChange, CaseCreate, CaseHit, ImportReport,
                                      LineProblem)
-from agent_console.services import cjk
+from agent_console.services import audit, cjk
+from agent_console.services.audit import Action
 from agent_console.services.permissions import require_kb_editor
 from agent_console.services.store import InputError, NotFoundError, Store
 from agent_console.text import clean_line, strip_controls
@@ -232,6 +233,9 @@ def create_case(store: Store, *, case: CaseCreate, author: str) -> Case:
             case_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM kb_case").fetchone()[0]
             conn.execute(_INSERT_CASE, _row(case_id, clean, author, to_db(store.clock.now())))
             _fts_insert(conn, case_id, clean)
+            audit.append(conn, at=store.clock.now(), agent=author, action=Action.KB_CREATE,
+                         target=f"case:{case_id}", detail={"title": clean.title,
+                                                          "source_ticket": clean.source_ticket_id})
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -272,6 +276,9 @@ def _write(store: Store, case_id: int, author: str, changes: Mapping[str, Any]) 
                 if _fts_values(new) != _fts_values(old):
                     _fts_delete(conn, old)
                     _fts_insert(conn, case_id, new)
+                action = Action.KB_RETIRE if set(changed) == {"retired"} else Action.KB_EDIT
+                audit.append(conn, at=store.clock.now(), agent=author, action=action,
+                             target=f"case:{case_id}", detail={"fields": sorted(changed)})
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -56,6 +56,7 @@ class Viewer:
     agent_id: int | None
     team: str = ""
     department: str | None = None
+    see_all: bool = True  # a role without it sees its own team's tickets, whatever the scope
 
 
 def _like(text: str) -> str:
@@ -69,7 +70,7 @@ def _where(flt: QueueFilter, viewer: Viewer, now_ts: int) -> tuple[list[str], li
     if flt.scope == "mine":
         clauses.append("t.handler_id = ?")
         params.append(viewer.agent_id if viewer.agent_id is not None else -1)
-    elif flt.scope == "team":
+    if flt.scope == "team" or (flt.scope == "all" and not viewer.see_all):
         clauses.append("(t.handler_id IN (SELECT id FROM agent WHERE team = ? AND team != '')"
                        " OR (t.handler_id IS NULL AND t.department = ?))")
         params += [viewer.team, viewer.department or ""]

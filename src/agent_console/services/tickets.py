@@ -12,11 +12,12 @@ from agent_console.models.read import (AgentInfo, CustomerInfo, EventView, Ticke
                                        TicketDetail)
 from agent_console.models.vocab import (OPEN_STATUSES, RESPONDED_STATUSES, TRANSITIONS, Channel,
                                         ClockKind, EventKind, Grade, Status, Tier, WorkType)
-from agent_console.services import validation
+from agent_console.services import audit, validation
+from agent_console.services.audit import Action
 from agent_console.services.sla import Targets, clock_view, compute_dues
 from agent_console.services.store import (SENTINEL_KEY, ConflictError, InputError, NotFoundError,
                                           Store)
-from agent_console.text import mask_phone
+from agent_console.text import mask_id_number, mask_phone
 
 
 def default_grade(work_type: str) -> str:
@@ -122,7 +123,7 @@ def _row_dict(ticket: Any) -> dict[str, Any]:
 
 
 def _apply(store: Store, ticket_id: int, expected_version: int, by: str | None,
-           change: Any) -> int:
+           change: Any, audit_action: str = "") -> int:
     """Run `change(session, row, agent, now) -> (values, events)` under the optimistic lock."""
     from sqlalchemy import update
 
@@ -150,6 +151,11 @@ def _apply(store: Store, ticket_id: int, expected_version: int, by: str | None,
             raise ConflictError(ticket.number)
         for kind, detail in events:
             _event(session, ticket_id, now, agent.id if agent else None, kind, **detail)
+        if audit_action:
+            # The same transaction as the change: no act without its record, nor the reverse.
+            audit.append(session.connection().connection.driver_connection, at=now,
+                         agent=by or "", action=audit_action, target=f"ticket:{row['number']}",
+                         detail={"events": [{"kind": k, **d} for k, d in events]})
         return expected_version + 1
 
 
@@ -190,7 +196,7 @@ def change_status(store: Store, *, ticket_id: int, expected_version: int, status
         return _status_values(row, new, now, store), [(EventKind.STATUS_CHANGED,
                                                        {"from": old.value, "to": new.value})]
 
-    return _apply(store, ticket_id, expected_version, by, change)
+    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_STATUS)
 
 
 def claim(store: Store, *, ticket_id: int, expected_version: int, by: str) -> int:
@@ -207,7 +213,7 @@ def claim(store: Store, *, ticket_id: int, expected_version: int, by: str) -> in
             values["status"] = Status.ASSIGNED
         return values, [(EventKind.CLAIMED, {"agent": agent.name})]
 
-    return _apply(store, ticket_id, expected_version, by, change)
+    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_ASSIGN)
 
 
 def assign(store: Store, *, ticket_id: int, expected_version: int, by: str | None,
@@ -237,7 +243,7 @@ def assign(store: Store, *, ticket_id: int, expected_version: int, by: str | Non
                 values["status"] = Status.ASSIGNED
         return values, events
 
-    return _apply(store, ticket_id, expected_version, by, change)
+    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_ASSIGN)
 
 
 def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None:
@@ -374,7 +380,10 @@ def ticket_detail(store: Store, *, ticket_id: int) -> TicketDetail:
                 paused_since=t.paused_since if kind == ClockKind.RESOLUTION else None, met_at=met))
         return TicketDetail(
             id=t.id, number=t.number, version=t.version,
-            customer=CustomerInfo(c.id, c.name, mask_phone(c.phone), c.tier, c.green_channel),
+            customer=CustomerInfo(c.id, c.name, mask_phone(c.phone), c.tier, c.green_channel,
+                                  mask_id_number(c.id_number) if c.id_number else "",
+                                  mask_phone(c.contact_phone) if c.contact_phone else "",
+                                  c.address, c.plan),
             channel=t.channel, work_type=t.work_type, category=t.category,
             requested_grade=t.requested_grade, grade=t.grade, status=t.status,
             description=t.description, resolution=t.resolution, department=t.department,

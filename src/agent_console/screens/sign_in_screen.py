@@ -1,0 +1,82 @@
+"""SignInScreen: agent id and PIN, at start and after an idle lock. Shows nothing of customers."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from agent_console.i18n import t
+from agent_console.models.read import AgentInfo
+from agent_console.services import auth
+from agent_console.text import clean_line
+from agent_console.widgets.localized import localize_bindings
+
+
+class SignInScreen(Screen[AgentInfo]):
+    """Dismisses with the signed-in agent. `locked_by` names the agent whose work waits below."""
+
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True)]
+
+    class Result(Message):
+        def __init__(self, agent: AgentInfo | None, error: str) -> None:
+            super().__init__()
+            self.agent, self.error = agent, error
+
+    def __init__(self, *, code: str = "", locked_by: AgentInfo | None = None) -> None:
+        super().__init__()
+        self.code, self.locked_by = code, locked_by
+        localize_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        with Center(), Vertical(id="sign-in"):
+            yield Static(Content(t("app.title")), id="sign-in-title")
+            if self.locked_by is not None:
+                yield Label(Content(t("signin.locked", name=clean_line(self.locked_by.name),
+                                      code=clean_line(self.locked_by.code))), id="sign-in-note")
+            yield Label(t("signin.agent"))
+            yield Input(self.code, id="sign-in-code", max_length=32)
+            yield Label(t("signin.pin"))
+            yield Input(id="sign-in-pin", password=True, max_length=12, restrict=r"\d*")
+            yield Static(id="sign-in-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        target = "#sign-in-pin" if self.code else "#sign-in-code"
+        self.query_one(target, Input).focus()
+
+    @on(Input.Submitted, "#sign-in-code")
+    def _code_entered(self) -> None:
+        self.query_one("#sign-in-pin", Input).focus()
+
+    @on(Input.Submitted, "#sign-in-pin")
+    def _pin_entered(self) -> None:
+        code = self.query_one("#sign-in-code", Input).value.strip()
+        pin_input = self.query_one("#sign-in-pin", Input)
+        pin, pin_input.value = pin_input.value, ""
+        if code and pin:
+            self.check(code, pin)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def check(self, code: str, pin: str) -> None:
+        settings = self.app.settings
+        policy = auth.LockoutPolicy(settings.lockout_attempts, int(settings.lockout_minutes))
+        try:
+            agent = auth.sign_in(self.app.store, code=code, pin=pin, policy=policy)
+        except auth.SignInError as refused:
+            self.post_message(self.Result(None, refused.reason))
+            return
+        self.post_message(self.Result(agent, ""))
+
+    @on(Result)
+    def _result(self, event: Result) -> None:
+        if event.agent is not None:
+            self.dismiss(event.agent)
+            return
+        self.query_one("#sign-in-error", Static).update(Content(t(f"signin.error.{event.error}")))
+        self.query_one("#sign-in-pin", Input).focus()

@@ -1,0 +1,394 @@
+"""Auto-classification of a contact description by hand-written rules, with the reasons why."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
+
+from agent_console.models.vocab import Grade, WorkType
+from agent_console.services.catalog import Catalog, load_catalog
+
+RULES_FILE = "classifier_rules.toml"
+RULE_TABLES = ("category", "work_type", "grade", "signal")
+HITS_PER_RULE = 3
+_FLAGS = re.IGNORECASE | re.ASCII
+# Length-preserving folds, so that a match's span is also its place in the original text.
+_CONTROLS = {c: 0x20 for c in (*range(0x20), *range(0x7F, 0xA0))}
+_FOLD = _CONTROLS | {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+Form = Literal["complaint_ticket", "direct_answer"]
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the file and the place."""
+
+
+# --- the rules file ---------------------------------------------------------------------------
+
+def _keyword(word: str) -> str:
+    """A keyword as a regex: Latin words match whole (a trailing * makes a prefix), Chinese anywhere."""
+    prefix = word.endswith("*")
+    word = word.removesuffix("*")
+    body = re.escape(word)
+    if word[0].isascii() and word[0].isalnum():
+        body = r"\b" + body
+    if word[-1].isascii() and word[-1].isalnum():
+        body += r"\w*" if prefix else r"\b"
+    return body
+
+
+def _check_keyword(word: str) -> str:
+    if not word.removesuffix("*").strip():
+        raise ValueError("a keyword must not be empty")
+    return word
+
+
+def _check_pattern(pattern: str) -> str:
+    try:
+        compiled = re.compile(pattern, _FLAGS)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc})") from None
+    if compiled.match(""):
+        raise ValueError("the pattern matches empty text")
+    return pattern
+
+
+Keyword = Annotated[str, AfterValidator(_check_keyword)]
+Pattern = Annotated[str, AfterValidator(_check_pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Rule(_Model):
+    """Keywords and patterns that, when found, propose `target` with `weight`."""
+
+    id: str = Field(min_length=1)
+    target: str
+    weight: float = Field(1.0, gt=0, le=100)
+    zh: tuple[Keyword, ...] = ()
+    en: tuple[Keyword, ...] = ()
+    patterns: tuple[Pattern, ...] = ()
+    with_: tuple[Keyword, ...] = Field((), alias="with")
+    unless: tuple[Keyword, ...] = ()
+    jump_queue: bool = False
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _has_something_to_find(self) -> Rule:
+        if not (self.zh or self.en or self.patterns):
+            raise ValueError("give at least one of zh, en or patterns")
+        return self
+
+
+class CategoryRule(Rule):
+    @field_validator("target")
+    @classmethod
+    def _known_category(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("categories")
+        if known is not None and value not in known:
+            raise ValueError(f"{value!r} is not a category of the catalog: {', '.join(known)}")
+        return value
+
+
+class WorkTypeRule(Rule):
+    target: WorkType
+
+
+class GradeRule(Rule):
+    target: Grade
+
+
+class FormRule(_Model):
+    when: tuple[str, ...] = Field(min_length=1)
+    form: Form
+
+
+class Complaint(_Model):
+    when: tuple[tuple[str, ...], ...] = ()
+    groups: dict[str, tuple[str, ...]] = {}
+    form: tuple[FormRule, ...] = ()
+    default_form: Form = "complaint_ticket"
+
+
+class Defaults(_Model):
+    work_type: WorkType = WorkType.CONSULTATION
+    grade: Grade = Grade.GENERAL
+    confident_score: float = Field(5.0, gt=0)
+
+
+class Rules(_Model):
+    """A whole rules file, or the shipped file merged with the one in the config dir."""
+
+    version: Literal[1] = 1
+    scan_limit: int = Field(4000, ge=100, le=100_000)
+    defaults: Defaults = Defaults()
+    grade_by_work_type: dict[WorkType, Grade] = {}
+    complaint: Complaint = Complaint()
+    category: tuple[CategoryRule, ...] = ()
+    work_type: tuple[WorkTypeRule, ...] = ()
+    grade: tuple[GradeRule, ...] = ()
+    signal: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Rules:
+        seen: set[str] = set()
+        for table in RULE_TABLES:
+            for rule in getattr(self, table):
+                if rule.id in seen:
+                    raise ValueError(f"rule id {rule.id!r} is used twice")
+                seen.add(rule.id)
+        return self
+
+
+def _place(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """`[[category]] #3 (id "bb.modem") patterns[1]` for a pydantic error location."""
+    if len(loc) >= 2 and loc[0] in RULE_TABLES and isinstance(loc[1], int):
+        row = data.get(loc[0], [])[loc[1]]
+        rule_id = row.get("id") if isinstance(row, dict) else None
+        head = f"[[{loc[0]}]] #{loc[1] + 1}" + (f" (id {rule_id!r})" if rule_id else "")
+        rest = loc[2:]
+    elif loc:
+        head, rest = f"[{loc[0]}]" if loc[0] in ("defaults", "complaint", "grade_by_work_type") else str(loc[0]), loc[1:]
+    else:
+        return "top level"
+    for part in rest:
+        head += f"[{part}]" if isinstance(part, int) else f" {part}"
+    return head
+
+
+def _read(source: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: not valid TOML ({exc})") from None
+
+
+def _validate(source: str, data: dict[str, Any], categories: list[str] | None) -> Rules:
+    try:
+        return Rules.model_validate(data, context={"categories": categories})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise RulesError(f"{source}: {_place(tuple(error['loc']), data)}: {message}") from None
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Rules in `extra` replace those with the same id (in place) or are added; tables merge by key."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if key in RULE_TABLES:
+            by_id = {row["id"]: row for row in base.get(key, [])}
+            by_id.update((row["id"], row) for row in value)
+            merged[key] = list(by_id.values())
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None) -> Rules:
+    """The shipped rules, extended by `override` when that file exists; checks category names."""
+    known = list(categories) if categories is not None else None
+    shipped = resources.files("agent_console.content").joinpath(RULES_FILE).read_text(encoding="utf-8")
+    data = _read(RULES_FILE, shipped)
+    rules = _validate(RULES_FILE, data, known)
+    source = RULES_FILE
+    if override is not None and override.is_file():
+        try:
+            text = override.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RulesError(f"{override}: cannot be read ({exc})") from None
+        extra = _read(str(override), text)
+        _validate(str(override), extra, known)
+        source = f"{override} (over the shipped {RULES_FILE})"
+        data = _merge(data, extra)
+        rules = _validate(source, data, known)
+    signals = {rule.target for rule in rules.signal}
+    for names in (*rules.complaint.when, *(f.when for f in rules.complaint.form)):
+        for name in names:
+            if name not in signals and name not in rules.complaint.groups:
+                raise RulesError(f"{source}: [complaint]: {name!r} is neither a signal nor a group")
+    return rules
+
+
+# --- classifying -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a rule matched: `text` is `description[start:end]` with control characters blanked."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that matched (kind category, work_type, grade or signal) or a decision drawn
+    from signals (kind complaint or form)."""
+
+    rule: str
+    kind: str
+    target: str
+    weight: float
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    category: str | None
+    work_type: WorkType
+    department: str | None
+    grade: Grade
+    complaint_form: str  # complaint_ticket, direct_answer or none
+    confidence: float  # of the category, 0..1
+    jump_queue: bool
+    reasons: tuple[Reason, ...]
+    scanned: int  # characters read; a longer description was classified by its beginning
+
+    def reasons_for(self, kind: str) -> tuple[Reason, ...]:
+        """The reasons behind the proposed value of `kind` (category, work_type, grade, ...)."""
+        chosen = {"category": self.category, "work_type": self.work_type, "grade": self.grade,
+                  "form": self.complaint_form}.get(kind)
+        return tuple(r for r in self.reasons if r.kind == kind and (chosen is None or r.target == chosen))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: Rule
+    kind: str
+    order: int
+    find: re.Pattern[str]
+    also: re.Pattern[str] | None
+    stop: re.Pattern[str] | None
+
+    def hits(self, folded: str, original: str) -> tuple[Hit, ...]:
+        if self.stop is not None and self.stop.search(folded):
+            return ()
+        matches = list(islice(self.find.finditer(folded), HITS_PER_RULE))
+        if matches and self.also is not None:
+            companion = self.also.search(folded)
+            if companion is None:
+                return ()
+            matches.append(companion)
+        return tuple(Hit(m.start(), m.end(), original[m.start():m.end()].translate(_CONTROLS))
+                     for m in matches)
+
+
+def _alternation(words: Iterable[str], patterns: Iterable[str] = ()) -> re.Pattern[str] | None:
+    parts = [_keyword(w) for w in sorted(set(words), key=len, reverse=True)]
+    parts += [f"(?:{p})" for p in patterns]
+    return re.compile("|".join(parts), _FLAGS) if parts else None
+
+
+def _best(fired: list[tuple[_Compiled, tuple[Hit, ...]]], kind: str) -> list[tuple[str, float]]:
+    """Targets of `kind` by total weight, then strongest rule, then first listed."""
+    totals: dict[str, list[float]] = {}
+    for compiled, _ in fired:
+        if compiled.kind == kind:
+            total = totals.setdefault(compiled.rule.target, [0.0, 0.0, -compiled.order])
+            total[0] += compiled.rule.weight
+            total[1] = max(total[1], compiled.rule.weight)
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)
+    return [(target, total[0]) for target, total in ranked]
+
+
+class Classifier:
+    """Compiled rules; `classify` is pure and deterministic."""
+
+    def __init__(self, rules: Rules, catalog: Catalog) -> None:
+        self.rules = rules
+        self.catalog = catalog
+        self._compiled = [
+            _Compiled(rule, kind, order, _alternation((*rule.zh, *rule.en), rule.patterns),
+                      _alternation(rule.with_), _alternation(rule.unless))
+            for order, (kind, rule) in enumerate(
+                (kind, rule) for kind in RULE_TABLES for rule in getattr(rules, kind) if rule.enabled)
+        ]
+
+    def classify(self, text: str) -> Proposal:
+        original = text[: self.rules.scan_limit]
+        folded = original.translate(_FOLD)
+        fired = [(c, hits) for c in self._compiled if (hits := c.hits(folded, original))]
+        reasons = [Reason(c.rule.id, c.kind, str(c.rule.target), c.rule.weight, hits)
+                   for c, hits in fired]
+        signals: dict[str, tuple[Hit, ...]] = {}
+        for c, hits in fired:
+            if c.kind == "signal":
+                signals[c.rule.target] = signals.get(c.rule.target, ()) + hits
+
+        categories = _best(fired, "category")
+        category = categories[0][0] if categories else None
+        confidence = 0.0
+        if categories:
+            top, second = categories[0][1], categories[1][1] if len(categories) > 1 else 0.0
+            confidence = round(top / (top + second) * min(1.0, top / self.rules.defaults.confident_score), 2)
+
+        complaint = self.rules.complaint
+        work_type, form = self.rules.defaults.work_type, "none"
+        if (decided := self._first_met(complaint.when, signals)) is not None:
+            index, names, hits = decided
+            work_type = WorkType.COMPLAINT
+            reasons.append(Reason(f"complaint.when[{index}]", "complaint", "+".join(names), 0, hits))
+            ruled = self._first_met([f.when for f in complaint.form], signals)
+            form = complaint.form[ruled[0]].form if ruled else complaint.default_form
+            reasons.append(Reason(f"complaint.form[{ruled[0]}]" if ruled else "complaint.default_form",
+                                  "form", form, 0, ruled[2] if ruled else ()))
+        elif work_types := _best(fired, "work_type"):
+            work_type = WorkType(work_types[0][0])
+
+        grade = self.rules.grade_by_work_type.get(work_type, self.rules.defaults.grade)
+        for c, _ in fired:
+            if c.kind == "grade" and Grade(c.rule.target).rank < grade.rank:
+                grade = Grade(c.rule.target)
+        return Proposal(
+            category=category, work_type=work_type,
+            department=self.catalog.department_for(category) if category else None,
+            grade=grade, complaint_form=form, confidence=confidence,
+            jump_queue=any(c.kind == "grade" and c.rule.jump_queue for c, _ in fired),
+            reasons=tuple(reasons), scanned=len(original))
+
+    def _first_met(self, conditions: Iterable[tuple[str, ...]], signals: dict[str, tuple[Hit, ...]]
+                   ) -> tuple[int, tuple[str, ...], tuple[Hit, ...]] | None:
+        """The first condition all of whose signals (or groups) matched, with their hits."""
+        groups = self.rules.complaint.groups
+        for index, names in enumerate(conditions):
+            hits: list[Hit] = []
+            for name in names:
+                members = [m for m in groups.get(name, (name,)) if m in signals]
+                if not members:
+                    break
+                hits.extend(h for m in members for h in signals[m])
+            else:
+                return index, names, tuple(sorted(set(hits), key=lambda h: (h.start, h.end)))
+        return None
+
+
+@cache
+def default_classifier() -> Classifier:
+    """The shipped rules and catalog with the config dir's files over them, loaded once."""
+    from agent_console.config import config_dir
+
+    catalog = load_catalog(config_dir() / "catalog.toml")
+    return Classifier(load_rules(config_dir() / RULES_FILE, categories=catalog.categories), catalog)
+
+
+def classify(text: str) -> Proposal:
+    """Propose category, work type, department, grade and complaint form for a description."""
+    return default_classifier().classify(text)
