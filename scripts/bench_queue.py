@@ -29,6 +29,7 @@ import re
 import signal
 import statistics
 import struct
+import getpass
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,11 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict[str, object
     subprocess.run([str(CLI), "demo", "--db", str(db), "--tickets", str(size), "--seed", "7",
                     "--no-open"], env=env, check=True, stdout=subprocess.DEVNULL)
     result: dict[str, object] = {"size": size, "build": time.monotonic() - started}
+    # Sign in as a001 without a PIN prompt: bind this OS account to the agent, as an SSH seat is.
+    subprocess.run([str(CLI), "agent", "bind", "a001", "--os-user", getpass.getuser(), "--db",
+                    str(db), "--agent", "admin", "--admin-pin", "9999"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    (work / "config" / "config.toml").write_text("os_user_sign_in = true\n")
     firsts, screens, exits = [], [], []
     dump = Path(args.dump) / str(size) if args.dump else None
     if dump:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
@@ -18,7 +17,6 @@ from agent_console.config import Settings
 from agent_console.i18n import set_language, t
 from agent_console.models.read import AgentInfo
 from agent_console.services import audit
-from agent_console.services.auth import sign_out
 from agent_console.services.sla import parse_zone
 from agent_console.services.store import ConflictError, InputError, NotFoundError, Store
 from agent_console.text import clean_line
@@ -118,10 +116,6 @@ class AgentConsoleApp(App[None]):
     def record_lock(self, code: str) -> None:
         audit.record(self.store, agent=code, action=audit.Action.SCREEN_LOCK)
 
-    async def action_quit(self) -> None:
-        if self.agent is not None:
-            await asyncio.to_thread(sign_out, self.store, code=self.agent.code)
-        self.exit()
 
     def open_ticket(self, ticket_id: int) -> None:
         from agent_console.screens.ticket_screen import TicketScreen

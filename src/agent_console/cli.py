@@ -117,7 +117,14 @@ def make_app(store: Store, settings: Settings, *, agent: AgentInfo | None = None
 
 
 def _run_app(store: Store, settings: Settings) -> int:
-    make_app(store, settings).run()
+    from agent_console.services.auth import sign_out
+
+    app = make_app(store, settings)
+    try:
+        app.run()
+    finally:
+        if app.agent is not None:
+            sign_out(store, code=app.agent.code)
     return 0
 
 

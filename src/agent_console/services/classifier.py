@@ -21,10 +21,11 @@ from agent_console.services.catalog import Catalog, load_catalog
 RULES_FILE = "classifier_rules.toml"
 RULE_TABLES = ("category", "work_type", "grade", "signal")
 HITS_PER_RULE = 3
-_FLAGS = re.IGNORECASE | re.ASCII
+_FLAGS = re.ASCII  # text is lower-cased by _FOLD: IGNORECASE would disable re's fast scan
 # Length-preserving folds, so that a match's span is also its place in the original text.
 _CONTROLS = {c: 0x20 for c in (*range(0x20), *range(0x7F, 0xA0))}
-_FOLD = _CONTROLS | {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FOLD = (_CONTROLS | {c: ord(chr(c - 0xFEE0).lower()) for c in range(0xFF01, 0xFF5F)}
+         | {c: c + 32 for c in range(ord("A"), ord("Z") + 1)} | {0x3000: 0x20})
 
 Form = Literal["complaint_ticket", "direct_answer"]
 
@@ -36,15 +37,20 @@ class RulesError(ValueError):
 # --- the rules file ---------------------------------------------------------------------------
 
 def _keyword(word: str) -> str:
-    """A keyword as a regex: Latin words match whole (a trailing * makes a prefix), Chinese anywhere."""
-    prefix = word.endswith("*")
-    word = word.removesuffix("*")
-    body = re.escape(word)
-    if word[0].isascii() and word[0].isalnum():
-        body = r"\b" + body
-    if word[-1].isascii() and word[-1].isalnum():
-        body += r"\w*" if prefix else r"\b"
-    return body
+    """A keyword as a regex; a trailing * takes the rest of the Latin word. Word edges are checked
+    after matching (a leading \\b or look-behind would disable re's fast scan)."""
+    body = re.escape(word.removesuffix("*").lower())
+    return body + "[a-z0-9]*" if word.endswith("*") else body
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _whole(text: str, start: int, end: int) -> bool:
+    """A match that starts or ends with a Latin letter or digit must not cut a Latin word."""
+    return not ((_latin(text[start]) and start > 0 and _latin(text[start - 1]))
+                or (_latin(text[end - 1]) and end < len(text) and _latin(text[end])))
 
 
 def _check_keyword(word: str) -> str:
@@ -60,6 +66,8 @@ def _check_pattern(pattern: str) -> str:
         raise ValueError(f"not a valid regular expression ({exc})") from None
     if compiled.match(""):
         raise ValueError("the pattern matches empty text")
+    if re.search("[A-Z]", re.sub(r"\\.", "", pattern)):
+        raise ValueError("write patterns in lower case (text is matched lower-cased)")
     return pattern
 
 
@@ -82,6 +90,7 @@ class Rule(_Model):
     patterns: tuple[Pattern, ...] = ()
     with_: tuple[Keyword, ...] = Field((), alias="with")
     unless: tuple[Keyword, ...] = ()
+    not_after: tuple[Keyword, ...] = ()
     jump_queue: bool = False
     enabled: bool = True
 
@@ -269,32 +278,50 @@ class Proposal:
         return asdict(self)
 
 
+class _Finder:
+    """Keywords as one alternation of literals (longest first) and the patterns as another."""
+
+    def __init__(self, words: Iterable[str], patterns: Iterable[str] = (),
+                 not_after: Iterable[str] = ()) -> None:
+        words = sorted(set(words), key=len, reverse=True)
+        self.regexes = [re.compile("|".join(parts), _FLAGS) for parts in (
+            [_keyword(w) for w in words], [f"(?:{p})" for p in patterns]) if parts]
+        self.not_after = tuple(w.lower() for w in not_after)
+
+    def spans(self, text: str, limit: int = HITS_PER_RULE) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for regex in self.regexes:
+            pos = count = 0
+            while count < limit and (m := regex.search(text, pos)):
+                start, end = m.span()
+                if _whole(text, start, end) and not (self.not_after and text.endswith(self.not_after, 0, start)):
+                    found.append((start, end))
+                    count += 1
+                    pos = end
+                else:
+                    pos = start + 1
+        return sorted(found)[:limit]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     rule: Rule
     kind: str
     order: int
-    find: re.Pattern[str]
-    also: re.Pattern[str] | None
-    stop: re.Pattern[str] | None
+    find: _Finder
+    also: _Finder | None
+    stop: _Finder | None
 
     def hits(self, folded: str, original: str) -> tuple[Hit, ...]:
-        if self.stop is not None and self.stop.search(folded):
+        if self.stop is not None and self.stop.spans(folded, 1):
             return ()
-        matches = list(islice(self.find.finditer(folded), HITS_PER_RULE))
-        if matches and self.also is not None:
-            companion = self.also.search(folded)
-            if companion is None:
+        spans = self.find.spans(folded)
+        if spans and self.also is not None:
+            companion = self.also.spans(folded, 1)
+            if not companion:
                 return ()
-            matches.append(companion)
-        return tuple(Hit(m.start(), m.end(), original[m.start():m.end()].translate(_CONTROLS))
-                     for m in matches)
-
-
-def _alternation(words: Iterable[str], patterns: Iterable[str] = ()) -> re.Pattern[str] | None:
-    parts = [_keyword(w) for w in sorted(set(words), key=len, reverse=True)]
-    parts += [f"(?:{p})" for p in patterns]
-    return re.compile("|".join(parts), _FLAGS) if parts else None
+            spans += companion
+        return tuple(Hit(a, b, original[a:b].translate(_CONTROLS)) for a, b in spans)
 
 
 def _best(fired: list[tuple[_Compiled, tuple[Hit, ...]]], kind: str) -> list[tuple[str, float]]:
@@ -316,8 +343,9 @@ class Classifier:
         self.rules = rules
         self.catalog = catalog
         self._compiled = [
-            _Compiled(rule, kind, order, _alternation((*rule.zh, *rule.en), rule.patterns),
-                      _alternation(rule.with_), _alternation(rule.unless))
+            _Compiled(rule, kind, order, _Finder((*rule.zh, *rule.en), rule.patterns, rule.not_after),
+                      _Finder(rule.with_) if rule.with_ else None,
+                      _Finder(rule.unless) if rule.unless else None)
             for order, (kind, rule) in enumerate(
                 (kind, rule) for kind in RULE_TABLES for rule in getattr(rules, kind) if rule.enabled)
         ]

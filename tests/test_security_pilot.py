@@ -1,0 +1,149 @@
+"""Sign-in, the idle lock and reveals on screen; no unmasked number anywhere an agent looks."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from textual.widgets import Input, Select
+
+from agent_console.cli import make_app
+from agent_console.screens.queue_screen import QueueScreen
+from agent_console.screens.sign_in_screen import SignInScreen
+from agent_console.screens.ticket_screen import TicketScreen
+from agent_console.screens.new_ticket_screen import NewTicketScreen
+from agent_console.services import audit
+
+from .conftest import app_for, settings_for, settle
+
+SNAPSHOTS = Path(__file__).parent / "__snapshots__"
+
+
+def _full_phones(store) -> set[str]:
+    with store.connection() as conn:
+        return {p for (p,) in conn.execute("SELECT phone FROM customer")} | \
+            {i for (i,) in conn.execute("SELECT id_number FROM customer WHERE id_number != ''")}
+
+
+async def test_sign_in_with_a_pin(demo_store):
+    app = make_app(demo_store, settings_for(demo_store, agent="a002"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, SignInScreen)
+        assert app.screen.query_one("#sign-in-code", Input).value == "a002"
+        await pilot.press(*"0000", "enter")
+        await settle(app, pilot)
+        assert "not recognised" in str(app.screen.query_one("#sign-in-error").render())
+        await pilot.press(*"1111", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen) and app.agent.code == "a002"
+    actions = [r.action for r in audit.export(demo_store)]
+    assert actions == ["sign_in_failed", "sign_in"]
+
+
+async def test_idle_lock_hides_everything_and_the_pin_resumes_where_you_were(demo_store, clock):
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("N")
+        await settle(app, pilot)
+        await pilot.press(*"13912345678")
+        clock.advance(timedelta(minutes=6))
+        app.lock_when_idle()
+        await settle(app, pilot)
+        assert isinstance(app.screen, SignInScreen)
+        shot = app.export_screenshot()
+        assert "13912345678" not in shot and "T2611" not in shot and "****" not in shot
+        await pilot.press(*"2222", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NewTicketScreen)
+        assert app.screen.query_one("#new-phone", Input).value == "13912345678"
+    assert "screen_lock" in [r.action for r in audit.export(demo_store)]
+
+
+async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(demo_store, clock):
+    from agent_console.services.directory import get_preference
+
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("N")
+        await settle(app, pilot)
+        await pilot.press(*"13912345678")
+        await settle(app, pilot, 1.0)
+        app.action_lock()
+        await settle(app, pilot)
+        code = app.screen.query_one("#sign-in-code", Input)
+        code.value = "a004"
+        code.focus()
+        await pilot.press("enter", *"1111", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen) and app.agent.code == "a004"
+        assert len(app.screen_stack) == 2
+    assert '"13912345678"' in get_preference(demo_store, "a003", "new_ticket_draft")
+    assert get_preference(demo_store, "a004", "new_ticket_draft") is None
+
+
+async def test_reveal_on_a_ticket_needs_a_reason_and_ends_with_the_ticket(demo_store):
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TicketScreen)
+        phone = next(p for p in _full_phones(demo_store)
+                     if p.endswith(screen.detail.customer.phone_masked[-4:])
+                     and p.startswith(screen.detail.customer.phone_masked[:3]))
+        assert phone not in app.export_screenshot()
+        await pilot.press("v")
+        await settle(app, pilot)
+        app.screen.query_one("#reveal-reason", Select).value = "other"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "reveal-other" in str(app.focused.id)  # "Other" needs words
+        await pilot.press(*"客户要求核对", "ctrl+s")
+        await settle(app, pilot)
+        assert phone in app.export_screenshot()
+        record = list(audit.export(demo_store))[-1]
+        assert record.action == "reveal" and "客户要求核对" in record.detail["reason"]
+        await pilot.press("escape", "enter")
+        await settle(app, pilot)
+        assert phone not in app.export_screenshot()
+
+
+async def test_a_plain_agent_has_no_reveal_key(demo_store):
+    app = app_for(demo_store, agent="a001")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("v", "i")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketScreen)
+        assert "Reveal" not in app.export_screenshot()
+
+
+def test_no_unmasked_number_in_snapshots_or_command_output(demo_store, tmp_path):
+    numbers = _full_phones(demo_store)
+    for svg in SNAPSHOTS.rglob("*.svg"):
+        text = svg.read_text(encoding="utf-8")
+        assert not any(n in text for n in numbers), svg
+        assert not re.search(r"1[3-9]\d{9}", text), svg
+    exe = str(Path(sys.executable).parent / "agent-console")
+    env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00"}
+    outputs = []
+    for args in (["ticket", "list", "--limit", "500"], ["ticket", "list", "--json", "--limit", "500"],
+                 ["audit", "export"], ["audit", "export", "--json"], ["kb", "search", "断网"],
+                 ["agent", "list"]):
+        done = subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+        outputs.append(done.stdout + done.stderr)
+    text = "\n".join(outputs)
+    assert "****" in text
+    assert not any(n in text for n in numbers)
