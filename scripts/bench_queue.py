@@ -183,7 +183,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict[str, object
     result: dict[str, object] = {"size": size, "build": time.monotonic() - started}
     # Sign in as a001 without a PIN prompt: bind this OS account to the agent, as an SSH seat is.
     subprocess.run([str(CLI), "agent", "bind", "a001", "--os-user", getpass.getuser(), "--db",
-                    str(db), "--agent", "admin", "--admin-pin", "9999"], env=env, check=True,
+                    str(db), "--agent", "admin", "--my-pin", "9999"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     (work / "config" / "config.toml").write_text("os_user_sign_in = true\n")
     firsts, screens, exits = [], [], []

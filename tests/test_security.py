@@ -252,3 +252,31 @@ def test_exports_are_masked_unless_revealed(demo_store):
     assert "110101199001011234" not in text and "110***********1234" in text
     full = json.dumps([r.detail for r in audit.export(demo_store, reveal=True)], ensure_ascii=False)
     assert "110101199001011234" in full
+
+
+def test_admin_and_audit_commands_need_the_role_and_its_pin(demo_store, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).parent / "agent-console")
+    env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00"}
+
+    def run(*args):
+        return subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
+                              text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+
+    add = ("agent", "add", "z9", "--name", "新人", "--role", "agent", "--pin", "5678")
+    assert run(*add, "--agent", "a001", "--my-pin", "1111").returncode == 2  # not an admin
+    assert run(*add, "--agent", "admin", "--my-pin", "0000").returncode == 2  # wrong PIN
+    assert run(*add, "--agent", "admin").returncode == 2  # no PIN, no terminal to ask at
+    assert run(*add, "--agent", "admin", "--my-pin", "9999").returncode == 0
+    assert auth.sign_in(demo_store, code="z9", pin="5678").role == "agent"
+    assert run("audit", "export", "--agent", "a001", "--my-pin", "1111").returncode == 2
+    assert run("audit", "export", "--agent", "t800", "--my-pin", "4444", "--reveal").returncode == 2
+    shown = run("audit", "export", "--agent", "s900", "--my-pin", "3333", "--json")
+    assert shown.returncode == 0
+    actions = [r["action"] for r in json.loads(shown.stdout)]
+    assert "agent_admin" in actions and "export" in actions
+    assert run("audit", "verify").stdout.startswith("Audit trail OK")

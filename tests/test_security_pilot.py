@@ -138,7 +138,9 @@ def test_no_unmasked_number_in_snapshots_or_command_output(demo_store, tmp_path)
     env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00"}
     outputs = []
     for args in (["ticket", "list", "--limit", "500"], ["ticket", "list", "--json", "--limit", "500"],
-                 ["audit", "export"], ["audit", "export", "--json"], ["kb", "search", "断网"],
+                 ["audit", "export", "--agent", "s900", "--my-pin", "3333"],
+                 ["audit", "export", "--json", "--agent", "s900", "--my-pin", "3333"],
+                 ["kb", "search", "断网"],
                  ["agent", "list"]):
         done = subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
                               text=True, env=env, timeout=60)

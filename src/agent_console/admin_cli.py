@@ -1,7 +1,8 @@
 """`agent-console agent …` and `agent-console audit …`: agents and the audit trail from the shell.
 
-Admin commands name who runs them (`--agent`) and prove it with that admin's PIN; only a store
-with no admin yet accepts its first one without.
+Commands that need a role (managing agents, exporting the trail) name who runs them (`--agent`)
+and prove it with that agent's PIN; a store with nobody in that role yet accepts its first one
+without.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None
             parser.add_argument("code", metavar="ID")
         if pin:
             parser.add_argument("--pin", help="the new PIN (asked for when typing at a terminal)")
-        parser.add_argument("--admin-pin", help="your own PIN (asked for when typing at a terminal)")
+        parser.add_argument("--my-pin", help="your own PIN (asked for when typing at a terminal)")
         return parser
 
     add = command("add", "add an agent", pin=True)
@@ -57,6 +58,7 @@ def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None
     export.add_argument("--json", action="store_true")
     export.add_argument("--reveal", action="store_true",
                         help="full numbers (only for a role that may reveal them)")
+    export.add_argument("--my-pin", help="your own PIN (asked for when typing at a terminal)")
 
 
 def _secret(given: str | None, flag: str, prompt: str) -> str:
@@ -67,17 +69,21 @@ def _secret(given: str | None, flag: str, prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def _admin(args: argparse.Namespace, store: Store, actor: str) -> None:
-    """Only an admin, proven by PIN, manages agents, unless the store has no admin yet."""
-    if not any(permissions.can(a.role, permissions.MANAGE_AGENTS) and a.active and a.has_pin
+def _prove(args: argparse.Namespace, store: Store, actor: str, permission: str) -> str:
+    """The actor's role, proven by their PIN; refused unless the role has `permission`.
+
+    A store where no agent holds the permission yet lets its first one in (bootstrap).
+    """
+    if not any(permissions.can(a.role, permission) and a.active and a.has_pin
                for a in auth.list_all(store)):
-        return
-    pin = _secret(args.admin_pin, "--admin-pin", f"PIN for {actor}: ")
+        return ""
+    pin = _secret(args.my_pin, "--my-pin", f"PIN for {actor}: ")
     try:
         signed = auth.sign_in(store, code=actor, pin=pin)
     except auth.SignInError:
-        raise InputError("--admin-pin", f"wrong PIN for {actor!r}, or locked out") from None
-    permissions.require(signed.role, permissions.MANAGE_AGENTS)
+        raise InputError("--my-pin", f"wrong PIN for {actor!r}, or locked out") from None
+    permissions.require(signed.role, permission)
+    return signed.role
 
 
 def run_agent(args: argparse.Namespace, store: Store, *, actor: str) -> int:
@@ -92,7 +98,7 @@ def run_agent(args: argparse.Namespace, store: Store, *, actor: str) -> int:
             print("  ".join([row.code, clean_line(row.name), label("role", row.role), row.team,
                              row.department or "—", row.os_user or "—", ", ".join(flags)]))
         return 0
-    _admin(args, store, actor)
+    _prove(args, store, actor, permissions.MANAGE_AGENTS)
     if command == "add":
         pin = _secret(args.pin, "--pin", f"New PIN for {args.code}: ")
         auth.add_agent(store, by=actor, code=args.code, name=args.name, role=args.role, pin=pin,
@@ -124,11 +130,9 @@ def run_audit(args: argparse.Namespace, store: Store, *, actor: str) -> int:
             since = datetime.fromisoformat(args.since).replace(tzinfo=timezone.utc)
         except ValueError:
             raise InputError("--since", f"{args.since!r} is not a date like 2026-11-24") from None
+    role = _prove(args, store, actor, permissions.RUN_REPORTS)
     if args.reveal:
-        from agent_console.services.directory import find_agent
-
-        found = find_agent(store, actor)
-        permissions.require(found.role if found else "", permissions.REVEAL_PII)
+        permissions.require(role, permissions.REVEAL_PII)
     audit.record(store, agent=actor, action=audit.Action.EXPORT, target="audit",
                  detail={"since": args.since or "", "agent": args.by_agent or "",
                          "revealed": args.reveal})
