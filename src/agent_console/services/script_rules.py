@@ -1,4 +1,4 @@
-"""The rules a script must keep beyond its shape: stage order, ids, references, placeholders, empathy first."""
+"""Rules a script keeps beyond its shape: stage order, ids, references, placeholders, empathy first."""
 
 from __future__ import annotations
 
@@ -62,13 +62,14 @@ def _standard_field(at: str, f: InputField) -> Iterator[tuple[str, str]]:
         return
     kind, options = STANDARD_FIELDS[f.id]
     if f.kind != kind:
-        yield f"{at}.kind", f"the standard field {f.id!r} must be a {kind} field"
+        yield f"{at}.kind", f"the standard field {f.id!r} must be of kind {kind}"
     extra = [o.value for o in f.options if o.value not in options]
     if extra:
-        yield f"{at}.options", f"{f.id!r} allows only the options {', '.join(options)}; not {', '.join(extra)}"
+        yield f"{at}.options", f"{f.id!r} allows only {', '.join(options)}; not {', '.join(extra)}"
 
 
-def _check_step(at: str, step: Step, fields: dict[str, InputField], script: Script) -> Iterator[tuple[str, str]]:
+def _check_step(at: str, step: Step, fields: dict[str, InputField],
+                script: Script) -> Iterator[tuple[str, str]]:
     for key, value in step.sets.items():
         allowed = STANDARD_SETS.get(key)
         if allowed is None:

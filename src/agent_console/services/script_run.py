@@ -1,4 +1,4 @@
-"""Running a script beside a contact: position, ticks, captured values and step times. Pure: time comes from a clock."""
+"""Running a script beside a contact: position, ticks, values and step times; the clock is injected."""
 
 from __future__ import annotations
 
@@ -6,28 +6,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from agent_console.clock import Clock
-from agent_console.services import validation
 from agent_console.services.script_rules import PLACEHOLDER
-from agent_console.services.scripts import (FieldKind, InputField, Script, ScriptLibrary, StageId,
-                                            Step, Text)
+from agent_console.services.scripts import Script, ScriptLibrary, StageId, Step, Text, Value
 from agent_console.services.store import InputError
 from agent_console.text import clean_line, strip_controls
 
 REASON_LIMIT = 200
-AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
-YES = frozenset({"y", "yes", "true", "1", "是", "对", "是的"})
-NO = frozenset({"n", "no", "false", "0", "否", "不", "不是"})
 # Points of the adherence score: required steps done (in proportion), empathy before any
 # solution, and no forbidden phrase in the notes.
 STEP_POINTS, EMPATHY_POINTS, WORDING_POINTS = 60, 25, 15
-
-Value = str | bool
 
 
 class RunError(Exception):
@@ -250,8 +242,7 @@ class ScriptRun:
     def fill(self, field_id: str, value: object) -> Value | None:
         """Check and store a value of a field of the current script; empty clears it.
 
-        Returns what was stored: a phone normalised, an amount as "12.50", a long text cut to
-        validation.DESCRIPTION_LIMIT characters.
+        Returns what was stored (see InputField.parse).
         """
         self._open_step()
         found = self.script.input_field(field_id)
@@ -260,7 +251,7 @@ class ScriptRun:
         if value is None or (isinstance(value, str) and not value.strip()):
             self._captured.pop(field_id, None)
             return None
-        self._captured[field_id] = parsed = _parse(found, value)
+        self._captured[field_id] = parsed = found.parse(value)
         return parsed
 
     def next(self) -> Step | None:
@@ -294,7 +285,7 @@ class ScriptRun:
     # How it went
 
     def adherence(self, notes_text: str) -> Adherence:
-        """Required steps done along the path taken (and still ahead), empathy first, forbidden phrases in notes."""
+        """Required steps done on the path taken (and still ahead), empathy first, forbidden phrases in notes."""
         done, total, missed = 0, 0, []
         for visit in self._trail:
             step = self._scripts[visit.script].step(visit.step)
@@ -302,7 +293,8 @@ class ScriptRun:
                 total += 1
                 done += visit.outcome == "done"
                 if visit.outcome == "skipped":
-                    missed.append(Missed(script=visit.script, step=step.id, title=step.title, skipped=visit.reason))
+                    missed.append(Missed(script=visit.script, step=step.id, title=step.title,
+                                         skipped=visit.reason))
         for script_id, step_id in self.ahead():
             step = self._scripts[script_id].step(step_id)
             if step.required:
@@ -322,7 +314,8 @@ class ScriptRun:
             raise RunError("the script is finished; go back to change a step")
         return step
 
-    def _target(self, script: Script, step: Step, values: Mapping[str, Value]) -> tuple[str, str] | None:
+    def _target(self, script: Script, step: Step,
+                values: Mapping[str, Value]) -> tuple[str, str] | None:
         for branch in step.branches:
             if branch.matches(values):
                 if branch.script is None:
@@ -393,36 +386,6 @@ def _require_sub_scripts(scripts: Mapping[str, Script], root: str) -> None:
                 sub = scripts.get(branch.script)
                 if sub is None or (branch.goto is not None and not sub.has_step(branch.goto)):
                     raise RunError(f"script {script_id!r} can start {branch.script!r} at "
-                                   f"{branch.goto or 'its first step'}, which is not loaded; pass the library")
+                                   f"{branch.goto or 'its first step'}, which is not loaded; "
+                                   "pass the library")
                 todo.append(branch.script)
-
-
-def _parse(found: InputField, value: object) -> Value:
-    """A field value checked for its kind; raises InputError naming the field."""
-    name = found.id
-    if found.kind is FieldKind.YES_NO:
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().casefold()
-        if word in YES or word in NO:
-            return word in YES
-        raise InputError(name, "expected yes or no (是/否)")
-    if isinstance(value, bool):
-        raise InputError(name, f"expected a {found.kind.value} value, not yes/no")
-    text = strip_controls(str(value)).strip()
-    if found.kind is FieldKind.TEXT:
-        return text[:validation.DESCRIPTION_LIMIT]
-    if found.kind is FieldKind.PHONE:
-        return validation.phone(name, text)
-    if found.kind is FieldKind.CHOICE:
-        for option in found.options:
-            if text.casefold() in (option.value.casefold(), option.zh.casefold(), option.en.casefold()):
-                return option.value
-        choices = ", ".join(f"{o.value} ({o.en} / {o.zh})" for o in found.options)
-        raise InputError(name, f"{text!r} is not one of: {choices}")
-    amount = text.lstrip("¥￥").replace(",", "").strip()
-    if amount.startswith("-"):
-        raise InputError(name, "an amount cannot be negative")
-    if not AMOUNT.match(amount):
-        raise InputError(name, "expected an amount with at most 2 decimals, like 20 or 12.50")
-    return f"{Decimal(amount):.2f}"

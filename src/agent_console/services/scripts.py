@@ -1,4 +1,4 @@
-"""Standard service scripts 标准服务话术 as data: the model, loading with located problems, picking one."""
+"""Standard service scripts 标准服务话术 as data: the model, loading with located problems, picking."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from importlib import resources
@@ -16,13 +17,20 @@ from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, Validatio
                       field_validator, model_validator)
 
 from agent_console.models.vocab import WorkType
+from agent_console.services import validation
 from agent_console.services.script_rules import check
+from agent_console.services.store import InputError
+from agent_console.text import strip_controls
 
 StageId = Literal["intake", "empathy", "diagnosis", "resolution", "closing"]
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 OptionValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+$")]
+Value = str | bool  # what a field holds: text, a phone, an option value, an amount as "12.50"; or yes/no
+AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+YES = frozenset({"y", "yes", "true", "1", "是", "对", "是的"})
+NO = frozenset({"n", "no", "false", "0", "否", "不", "不是"})
 
 
 def _lang_is_zh(lang: str) -> bool:
@@ -110,6 +118,39 @@ class InputField(_Model):
 
     def option(self, value: str) -> Option | None:
         return next((option for option in self.options if option.value == value), None)
+
+    def parse(self, value: object) -> Value:
+        """The value checked for this kind; raises InputError naming the field.
+
+        A phone is normalised, a choice accepts its value or either label, an amount is kept as
+        "12.50", a text loses control characters and is cut to validation.DESCRIPTION_LIMIT.
+        """
+        if self.kind is FieldKind.YES_NO:
+            if isinstance(value, bool):
+                return value
+            word = str(value).strip().casefold()
+            if word in YES or word in NO:
+                return word in YES
+            raise InputError(self.id, "expected yes or no (是/否)")
+        if isinstance(value, bool):
+            raise InputError(self.id, f"expected a {self.kind.value} value, not yes/no")
+        text = strip_controls(str(value)).strip()
+        if self.kind is FieldKind.TEXT:
+            return text[:validation.DESCRIPTION_LIMIT]
+        if self.kind is FieldKind.PHONE:
+            return validation.phone(self.id, text)
+        if self.kind is FieldKind.CHOICE:
+            for option in self.options:
+                if text.casefold() in (option.value.casefold(), option.zh.casefold(), option.en.casefold()):
+                    return option.value
+            choices = ", ".join(f"{o.value} ({o.en} / {o.zh})" for o in self.options)
+            raise InputError(self.id, f"{text!r} is not one of: {choices}")
+        amount = text.lstrip("¥￥").replace(",", "").strip()
+        if amount.startswith("-"):
+            raise InputError(self.id, "an amount cannot be negative")
+        if not AMOUNT.match(amount):
+            raise InputError(self.id, "expected an amount with at most 2 decimals, like 20 or 12.50")
+        return f"{Decimal(amount):.2f}"
 
 
 class Branch(_Model):
