@@ -17,7 +17,11 @@ HEADLESS = ["agent_console.services.sla", "agent_console.services.tickets",
             "agent_console.models.read", "agent_console.db", "agent_console.clock",
             "agent_console.config", "agent_console.i18n", "agent_console.formatting",
             "agent_console.services.knowledge", "agent_console.services.permissions",
-            "agent_console.services.cjk", "agent_console.models.kb", "agent_console.kb_cli"]
+            "agent_console.services.cjk", "agent_console.models.kb", "agent_console.kb_cli",
+            "agent_console.services.classifier", "agent_console.classify_cli",
+            "agent_console.services.scripts", "agent_console.services.script_run",
+            "agent_console.services.intake", "agent_console.services.audit",
+            "agent_console.services.auth", "agent_console.admin_cli"]
 
 
 def _imports(code: str) -> set[str]:

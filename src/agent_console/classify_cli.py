@@ -7,7 +7,7 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,12 @@ def run_classify(args: argparse.Namespace) -> int:
                            errors=args.errors):
             print(line)
         return 0
-    proposal = classifier.classify(args.text)
+    text = args.text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # bytes from argv
+    proposal = classifier.classify(text)
     if args.json:
-        print(json.dumps(proposal.to_dict(), ensure_ascii=False, indent=1))
+        print(json.dumps(asdict(proposal), ensure_ascii=False, indent=1))
     else:
-        for line in describe(proposal, classifier, len(args.text)):
+        for line in describe(proposal, classifier, len(text)):
             print(line)
     return 0
 
@@ -122,8 +123,10 @@ def read_examples(path: Path, *, categories: Iterable[str]) -> list[Example]:
             if not isinstance(row.get("text"), str) or not row["text"].strip():
                 raise InputError(where, "text: must be a non-empty string")
             for name, values in allowed.items():
-                if row.get(name) not in values:
-                    raise InputError(where, f"{name}: {row.get(name)!r} is not one of: {', '.join(values)}")
+                if name not in row:
+                    raise InputError(where, f"{name}: missing")
+                if row[name] not in values:
+                    raise InputError(where, f"{name}: {row[name]!r} is not one of: {', '.join(values)}")
             examples.append(Example(number, row["text"], row["category"], row["work_type"],
                                     row["complaint_form"], row["split"]))
     return examples
@@ -161,7 +164,8 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def report(scores: Scores, classifier: Classifier, *, source: str, split: str, errors: bool) -> list[str]:
+def report(scores: Scores, classifier: Classifier, *, source: str, split: str,
+           errors: bool) -> list[str]:
     """Accuracy lines, then the category confusion table (rows expected, columns predicted)."""
     lines = [f"{source}: {scores.total} descriptions (split: {split})"]
     for name in FIELDS:
@@ -183,5 +187,6 @@ def report(scores: Scores, classifier: Classifier, *, source: str, split: str, e
         for example, proposal in scores.misses:
             got = f"{proposal.category or NO_CATEGORY}/{proposal.work_type}/{proposal.complaint_form}"
             want = f"{example.category}/{example.work_type}/{example.complaint_form}"
-            lines.append(f"{source}:{example.line}: expected {want}, got {got}: {clean_line(example.text)}")
+            lines.append(f"{source}:{example.line}: expected {want}, got {got}: "
+                         f"{clean_line(example.text)}")
     return lines

@@ -16,6 +16,7 @@ from agent_console.config import (ConfigError, Settings, config_dir, load_settin
 from agent_console.models.read import AgentInfo
 from agent_console.i18n import t
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
+from agent_console.classify_cli import add_classify_parser, run_classify
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.services.catalog import CatalogError, load_catalog
 from agent_console.services.sla import PolicyError, load_policy
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=100)
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
+    add_classify_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -225,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = _settings(args)
         i18n.set_language(settings.lang)
+        if args.command == "classify":  # needs no store
+            return run_classify(args)
         clock = clock_from_env(os.environ.get("AGENT_CONSOLE_NOW"))
         store = open_store(settings, clock)
         if args.command == "demo":

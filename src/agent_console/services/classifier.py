@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,14 +42,12 @@ def _keyword(word: str) -> str:
     return body + "[a-z0-9]*" if word.endswith("*") else body
 
 
-def _latin(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
 def _whole(text: str, start: int, end: int) -> bool:
     """A match that starts or ends with a Latin letter or digit must not cut a Latin word."""
-    return not ((_latin(text[start]) and start > 0 and _latin(text[start - 1]))
-                or (_latin(text[end - 1]) and end < len(text) and _latin(text[end])))
+    def latin(i: int) -> bool:
+        return 0 <= i < len(text) and text[i].isascii() and text[i].isalnum()
+
+    return not (latin(start) and latin(start - 1) or latin(end - 1) and latin(end))
 
 
 def _check_keyword(word: str) -> str:
@@ -141,7 +138,7 @@ class Rules(_Model):
     """A whole rules file, or the shipped file merged with the one in the config dir."""
 
     version: Literal[1] = 1
-    scan_limit: int = Field(4000, ge=100, le=100_000)
+    scan_limit: int = Field(2000, ge=100, le=100_000)
     defaults: Defaults = Defaults()
     grade_by_work_type: dict[WorkType, Grade] = {}
     complaint: Complaint = Complaint()
@@ -152,29 +149,28 @@ class Rules(_Model):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rules:
-        seen: set[str] = set()
-        for table in RULE_TABLES:
-            for rule in getattr(self, table):
-                if rule.id in seen:
-                    raise ValueError(f"rule id {rule.id!r} is used twice")
-                seen.add(rule.id)
+        ids = [rule.id for table in RULE_TABLES for rule in getattr(self, table)]
+        if twice := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"rule id {twice[0]!r} is used twice")
         return self
 
 
+def _rule_id(loc: tuple[Any, ...], data: dict[str, Any]) -> Any:
+    if len(loc) > 1 and loc[0] in RULE_TABLES and isinstance(loc[1], int):
+        return data[loc[0]][loc[1]].get("id")
+    return None
+
+
 def _place(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
-    """`[[category]] #3 (id "bb.modem") patterns[1]` for a pydantic error location."""
-    if len(loc) >= 2 and loc[0] in RULE_TABLES and isinstance(loc[1], int):
-        row = data.get(loc[0], [])[loc[1]]
-        rule_id = row.get("id") if isinstance(row, dict) else None
-        head = f"[[{loc[0]}]] #{loc[1] + 1}" + (f" (id {rule_id!r})" if rule_id else "")
-        rest = loc[2:]
-    elif loc:
-        head, rest = f"[{loc[0]}]" if loc[0] in ("defaults", "complaint", "grade_by_work_type") else str(loc[0]), loc[1:]
-    else:
+    """`[[category]] 'bb.modem' patterns[1]` for a pydantic error location."""
+    if not loc:
         return "top level"
-    for part in rest:
-        head += f"[{part}]" if isinstance(part, int) else f" {part}"
-    return head
+    head, rest = (f"[{loc[0]}]" if isinstance(data.get(loc[0]), dict) else str(loc[0])), loc[1:]
+    if loc[0] in RULE_TABLES and rest and isinstance(rest[0], int):
+        rule_id = _rule_id(loc, data)
+        head = f"[[{loc[0]}]] " + (repr(rule_id) if rule_id is not None else f"#{rest[0] + 1}")
+        rest = rest[1:]
+    return head + "".join(f"[{part}]" if isinstance(part, int) else f" {part}" for part in rest)
 
 
 def _read(source: str, text: str) -> dict[str, Any]:
@@ -184,22 +180,18 @@ def _read(source: str, text: str) -> dict[str, Any]:
         raise RulesError(f"{source}: not valid TOML ({exc})") from None
 
 
-def _validate(source: str, data: dict[str, Any], categories: list[str] | None) -> Rules:
-    try:
-        return Rules.model_validate(data, context={"categories": categories})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise RulesError(f"{source}: {_place(tuple(error['loc']), data)}: {message}") from None
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Rules in `extra` replace those with the same id (in place) or are added; tables merge by key."""
+def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> dict[str, Any]:
+    """`extra` over `base`: rules merge field by field by id (new ids are added), tables by key."""
     merged = dict(base)
     for key, value in extra.items():
         if key in RULE_TABLES:
+            rows_ok = isinstance(value, list) and all(
+                isinstance(row, dict) and isinstance(row.get("id"), str) for row in value)
+            if not rows_ok:
+                raise RulesError(f"{source}: [[{key}]]: each rule must be a table with a text id")
             by_id = {row["id"]: row for row in base.get(key, [])}
-            by_id.update((row["id"], row) for row in value)
+            for row in value:
+                by_id[row["id"]] = {**by_id.get(row["id"], {}), **row}
             merged[key] = list(by_id.values())
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
             merged[key] = {**base[key], **value}
@@ -208,28 +200,38 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _source(loc: tuple[Any, ...], data: dict[str, Any], extra: dict[str, Any], override: str) -> str:
+    """The file that gave the value at `loc` of the merged data."""
+    if not extra:
+        return RULES_FILE
+    if not loc:
+        return f"{override} (over the shipped {RULES_FILE})"
+    if (rule_id := _rule_id(loc, data)) is not None:
+        return override if rule_id in {row["id"] for row in extra.get(loc[0], [])} else RULES_FILE
+    return override if loc[0] in extra else RULES_FILE
+
+
 def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None) -> Rules:
-    """The shipped rules, extended by `override` when that file exists; checks category names."""
-    known = list(categories) if categories is not None else None
+    """The shipped rules with `override` (when that file exists) over them; checks category names."""
     shipped = resources.files("agent_console.content").joinpath(RULES_FILE).read_text(encoding="utf-8")
-    data = _read(RULES_FILE, shipped)
-    rules = _validate(RULES_FILE, data, known)
-    source = RULES_FILE
+    data, extra, name = _read(RULES_FILE, shipped), {}, str(override)
     if override is not None and override.is_file():
         try:
-            text = override.read_text(encoding="utf-8")
+            extra = _read(name, override.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise RulesError(f"{override}: cannot be read ({exc})") from None
-        extra = _read(str(override), text)
-        _validate(str(override), extra, known)
-        source = f"{override} (over the shipped {RULES_FILE})"
-        data = _merge(data, extra)
-        rules = _validate(source, data, known)
+        data = _merge(data, extra, name)
+    try:
+        rules = Rules.model_validate(data, context={"categories": categories and list(categories)})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc, message = tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, ")
+        raise RulesError(f"{_source(loc, data, extra, name)}: {_place(loc, data)}: {message}") from None
     signals = {rule.target for rule in rules.signal}
     for names in (*rules.complaint.when, *(f.when for f in rules.complaint.form)):
-        for name in names:
-            if name not in signals and name not in rules.complaint.groups:
-                raise RulesError(f"{source}: [complaint]: {name!r} is neither a signal nor a group")
+        for unknown in sorted(set(names) - signals - set(rules.complaint.groups)):
+            source = _source(("complaint",), data, extra, name)
+            raise RulesError(f"{source}: [complaint]: {unknown!r} is neither a signal nor a group")
     return rules
 
 
@@ -246,8 +248,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Reason:
-    """One rule that matched (kind category, work_type, grade or signal) or a decision drawn
-    from signals (kind complaint or form)."""
+    """A rule that matched (kind category, work_type, grade, signal) or a decision (complaint, form)."""
 
     rule: str
     kind: str
@@ -272,20 +273,20 @@ class Proposal:
         """The reasons behind the proposed value of `kind` (category, work_type, grade, ...)."""
         chosen = {"category": self.category, "work_type": self.work_type, "grade": self.grade,
                   "form": self.complaint_form}.get(kind)
-        return tuple(r for r in self.reasons if r.kind == kind and (chosen is None or r.target == chosen))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return tuple(r for r in self.reasons
+                     if r.kind == kind and (chosen is None or r.target == chosen))
 
 
 class _Finder:
-    """Keywords as one alternation of literals (longest first) and the patterns as another."""
+    """Keywords as one alternation of literals (longest first), each pattern on its own (joined
+    patterns defeat re's prefix scan)."""
 
     def __init__(self, words: Iterable[str], patterns: Iterable[str] = (),
                  not_after: Iterable[str] = ()) -> None:
         words = sorted(set(words), key=len, reverse=True)
-        self.regexes = [re.compile("|".join(parts), _FLAGS) for parts in (
-            [_keyword(w) for w in words], [f"(?:{p})" for p in patterns]) if parts]
+        self.regexes = [re.compile(p, _FLAGS) for p in patterns]
+        if words:
+            self.regexes.insert(0, re.compile("|".join(map(_keyword, words)), _FLAGS))
         self.not_after = tuple(w.lower() for w in not_after)
 
     def spans(self, text: str, limit: int = HITS_PER_RULE) -> list[tuple[int, int]]:
@@ -294,7 +295,8 @@ class _Finder:
             pos = count = 0
             while count < limit and (m := regex.search(text, pos)):
                 start, end = m.span()
-                if _whole(text, start, end) and not (self.not_after and text.endswith(self.not_after, 0, start)):
+                negated = self.not_after and text.endswith(self.not_after, 0, start)
+                if end > start and _whole(text, start, end) and not negated:
                     found.append((start, end))
                     count += 1
                     pos = end
@@ -362,11 +364,11 @@ class Classifier:
                 signals[c.rule.target] = signals.get(c.rule.target, ()) + hits
 
         categories = _best(fired, "category")
-        category = categories[0][0] if categories else None
-        confidence = 0.0
+        category, confidence = None, 0.0
         if categories:
-            top, second = categories[0][1], categories[1][1] if len(categories) > 1 else 0.0
-            confidence = round(top / (top + second) * min(1.0, top / self.rules.defaults.confident_score), 2)
+            (category, top), second = categories[0], (categories[1][1] if len(categories) > 1 else 0.0)
+            saturation = min(1.0, top / self.rules.defaults.confident_score)
+            confidence = round(top / (top + second) * saturation, 2)
 
         complaint = self.rules.complaint
         work_type, form = self.rules.defaults.work_type, "none"
