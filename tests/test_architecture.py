@@ -66,7 +66,7 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 def test_every_binding_has_a_description_and_help_in_both_languages():
     import agent_console.app as app_module
     from agent_console.screens import (assign_screen, case_edit_screen, choice_screen,
-                                       help_screen, knowledge_screen, new_ticket_screen,
+                                       help_screen, knowledge_screen, intake_screen,
                                        note_screen, queue_screen, status_screen, ticket_screen)
     from agent_console.widgets import ticket_table
 
@@ -74,7 +74,7 @@ def test_every_binding_has_a_description_and_help_in_both_languages():
                help_screen.HelpScreen, note_screen.NoteScreen, queue_screen.QueueScreen,
                status_screen.StatusScreen, ticket_screen.TicketScreen, ticket_table.TicketTable,
                knowledge_screen.KnowledgeScreen, case_edit_screen.CaseEditScreen,
-               new_ticket_screen.NewTicketScreen]
+               intake_screen.IntakeScreen]
     for lang in ("en", "zh"):
         messages = i18n.catalog(lang)
         for cls in classes:

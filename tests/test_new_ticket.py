@@ -15,8 +15,9 @@ from pathlib import Path
 
 from textual.widgets import Input, Select, TextArea
 
-from agent_console.screens.new_ticket_screen import NewTicketScreen
+from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
 from agent_console.screens.ticket_screen import TicketScreen
+from agent_console.services import tickets
 from agent_console.services.directory import get_preference
 from agent_console.widgets.case_list import CaseList
 
@@ -46,11 +47,11 @@ async def test_new_contact_with_suggestions_and_checks(demo_store):
         screen.query_one("#new-phone", Input).value = "13912345678"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert isinstance(app.screen, TicketScreen)
-        detail = app.screen.detail
+        assert screen.ticket_id is not None  # created; the script goes on beside it
+        detail = tickets.ticket_detail(demo_store, ticket_id=screen.ticket_id)
         assert detail.category == "broadband" and detail.customer.phone_masked == "139****5678"
         assert detail.department == "network" and detail.customer.name == "王建国"
-        assert get_preference(demo_store, "a001", "new_ticket_draft") is None
+        assert detail.events[-1].kind == "classified"
 
 
 async def test_an_unfinished_contact_comes_back(demo_store):
@@ -61,61 +62,179 @@ async def test_an_unfinished_contact_comes_back(demo_store):
         await settle(app, pilot)
         await pilot.press(*"13700001111")
         app.screen.query_one("#new-description", TextArea).text = "IPTV 黑屏 1302"
-        await settle(app, pilot, 1.0)  # the draft is written about a second behind
+        await settle(app, pilot, 1.6)  # the draft is written about a second behind
     saved = json.loads(get_preference(demo_store, "a001", "new_ticket_draft"))
-    assert saved["phone"] == "13700001111" and saved["description"] == "IPTV 黑屏 1302"
+    assert saved["form"]["phone"] == "13700001111" and saved["form"]["description"] == "IPTV 黑屏 1302"
+    assert saved["run"]["step"] == "greet"  # the script's place is kept too
     again = app_for(demo_store)
     async with again.run_test(size=(120, 40)) as pilot:
         await settle(again, pilot)
-        await pilot.press("N")
+        await pilot.press("enter")  # the offer to resume the unfinished contact
         await settle(again, pilot)
         screen = again.screen
         assert screen.query_one("#new-phone", Input).value == "13700001111"
         assert screen.query_one("#new-description", TextArea).text == "IPTV 黑屏 1302"
 
 
-def test_kill_9_mid_contact_keeps_what_was_typed(tmp_path: Path):
-    """A real terminal: type into a new contact, kill the process, find the draft in the store."""
+def test_kill_9_mid_contact_then_resume_where_it_stood(tmp_path: Path):
+    """A real terminal: type into a new contact, kill -9, start again: the contact is offered back."""
+    import fcntl
+    import struct
+    import termios
+
     exe = str(Path(sys.executable).parent / "agent-console")
     store = tmp_path / "s.db"
     env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00",
            "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path), "TERM": "xterm-256color"}
     subprocess.run([exe, "demo", "--db", str(store), "--no-open", "--tickets", "30"], env=env,
                    check=True, capture_output=True)
-    pid, fd = pty.fork()
-    if pid == 0:  # the child becomes the app in the pseudo-terminal
-        os.execve(exe, [exe, "--db", str(store), "--agent", "a002", "--lang", "en"], env)
 
-    def pump(seconds: float) -> None:
-        """Keep reading what the app draws (so it never blocks) for a while."""
+    def launch() -> tuple[int, int]:
+        pid, fd = pty.fork()
+        if pid == 0:  # the child becomes the app in the pseudo-terminal
+            os.execve(exe, [exe, "--db", str(store), "--agent", "a002", "--lang", "en"], env)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        return pid, fd
+
+    def pump(fd: int, seconds: float) -> bytes:
+        """Read what the app draws (so it never blocks) for a while."""
+        out = b""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
                 try:
-                    os.read(fd, 65536)
+                    out += os.read(fd, 65536)
                 except OSError:
-                    return
+                    break
+        return out
 
-    try:
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        pump(3.0)
-        os.write(fd, b"1111\r")  # a002's demo PIN: the app opens on sign-in
-        pump(2.0)
-        os.write(fd, b"N")
-        pump(1.0)
-        os.write(fd, b"13800138000")
-        pump(2.0)
-    finally:
+    def kill(pid: int, fd: int) -> None:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(fd)
+
+    pid, fd = launch()
+    try:
+        pump(fd, 3.0)
+        os.write(fd, b"1111\r")  # a002's demo PIN: the app opens on sign-in
+        pump(fd, 2.0)
+        os.write(fd, b"N")
+        pump(fd, 1.5)
+        os.write(fd, b"13800138000")
+        pump(fd, 2.0)
+    finally:
+        kill(pid, fd)
     conn = sqlite3.connect(store)
     row = conn.execute("SELECT value FROM agent_preference WHERE agent_code = 'a002' "
                        "AND key = 'new_ticket_draft'").fetchone()
     conn.close()
-    assert row is not None and json.loads(row[0])["phone"] == "13800138000"
+    assert row is not None and json.loads(row[0])["form"]["phone"] == "13800138000"
+
+    pid, fd = launch()
+    try:
+        pump(fd, 3.0)
+        os.write(fd, b"1111\r")
+        shown = pump(fd, 2.5)
+        assert b"unfinished contact" in shown
+        os.write(fd, b"\r")  # resume it
+        shown = pump(fd, 2.5)
+    finally:
+        kill(pid, fd)
+    assert b"13800138000" in shown
+
+
+async def _walk(app, pilot, choose: dict[str, str]) -> list[str]:
+    """Go through every script step as an agent would: tick, fill, F6. Returns the step ids."""
+    from textual.widgets import Checkbox
+
+    from agent_console.widgets.script_panel import ScriptPanel
+
+    screen = app.screen
+    seen = []
+    for _ in range(60):
+        if app.screen is not screen:
+            return seen
+        run = screen.run
+        step = run.step
+        seen.append(step.id)
+        panel = screen.query_one(ScriptPanel)
+        for box in panel.query(Checkbox):
+            box.value = True
+        for field in step.fields:
+            widget = panel.query_one(f"#field-{field.id}")
+            kind = field.kind.value
+            if field.id in choose:
+                value = choose[field.id]
+            elif kind == "choice":
+                value = field.options[0].value
+            elif kind == "yes_no":
+                value = "yes"
+            elif kind == "phone":
+                value = "13912345678"
+            elif kind == "amount":
+                value = "10"
+            else:
+                value = "已向客户说明并处理"
+            widget.value = value
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert not screen.step_message, (step.id, screen.step_message)
+    raise AssertionError(f"the script did not end: {seen}")
+
+
+async def _start_complaint(app, pilot, description: str) -> None:
+    await settle(app, pilot)
+    await pilot.press("N")
+    await settle(app, pilot)
+    screen = app.screen
+    await pilot.press(*"13912345678", "tab", *"王建国")
+    screen.query_one("#new-work_type", Select).value = "complaint"
+    screen.query_one("#new-description", TextArea).text = description
+    await settle(app, pilot, 0.5)
+
+
+async def test_a_complaint_from_first_keystroke_to_a_dissatisfied_survey(demo_store):
+    from agent_console.services import intake
+
+    app = app_for(demo_store, lang="zh", agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _start_complaint(app, pilot, "营业员态度很差，排队一个小时没人管，我要求道歉！")
+        screen = app.screen
+        assert screen.query_one("#new-category", Select).value == "service_attitude"
+        assert screen.run.script.id == "service_attitude"
+        steps = await _walk(app, pilot, {"satisfaction": "3", "solved": "no",
+                                         "follow_up_note": "客户仍认为道歉不够诚恳"})
+        stages = [screen.run.script.stage_of(s) for s in steps]
+        assert stages.index("empathy") < stages.index("resolution")
+        ticket_id = screen.ticket_id
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketScreen) and "服务话术" in app.export_screenshot()
+    detail = tickets.ticket_detail(demo_store, ticket_id=ticket_id)
+    assert detail.status != "closed"
+    stored = intake.stored_run(demo_store, ticket_id=ticket_id)
+    assert stored["script"] == "service_attitude" and stored["adherence"]["empathy_first"]
+    assert 0 < stored["score"] <= 100
+    with demo_store.connection() as conn:
+        follow = conn.execute("SELECT number, work_type, handler_id, parent_id FROM ticket "
+                              "WHERE parent_id = ?", (ticket_id,)).fetchone()
+    assert follow is not None and follow[1] == "follow_up" and follow[2] is not None
+    assert get_preference(demo_store, "a003", "new_ticket_draft") is None
+
+
+async def test_a_contact_solved_on_the_spot_closes_as_a_direct_answer(demo_store):
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("N")
+        await settle(app, pilot)
+        screen = app.screen
+        await pilot.press(*"13912345678")
+        screen.query_one("#new-work_type", Select).value = "consultation"
+        screen.query_one("#new-description", TextArea).text = "想咨询一下5G套餐有哪些档位"
+        await settle(app, pilot, 0.5)
+        screen.query_one("#new-category", Select).value = "plan_dispute"
+        await settle(app, pilot)
+        await _walk(app, pilot, {"satisfaction": "1", "solved": "yes"})
+        ticket_id = screen.ticket_id
+    assert tickets.ticket_detail(demo_store, ticket_id=ticket_id).status == "closed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -50,6 +51,7 @@ class AgentConsoleApp(App[None]):
         self.agent: AgentInfo = agent  # type: ignore[assignment]  # set once signed in
         self.zone = parse_zone(settings.timezone)
         self.locked = False
+        self._scripts: Any = None
         self._last_activity = store.clock.now()
         localize_bindings(self)
 
@@ -63,6 +65,15 @@ class AgentConsoleApp(App[None]):
         else:
             self._start()
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
+
+    def script_library(self) -> Any:
+        """The service scripts, loaded once (shipped plus a trainer's folder); call from a worker."""
+        if self._scripts is None:
+            from agent_console.config import config_dir
+            from agent_console.services.scripts import load_scripts
+
+            self._scripts = load_scripts(config_dir() / "scripts")
+        return self._scripts
 
     def _start(self) -> None:
         from agent_console.screens.queue_screen import QueueScreen

@@ -223,6 +223,20 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END
 """
 
 
+# Guided contacts: the script run stored with its ticket, and follow-up tickets' parent.
+SCHEMA_V4_SCRIPTS = """
+ALTER TABLE ticket ADD COLUMN parent_id INTEGER REFERENCES ticket(id);
+CREATE TABLE script_run (
+    ticket_id INTEGER PRIMARY KEY REFERENCES ticket(id) ON DELETE CASCADE,
+    script_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    adherence TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    finished_at TEXT
+)
+"""
+
+
 def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def migrate(conn: sqlite3.Connection) -> None:
         statement = ""
@@ -244,6 +258,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_script(SCHEMA_V1),
     _run_script(SCHEMA_V2_KB),
     _run_script(SCHEMA_V3_SECURITY),
+    _run_script(SCHEMA_V4_SCRIPTS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

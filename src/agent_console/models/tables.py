@@ -81,6 +81,7 @@ class TicketBase(SQLModel):
 class Ticket(TicketBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     resolution: str = ""
+    parent_id: int | None = Field(default=None, foreign_key="ticket.id")
     number: str = Field(unique=True)
     customer_id: int = Field(foreign_key="customer.id")
     grade: str
@@ -136,6 +137,19 @@ class TicketCase(SQLModel, table=True):
     case_id: int = Field(primary_key=True)
     at: datetime = utc_field(nullable=False)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class ScriptRunRow(SQLModel, table=True):
+    """A guided contact's script run, stored with its ticket."""
+
+    __tablename__ = "script_run"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    script_id: str
+    record: str
+    adherence: str
+    score: int
+    finished_at: str | None = None
 
 
 class AgentPreference(SQLModel, table=True):

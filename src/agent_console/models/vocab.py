@@ -11,6 +11,7 @@ class WorkType(StrEnum):
     FAULT = "fault"
     COMPLAINT = "complaint"
     INFO_CHANGE = "info_change"
+    FOLLOW_UP = "follow_up"  # 二次回访 after a dissatisfied survey
 
 
 class Channel(StrEnum):
@@ -87,6 +88,7 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     CASE_USED = "case_used"
+    CLASSIFIED = "classified"
 
 
 class ClockKind(StrEnum):

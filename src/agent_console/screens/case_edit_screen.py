@@ -63,7 +63,7 @@ class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
                     yield Select[str]([(Content(c.name(lang)), c.code) for c in categories],
                                       id="case-category", prompt=t("kb.any_category"),
                                       value=source.category if source and source.category else
-                                      Select.BLANK)
+                                      Select.NULL)
                 with VerticalScroll(classes="case-half"):
                     yield Label(t("case.field.tags"))
                     yield Input(", ".join(source.tags) if source else "", id="case-tags",

@@ -111,6 +111,7 @@ class QueueScreen(TicketActions, Screen[None]):
         self.table.now_ts = self._now_ts()
         # Before the first layout the table has no height: estimate it from the terminal.
         self.load_queue(self.filter, mode="first", page=max(self.table.page_size, self.app.size.height))
+        self.offer_draft()
         self.set_interval(self.app.settings.refresh_seconds, self._tick)
 
     def on_unmount(self) -> None:
@@ -323,14 +324,30 @@ class QueueScreen(TicketActions, Screen[None]):
             return None
         return TicketRef(row.id, row.number, row.version, row.status)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft-offer")
+    def offer_draft(self) -> None:
+        """A contact left unfinished (line dropped, process killed): offer it back at once."""
+        if directory.get_preference(self.app.store, self.app.agent.code, "new_ticket_draft"):
+            self.app.call_from_thread(self._offer)
+
+    def _offer(self) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        def chosen(value: str | None) -> None:
+            if value == "resume":
+                self.action_new_ticket()
+
+        self.app.push_screen(ChoiceScreen(t("new.resume_title"), [
+            (t("new.resume"), "resume"), (t("new.later"), "later")], "resume"), chosen)
+
     def action_new_ticket(self) -> None:
-        from agent_console.screens.new_ticket_screen import NewTicketScreen
+        from agent_console.screens.intake_screen import IntakeScreen
 
         def created(ticket_id: int | None) -> None:
             if ticket_id is not None:
                 self.app.open_ticket(ticket_id)
 
-        self.app.push_screen(NewTicketScreen(), created)
+        self.app.push_screen(IntakeScreen(), created)
 
     def action_scope(self, scope: str) -> None:
         if scope == "all" and not self.viewer.see_all:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -41,9 +43,9 @@ class TicketScreen(TicketActions, Screen[None]):
     PERMISSION_OF = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER}
 
     class TicketLoaded(Message):
-        def __init__(self, detail: TicketDetail) -> None:
+        def __init__(self, detail: TicketDetail, script: Text | None = None) -> None:
             super().__init__()
-            self.detail = detail
+            self.detail, self.script = detail, script
 
     class Revealed(Message):
         def __init__(self, field: str, value: str) -> None:
@@ -54,6 +56,7 @@ class TicketScreen(TicketActions, Screen[None]):
         super().__init__()
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
+        self.script: Text | None = None
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
         localize_bindings(self)
 
@@ -77,13 +80,43 @@ class TicketScreen(TicketActions, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:
-        self.post_message(self.TicketLoaded(ticket_detail(self.app.store, ticket_id=self.ticket_id)))
+        detail = ticket_detail(self.app.store, ticket_id=self.ticket_id)
+        self.post_message(self.TicketLoaded(detail, self._script_run()))
+
+    def _script_run(self) -> Text | None:
+        """The stored script run: adherence, then each step with its time and outcome."""
+        from agent_console.services.intake import stored_run
+
+        stored = stored_run(self.app.store, ticket_id=self.ticket_id)
+        if stored is None:
+            return None
+        library = self.app.script_library()
+        lang = current_language()
+        adherence = stored["adherence"]
+        script = library.get(stored["script"])
+        text = Text(t("script.run_line", script=script.title.get(lang) if script else stored["script"],
+                      score=stored["score"], done=adherence["required_done"],
+                      total=adherence["required_total"],
+                      empathy="✓" if adherence["empathy_first"] else "✗"), style="bold")
+        for found in adherence.get("forbidden_found", []):
+            text.append(f"\n  ✗ {clean_line(found)}", style="bold")
+        for visit in stored["record"].get("trail", []):
+            owner = library.get(visit["script"])
+            title = owner.step(visit["step"]).title.get(lang) if owner and owner.has_step(
+                visit["step"]) else visit["step"]
+            at = datetime.fromisoformat(visit["entered_at"])
+            mark = "✓" if visit["outcome"] == "done" else "↷"
+            text.append(f"\n  {local_time(at, self.app.zone)}  {mark} "
+                        f"{t('script.stage.' + visit['stage'])} · {clean_line(title)}")
+            if visit.get("reason"):
+                text.append(f"  ({clean_line(visit['reason'])})", style="italic")
+        return text
 
     @on(TicketLoaded)
     def _loaded(self, event: TicketLoaded) -> None:
-        if event.detail == self.detail:
+        if event.detail == self.detail and event.script == self.script:
             return  # nothing changed: no repaint, no bytes on the line
-        self.detail = event.detail
+        self.detail, self.script = event.detail, event.script
         self._show()
 
     def _show(self) -> None:
@@ -98,7 +131,12 @@ class TicketScreen(TicketActions, Screen[None]):
         self.query_one("#ticket-title", Static).update(title)
         self.query_one("#ticket-fields", Static).update(self._fields(d, zone))
         self.query_one("#ticket-clocks", Static).update(self._clocks(d.clocks, zone))
-        self.query_one("#ticket-events", Static).update(self._events(d.events, zone))
+        events = self._events(d.events, zone)
+        if self.script is not None:
+            events.append("\n")
+            events.append(t("script.run_title") + "\n", style="bold underline")
+            events.append_text(self.script)
+        self.query_one("#ticket-events", Static).update(events)
 
     def _fields(self, d: TicketDetail, zone: object) -> Table:
         lang = current_language()
@@ -297,6 +335,11 @@ def _describe(event: EventView, departments: dict[str, str]) -> str:
         return t("event.assigned", department=departments.get(code, clean_line(code)))
     if kind == "note":
         return t("event.note", text=strip_controls(str(d.get("text", ""))))
+    if kind == "classified":
+        chosen = " · ".join(label(k, str(v)) if k != "category" else str(v)
+                            for k, v in d.get("chosen", {}).items())
+        return t("event.classified", chosen=chosen,
+                 overridden=t("ticket.overridden") if d.get("overridden") else "")
     if kind == "case_used":
         return t("event.case_used", title=clean_line(str(d.get("title", ""))))
     if kind == "created":

@@ -1,0 +1,351 @@
+"""IntakeScreen: take a contact with the standard service script beside the form.
+
+As the description is typed, a classification (with its reasons) and similar past cases appear.
+The script walks intake → empathy → diagnosis → resolution → closing; the ticket is created when
+intake is done and the contact ends as the script decides. Everything typed, and the script's
+place, is kept as a draft in the store about a second behind: a dropped line or a killed
+terminal loses nothing, and the next start offers the draft back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+
+from agent_console.formatting import duration, local_time
+from agent_console.i18n import current_language, label, t
+from agent_console.models.kb import CaseHit
+from agent_console.models.vocab import Channel, Grade, WorkType
+from agent_console.screens.intake_flow import IntakeFlow
+from agent_console.services import intake, knowledge
+from agent_console.services.directory import get_preference, set_preference
+from agent_console.services.store import InputError
+from agent_console.services.validation import DESCRIPTION_LIMIT
+from agent_console.widgets.case_list import CaseList
+from agent_console.widgets.localized import localize_bindings
+from agent_console.widgets.script_panel import ScriptPanel
+
+DRAFT_KEY = "new_ticket_draft"
+DRAFT_DELAY = 0.8
+SUGGEST_DELAY = 0.3
+CLASSIFY_WITHIN = timedelta(minutes=15)  # the standard: identified and classified in 15 minutes
+SELECTS = ("channel", "work_type", "category", "grade")
+PROPOSED = ("category", "work_type", "grade")
+
+
+class IntakeScreen(IntakeFlow, Screen[int | None]):
+    """Returns the ticket's id once the contact is done, or None when left (the draft stays)."""
+
+    BINDINGS = [
+        Binding("f6", "next_step", "Next step", id="script-next"),
+        Binding("f5", "back_step", "Back", id="script-back"),
+        Binding("f7", "skip_step", "Skip", id="script-skip"),
+        Binding("ctrl+s", "save", "Create", id="create-ticket"),
+        Binding("escape", "leave", "Leave", id="back"),
+    ]
+
+    class Suggested(Message):
+        def __init__(self, text: str, hits: list[CaseHit], proposal: Any) -> None:
+            super().__init__()
+            self.text, self.hits, self.proposal = text, hits, proposal
+
+    class Prepared(Message):
+        def __init__(self, library: Any, draft: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.library, self.draft = library, draft
+
+    class Looked(Message):
+        def __init__(self, phone: str, snapshot: intake.CustomerSnapshot | None) -> None:
+            super().__init__()
+            self.phone, self.snapshot = phone, snapshot
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._draft_timer = None
+        self._suggest_timer = None
+        self._quiet = False  # set while the screen itself fills inputs
+        self._applied: dict[str, str] = {}  # values the screen set on selects (not the agent)
+        self._choices: dict[str, set[str]] = {}
+        self.overrides: set[str] = set()
+        self.proposal: Any = None
+        self.received_at: datetime = datetime.min
+        localize_bindings(self)
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        lang = current_language()
+        catalog = self.app.store.catalog
+        self._choices = {"channel": {c.value for c in Channel},
+                         "work_type": {w.value for w in WorkType},
+                         "category": set(catalog.categories), "grade": {g.value for g in Grade}}
+        yield Static(Content(t("new.title")), id="new-title")
+        with Horizontal(id="new-body"):
+            with VerticalScroll(id="new-form"):
+                yield Label(t("new.phone"))
+                yield Input(id="new-phone", max_length=20, placeholder="13812345678")
+                yield Static(id="new-customer")
+                yield Label(t("new.name"))
+                yield Input(id="new-name", max_length=60)
+                with Horizontal(classes="new-row"):
+                    with Vertical():
+                        yield Label(t("new.channel"))
+                        yield Select[str]([(label("channel", c), c.value) for c in Channel],
+                                          id="new-channel", value=Channel.HOTLINE.value,
+                                          allow_blank=False)
+                    with Vertical():
+                        yield Label(t("new.work_type"))
+                        yield Select[str]([(label("work_type", w), w.value) for w in WorkType
+                                           if w != WorkType.FOLLOW_UP],
+                                          id="new-work_type", value=WorkType.FAULT.value,
+                                          allow_blank=False)
+                with Horizontal(classes="new-row"):
+                    with Vertical():
+                        yield Label(t("new.category"))
+                        yield Select[str]([(Content(c.name(lang)), c.code)
+                                           for c in catalog.categories.values()],
+                                          id="new-category", prompt=t("new.pick"))
+                    with Vertical():
+                        yield Label(t("new.grade"))
+                        yield Select[str]([(label("grade", g), g.value) for g in Grade],
+                                          id="new-grade", prompt=t("new.grade_auto"))
+                yield Label(t("new.description"))
+                yield TextArea(id="new-description", soft_wrap=True)
+                yield Static(id="new-proposal")
+                yield Static(id="new-target")
+                yield Static(id="new-error")
+            with Vertical(id="new-side"):
+                yield ScriptPanel(id="new-script")
+                yield Label(t("new.similar"), id="new-similar-title")
+                yield CaseList(id="new-suggestions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.received_at = self.app.store.clock.now()
+        self.query_one("#new-phone", Input).focus()
+        self.prepare()
+        self.set_interval(30, self._show_target)
+        self._show_target()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="intake-prepare")
+    def prepare(self) -> None:
+        library = self.app.script_library()
+        raw = get_preference(self.app.store, self.app.agent.code, DRAFT_KEY)
+        draft = None
+        if raw:
+            try:
+                draft = json.loads(raw)
+            except ValueError:
+                draft = None
+        self.post_message(self.Prepared(library, draft if isinstance(draft, dict) else None))
+
+    @on(Prepared)
+    def _prepared(self, event: Prepared) -> None:
+        self.library = event.library
+        for problem in event.library.problems:
+            self.notify(Content(str(problem)).plain, severity="warning", timeout=10)
+        if event.draft:
+            self._restore(event.draft)
+        if self.run is None:
+            self.start_script()
+        self._suggest()
+
+    # --- the draft -----------------------------------------------------------------------------
+
+    def form_values(self) -> dict[str, str]:
+        values = {"phone": self.query_one("#new-phone", Input).value,
+                  "name": self.query_one("#new-name", Input).value,
+                  "description": self.query_one("#new-description", TextArea).text}
+        for field in SELECTS:
+            select = self.query_one(f"#new-{field}", Select)
+            values[field] = "" if select.is_blank() else str(select.value)
+        return values
+
+    def _restore(self, draft: dict[str, Any]) -> None:
+        form = draft.get("form", draft)
+        self._quiet = True
+        self.query_one("#new-phone", Input).value = str(form.get("phone", ""))
+        self.query_one("#new-name", Input).value = str(form.get("name", ""))
+        self.query_one("#new-description", TextArea).text = str(form.get("description", ""))
+        for field in SELECTS:
+            value = str(form.get(field, ""))
+            if value in self._choices[field]:
+                self._set_select(field, value)
+        self._quiet = False
+        self.overrides = set(draft.get("overrides", []))
+        if received := draft.get("received_at"):
+            self.received_at = datetime.fromisoformat(received)
+        self.restore_flow(draft)
+        self.notify(t("new.draft_restored"))
+
+    def draft(self) -> dict[str, Any]:
+        return {"form": self.form_values(), "overrides": sorted(self.overrides),
+                "received_at": self.received_at.isoformat(), **self.flow_record()}
+
+    def changed(self) -> None:
+        """Something the agent typed or chose: write the draft about a second later."""
+        if self._quiet:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
+
+    def _save_draft(self) -> None:
+        values = self.form_values()
+        started = any(values[k] for k in ("phone", "name", "description")) or self.ticket_id
+        self.write_draft(json.dumps(self.draft(), ensure_ascii=False, default=str)
+                         if started else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-draft")
+    def write_draft(self, value: str | None) -> None:
+        set_preference(self.app.store, self.app.agent.code, DRAFT_KEY, value)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(TextArea.Changed)
+    def _form_changed(self, event: Message) -> None:
+        widget = getattr(event, "select", None) or getattr(event, "input", None) or \
+            getattr(event, "text_area", None)
+        field = (widget.id or "").removeprefix("new-") if widget is not None else ""
+        if isinstance(event, TextArea.Changed) and field == "description":
+            area = event.text_area
+            if len(area.text) > DESCRIPTION_LIMIT:
+                area.text = area.text[:DESCRIPTION_LIMIT]
+                area.move_cursor(area.document.end)
+                self.notify(t("note.cut", limit=DESCRIPTION_LIMIT), severity="warning")
+            if self._suggest_timer is not None:
+                self._suggest_timer.stop()
+            self._suggest_timer = self.set_timer(SUGGEST_DELAY, self._suggest)
+        if isinstance(event, Select.Changed) and self._applied.get(field) == str(event.value):
+            del self._applied[field]  # the screen's own change arriving
+            if field in ("work_type", "category"):
+                self.maybe_repick()
+            self.changed()
+            return
+        if field in PROPOSED and not self._quiet and self.proposal is not None:
+            self.overrides.add(field)  # the agent chose otherwise than proposed: recorded
+        if field == "phone":
+            self.look_up(event.value)  # type: ignore[attr-defined]
+        if field in ("work_type", "category") and not self._quiet:
+            self.maybe_repick()
+        if field in ("phone", "name"):
+            self.refresh_context()
+        self.changed()
+
+    # --- customer, classification, suggestions ---------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="intake-lookup")
+    def look_up(self, phone: str) -> None:
+        self.post_message(self.Looked(phone, intake.lookup(self.app.store, phone=phone)))
+
+    @on(Looked)
+    def _looked(self, event: Looked) -> None:
+        if event.phone != self.query_one("#new-phone", Input).value:
+            return
+        self.snapshot = snap = event.snapshot
+        line = ""
+        if snap is not None:
+            line = t("new.known", name=snap.name or "—", tier=label("tier", snap.tier),
+                     open=snap.open_tickets, recent=snap.recent_tickets)
+            if snap.green_channel:
+                line += "  " + t("ticket.green_channel")
+            if snap.repeat_complaint:
+                line += "  " + t("new.repeat", count=snap.recent_complaints)
+        elif event.phone.strip():
+            line = t("new.unknown")
+        self.query_one("#new-customer", Static).update(Content(line))
+        self.refresh_context()
+
+    def _suggest(self) -> None:
+        self.suggest(self.query_one("#new-description", TextArea).text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-suggest")
+    def suggest(self, text: str) -> None:
+        from agent_console.services.classifier import classify
+
+        if not text.strip():
+            self.post_message(self.Suggested(text, [], None))
+            return
+        hits = knowledge.similar(self.app.store, text=text, limit=8)
+        self.post_message(self.Suggested(text, hits, classify(text)))
+
+    @on(Suggested)
+    def _suggested(self, event: Suggested) -> None:
+        if event.text != self.query_one("#new-description", TextArea).text:
+            return  # typed on since: a newer suggestion is coming
+        lang = current_language()
+        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        self.query_one(CaseList).show_hits(event.hits, names, t("kb.retired"), t("new.no_similar"))
+        self.proposal = proposal = event.proposal
+        if proposal is None:
+            self.query_one("#new-proposal", Static).update("")
+            return
+        proposed = {"category": proposal.category, "work_type": str(proposal.work_type),
+                    "grade": str(proposal.grade)}
+        for field, value in proposed.items():
+            if field not in self.overrides and value in self._choices[field]:
+                self._set_select(field, value)
+        why = "; ".join(f"{r.rule} “{'、'.join(h.text for h in r.hits[:3])}”"
+                        for r in proposal.reasons_for("category")[:2])
+        category = self.app.store.catalog.categories.get(proposal.category or "")
+        department = self.app.store.catalog.departments.get(proposal.department or "")
+        text = t("new.proposal", category=category.name(lang) if category else "—",
+                 work_type=label("work_type", str(proposal.work_type)),
+                 department=department.name(lang) if department else "—",
+                 grade=label("grade", str(proposal.grade)),
+                 form=t(f"new.form.{proposal.complaint_form}"), why=why or "—")
+        if self.overrides:
+            text += "  " + t("new.overridden", fields=", ".join(
+                t(f"new.{f}") for f in sorted(self.overrides)))
+        self.query_one("#new-proposal", Static).update(Content(text))
+
+    def _set_select(self, field: str, value: str) -> None:
+        select = self.query_one(f"#new-{field}", Select)
+        if select.value != value:
+            self._applied[field] = value
+            select.value = value
+
+    def _show_target(self) -> None:
+        now = self.app.store.clock.now()
+        due = self.received_at + CLASSIFY_WITHIN
+        if self.ticket_id is not None:
+            text = t("new.classified")
+        elif now >= due:
+            text = t("new.target_over", due=local_time(due, self.app.zone, with_date=False))
+        else:
+            text = t("new.target", due=local_time(due, self.app.zone, with_date=False),
+                     left=duration((due - now).total_seconds() + 59))
+        self.query_one("#new-target", Static).update(Content(text))
+
+    # --- leaving -------------------------------------------------------------------------------
+
+    def show_error(self, field: str, message: str) -> None:
+        self.query_one("#new-error", Static).update(Content(message))
+        if field and (found := self.query(f"#new-{field}")):
+            found.first().focus()
+
+    def refusal_text(self, refused: InputError) -> tuple[str, str]:
+        field = {"type": "work_type"}.get(refused.field, refused.field)
+        if refused.code == "required":
+            return field, t("form.required", field=t(f"new.{field}"))
+        if field in ("phone", "name"):
+            return field, t(f"new.invalid.{field}")
+        return field, str(refused)
+
+    def action_leave(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._save_draft()
+        if any(self.form_values()[k] for k in ("phone", "name", "description")):
+            self.notify(t("new.draft_kept"))
+        self.dismiss(None)

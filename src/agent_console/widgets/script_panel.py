@@ -1,0 +1,94 @@
+"""ScriptPanel: the current step of a service script — what to say, what to tick, what to fill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from agent_console.text import clean_line
+
+
+@dataclass(frozen=True)
+class FieldView:
+    id: str
+    label: str
+    kind: str  # text, phone, amount, choice, yes_no
+    required: bool
+    value: str
+    options: tuple[tuple[str, str], ...] = ()  # (label, value)
+
+
+@dataclass(frozen=True)
+class StepView:
+    """Plain data for one step, already in the agent's language with placeholders filled."""
+
+    heading: str
+    say: tuple[str, ...]
+    checklist: tuple[tuple[str, str, bool, bool], ...]  # (id, text, required, ticked)
+    fields: tuple[FieldView, ...]
+    hints: str
+    message: str = ""
+
+
+class ScriptPanel(VerticalScroll):
+    """Rebuilt for each step; `values()` reads back what the agent ticked and filled."""
+
+    DEFAULT_CSS = """
+    ScriptPanel { height: 1fr; padding: 0 1; }
+    ScriptPanel > .script-heading { text-style: bold; background: $panel; width: 100%; }
+    ScriptPanel > .script-say { color: $text; margin: 1 0; }
+    ScriptPanel > .script-hints { color: $text-muted; }
+    ScriptPanel > .script-message { color: $error; }
+    ScriptPanel > Checkbox { border: none; padding: 0; height: auto; }
+    ScriptPanel > Input, ScriptPanel > Select { margin-bottom: 0; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.view: StepView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self._children(self.view)
+
+    def _children(self, view: StepView | None) -> ComposeResult:
+        if view is None:
+            return
+        yield Static(Content(view.heading), classes="script-heading")
+        say = "\n".join(f"“{line}”" for line in view.say)
+        yield Static(Content(say), classes="script-say")
+        for item_id, text, required, ticked in view.checklist:
+            mark = "* " if required else ""
+            yield Checkbox(Content(mark + clean_line(text)), ticked, id=f"tick-{item_id}")
+        for field in view.fields:
+            yield Label(Content(("* " if field.required else "") + field.label))
+            if field.options:
+                yield Select[str](list(field.options), id=f"field-{field.id}",
+                                  value=field.value if field.value in {v for _, v in field.options}
+                                  else Select.NULL)
+            else:
+                yield Input(field.value, id=f"field-{field.id}", max_length=500)
+        if view.hints:
+            yield Static(Content(view.hints), classes="script-hints")
+        if view.message:
+            yield Static(Content(view.message), classes="script-message")
+
+    async def show(self, view: StepView) -> None:
+        self.view = view
+        await self.remove_children()
+        await self.mount_all(list(self._children(view)))
+        self.scroll_home(animate=False)
+
+    def values(self) -> tuple[dict[str, bool], dict[str, str]]:
+        """(ticks by item id, field values by field id) as the agent left them."""
+        ticks = {box.id.removeprefix("tick-"): box.value for box in self.query(Checkbox)
+                 if box.id}
+        fields: dict[str, str] = {}
+        for widget in self.query("Input, Select"):
+            if widget.id and widget.id.startswith("field-"):
+                value = widget.value
+                fields[widget.id.removeprefix("field-")] = "" if value is Select.NULL else str(value)
+        return ticks, fields
