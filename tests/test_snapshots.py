@@ -47,3 +47,23 @@ def _kb_search(query: str):
 def test_knowledge(snap_compare, demo_store, lang, query):
     app = app_for(demo_store, lang=lang, agent="a003")
     assert snap_compare(app, terminal_size=SIZE, run_before=_kb_search(query))
+
+
+async def _intake(pilot) -> None:
+    from textual.widgets import TextArea
+
+    await _settled(pilot)
+    await pilot.press("N")
+    await _settled(pilot)
+    await pilot.press(*"13912345678", "tab", *"王建国")
+    pilot.app.screen.query_one("#new-description", TextArea).text = "家里宽带断网，光猫 LOS 灯红"
+    await pilot.pause(0.5)
+    await _settled(pilot)
+    await pilot.press("f6")
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_intake(snap_compare, demo_store, lang):
+    app = app_for(demo_store, lang=lang, agent="a003")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_intake)

@@ -47,10 +47,11 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
     """Returns the ticket's id once the contact is done, or None when left (the draft stays)."""
 
     BINDINGS = [
-        Binding("f6", "next_step", "Next step", id="script-next"),
-        Binding("f5", "back_step", "Back", id="script-back"),
-        Binding("f7", "skip_step", "Skip", id="script-skip"),
-        Binding("ctrl+s", "save", "Create", id="create-ticket"),
+        # Priority: they must work while the description box (which takes every key) has focus.
+        Binding("f6", "next_step", "Next step", id="script-next", priority=True),
+        Binding("f5", "back_step", "Back", id="script-back", priority=True),
+        Binding("f7", "skip_step", "Skip", id="script-skip", priority=True),
+        Binding("ctrl+s", "save", "Create", id="create-ticket", priority=True),
         Binding("escape", "leave", "Leave", id="back"),
     ]
 

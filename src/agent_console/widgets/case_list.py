@@ -43,7 +43,7 @@ class CaseList(OptionList):
 
     def show_hits(self, hits: list[CaseHit], category_names: dict[str, str], retired_label: str,
                   empty_label: str) -> None:
-        if [h.id for h in hits] == [h.id for h in self.hits] and hits == self.hits:
+        if hits == self.hits and self.option_count:
             return  # same results: no repaint
         self.hits = hits
         self.clear_options()
