@@ -268,17 +268,20 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
         self.refresh_context()
 
     def _suggest(self) -> None:
-        self.suggest(self.query_one("#new-description", TextArea).text)
+        step = self.run.step if self.run is not None else None
+        hints = " ".join(step.kb_hints) if step is not None else ""
+        self.suggest(self.query_one("#new-description", TextArea).text, hints)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-suggest")
-    def suggest(self, text: str) -> None:
+    def suggest(self, text: str, hints: str = "") -> None:
+        """Similar cases for the description and the script step's KB hints; the classification."""
         from agent_console.services.classifier import classify
 
-        if not text.strip():
+        if not (text.strip() or hints):
             self.post_message(self.Suggested(text, [], None))
             return
-        hits = knowledge.similar(self.app.store, text=text, limit=8)
-        self.post_message(self.Suggested(text, hits, classify(text)))
+        hits = knowledge.similar(self.app.store, text=f"{text} {hints}", limit=8)
+        self.post_message(self.Suggested(text, hits, classify(text) if text.strip() else None))
 
     @on(Suggested)
     def _suggested(self, event: Suggested) -> None:

@@ -134,7 +134,10 @@ def finish(store: Store, *, ticket_id: int, run: Any, by: str, notes: str = "") 
     follow_up = None
     if str(values.get("satisfaction")) == "3":
         follow_up = _follow_up(store, detail, str(values.get("follow_up_note") or ""), by)
-    score = save_run(store, ticket_id=ticket_id, run=run, notes=notes)
+    # What the agent wrote is checked for forbidden wording: notes and free-text answers alike.
+    written = [e.detail.get("text", "") for e in detail.events if e.kind == "note"]
+    written += [v for v in values.values() if isinstance(v, str)]
+    score = save_run(store, ticket_id=ticket_id, run=run, notes="\n".join([notes, *written]))
     return ContactOutcome(closed, follow_up, score)
 
 
