@@ -16,6 +16,7 @@ from agent_console.models.kb import Case, CaseCreate
 from agent_console.services import knowledge
 from agent_console.services.store import InputError
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.widgets.capped_text import cap_text
 from agent_console.widgets.localized import localize_bindings
 
 TEXT_FIELDS = ("symptoms", "cause", "resolution", "prevention")
@@ -80,6 +81,10 @@ class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
 
     def on_mount(self) -> None:
         self.query_one("#case-title", Input).focus()
+
+    @on(TextArea.Changed)
+    def _typed(self, event: TextArea.Changed) -> None:
+        cap_text(event.text_area, knowledge.TEXT_LIMIT)
 
     def _values(self) -> dict[str, object]:
         category = self.query_one("#case-category", Select)

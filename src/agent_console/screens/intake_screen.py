@@ -32,6 +32,7 @@ from agent_console.services.directory import get_preference, set_preference
 from agent_console.services.store import InputError
 from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.widgets.case_list import CaseList
+from agent_console.widgets.capped_text import cap_text
 from agent_console.widgets.localized import localize_bindings
 from agent_console.widgets.script_panel import ScriptPanel
 
@@ -219,11 +220,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
             getattr(event, "text_area", None)
         field = (widget.id or "").removeprefix("new-") if widget is not None else ""
         if isinstance(event, TextArea.Changed) and field == "description":
-            area = event.text_area
-            if len(area.text) > DESCRIPTION_LIMIT:
-                area.text = area.text[:DESCRIPTION_LIMIT]
-                area.move_cursor(area.document.end)
-                self.notify(t("note.cut", limit=DESCRIPTION_LIMIT), severity="warning")
+            cap_text(event.text_area, DESCRIPTION_LIMIT)
             if self._suggest_timer is not None:
                 self._suggest_timer.stop()
             self._suggest_timer = self.set_timer(SUGGEST_DELAY, self._suggest)

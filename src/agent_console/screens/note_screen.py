@@ -14,6 +14,7 @@ from agent_console.i18n import t
 from agent_console.services.directory import get_preference, set_preference
 from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.widgets.capped_text import cap_text
 from agent_console.widgets.localized import localize_bindings
 
 DRAFT_DELAY = 0.8  # seconds after the last keystroke before the draft is written
@@ -60,12 +61,7 @@ class NoteScreen(SaveCancelButtons, ModalScreen[str | None]):
 
     @on(TextArea.Changed)
     def _typed(self) -> None:
-        area = self.query_one(TextArea)
-        if len(area.text) > DESCRIPTION_LIMIT:
-            # A huge paste is cut here, visibly, so the dialog never bogs down the line.
-            area.text = area.text[:DESCRIPTION_LIMIT]
-            area.move_cursor(area.document.end)
-            self.notify(t("note.cut", limit=DESCRIPTION_LIMIT), severity="warning")
+        cap_text(self.query_one(TextArea), DESCRIPTION_LIMIT)
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
