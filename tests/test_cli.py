@@ -141,3 +141,17 @@ def test_env_var_chooses_the_store_and_lang_switches_output(tmp_path):
     assert "演示数据已生成" in result.stdout
     bad = run("--lang", "fr", "check", env={"AGENT_CONSOLE_DB": str(path)})
     assert bad.returncode == 2 and "en, zh" in bad.stderr
+
+
+def test_demo_reset_starts_a_fresh_store(tmp_path):
+    path = tmp_path / "r.db"
+    assert run("demo", "--db", str(path), "--no-open", "--tickets", "20").returncode == 0
+    assert run("audit", "export", "--db", str(path), "--agent", "s900", "--my-pin", "3333").returncode == 0
+    kept = run("demo", "--db", str(path), "--no-open", "--tickets", "5")
+    assert "already holds 20 tickets" in kept.stdout
+    assert run("demo", "--db", str(path), "--no-open", "--tickets", "5", "--reset").returncode == 0
+    listing = json.loads(run("ticket", "list", "--db", str(path), "--json", "--limit", "100",
+                             "--status", "closed").stdout)
+    everything = json.loads(run("ticket", "list", "--db", str(path), "--json", "--limit", "100").stdout)
+    assert len(listing) + len(everything) <= 5
+    assert run("audit", "verify", "--db", str(path)).stdout.startswith("Audit trail OK: 0 records")

@@ -137,13 +137,13 @@ def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int
         raise UsageError("--tickets: must be between 0 and 2000000")
     with store.connection() as conn:
         existing = conn.execute("SELECT count(*) FROM ticket").fetchone()[0]
-        if existing and args.reset:
-            conn.executescript("BEGIN; DELETE FROM ticket_case; DELETE FROM kb_case_history; "
-                               "INSERT INTO kb_fts(kb_fts) VALUES('delete-all'); DELETE FROM kb_case; "
-                               "DELETE FROM ticket_event; DELETE FROM ticket; "
-                               "DELETE FROM customer; DELETE FROM agent_preference; "
-                               "DELETE FROM agent; COMMIT;")
-            existing = 0
+    if existing and args.reset:
+        # A fresh file rather than deleting rows: the audit trail is append-only by design.
+        for suffix in ("", "-wal", "-shm"):
+            store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
+        db.open_store(store.path)
+        sync_catalog(store)
+        existing = 0
     if existing:
         print(t("cli.demo_kept", count=existing, path=store.path))
     else:
