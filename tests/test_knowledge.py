@@ -212,15 +212,6 @@ def test_update_keeps_history_and_reindexes(store, clock):
         knowledge.update_case(store, case_id=made.id, author="s001", changes={"times_used": 9})
 
 
-def test_uses_are_counted(store):
-    made = knowledge.create_case(store, case=case("断网"), author="t")
-    assert knowledge.record_use(store, case_id=made.id) == 1
-    assert knowledge.record_use(store, case_id=made.id) == 2
-    assert knowledge.get_case(store, case_id=made.id).times_used == 2
-    with pytest.raises(NotFoundError):
-        knowledge.record_use(store, case_id=999)
-
-
 def test_a_case_from_a_ticket(store):
     from agent_console.services.tickets import add_note, create_ticket
 

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input, OptionList, Select, Static
 
 from agent_console.formatting import local_time
 from agent_console.i18n import current_language, t
-from agent_console.models.kb import Case, CaseHit
+from agent_console.models.kb import Case, CaseChange, CaseHit
 from agent_console.screens.ticket_actions import TicketRef
 from agent_console.services import knowledge
 from agent_console.services.permissions import can_edit_kb
@@ -42,9 +42,9 @@ class KnowledgeScreen(Screen[None]):
             self.query, self.hits = query, hits
 
     class CaseLoaded(Message):
-        def __init__(self, case: Case) -> None:
+        def __init__(self, case: Case, history: tuple[CaseChange, ...] = ()) -> None:
             super().__init__()
-            self.case = case
+            self.case, self.history = case, history
 
     class CaseUsed(Message):
         def __init__(self, title: str, first_time: bool) -> None:
@@ -132,7 +132,9 @@ class KnowledgeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-case")
     def load_case(self, case_id: int) -> None:
-        self.post_message(self.CaseLoaded(knowledge.get_case(self.app.store, case_id=case_id)))
+        store = self.app.store
+        self.post_message(self.CaseLoaded(knowledge.get_case(store, case_id=case_id),
+                                          tuple(knowledge.case_history(store, case_id=case_id))))
 
     @on(CaseLoaded)
     def _case_loaded(self, event: CaseLoaded) -> None:
@@ -155,6 +157,11 @@ class KnowledgeScreen(Screen[None]):
                  used=case.times_used, author=clean_line(case.author),
                  updated=local_time(case.updated_at, self.app.zone))
         grid.add_row("", Text(meta, style="dim"))
+        if event.history:
+            last = event.history[-1]
+            grid.add_row("", Text(t("kb.history", count=len(event.history),
+                                    author=clean_line(last.author),
+                                    at=local_time(last.at, self.app.zone)), style="dim"))
         self.query_one("#kb-detail", Static).update(grid)
 
     # --- acting --------------------------------------------------------------------------------

@@ -301,16 +301,6 @@ def retire_case(store: Store, *, case_id: int, author: str, retired: bool = True
     return _write(store, case_id, author, {"retired": retired})
 
 
-def record_use(store: Store, *, case_id: int) -> int:
-    """Count one use of the case by an agent; returns the new count."""
-    with store.connection() as conn:
-        row = conn.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ? "
-                           "RETURNING times_used", (case_id,)).fetchone()
-    if row is None:
-        raise NotFoundError(f"case {case_id} does not exist")
-    return row[0]
-
-
 def case_history(store: Store, *, case_id: int) -> list[CaseChange]:
     """Every change to a case, oldest first."""
     with store.connection() as conn:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from agent_console import db
 from agent_console.models.read import TicketRow
-from agent_console.services.store import SENTINEL_KEY
 from agent_console.text import mask_phone
 
 SCOPES = ("all", "mine", "team")
@@ -153,6 +152,3 @@ def _row(r: sqlite3.Row | tuple) -> TicketRow:
         due_key=r[10], warn_key=r[11], paused=bool(r[12]), is_open=bool(r[13]), grade_rank=r[14],
         version=r[15])
 
-
-def is_running(row: TicketRow) -> bool:
-    return row.due_key < SENTINEL_KEY
