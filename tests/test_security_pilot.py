@@ -58,6 +58,9 @@ async def test_idle_lock_hides_everything_and_the_pin_resumes_where_you_were(dem
         assert isinstance(app.screen, SignInScreen)
         shot = app.export_screenshot()
         assert "13912345678" not in shot and "T2611" not in shot and "****" not in shot
+        await pilot.press("f2", "ctrl+p")  # nothing opens over the lock
+        await settle(app, pilot)
+        assert isinstance(app.screen, SignInScreen)
         await pilot.press(*"2222", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, NewTicketScreen)

@@ -133,6 +133,12 @@ class AgentConsoleApp(App[None]):
 
         self.push_screen(TicketScreen(ticket_id))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While signed out or locked only help and quit work: nothing else opens over the lock."""
+        if self.locked and action not in ("help", "quit"):
+            return False
+        return True
+
     def action_knowledge(self) -> None:
         """The knowledge base from anywhere; from a ticket it works for that ticket."""
         from agent_console.screens.knowledge_screen import KnowledgeScreen

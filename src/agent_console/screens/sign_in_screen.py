@@ -37,8 +37,8 @@ class SignInScreen(Screen[AgentInfo]):
         with Center(), Vertical(id="sign-in"):
             yield Static(Content(t("app.title")), id="sign-in-title")
             if self.locked_by is not None:
-                yield Label(Content(t("signin.locked", name=clean_line(self.locked_by.name),
-                                      code=clean_line(self.locked_by.code))), id="sign-in-note")
+                yield Static(Content(t("signin.locked", name=clean_line(self.locked_by.name),
+                                       code=clean_line(self.locked_by.code))), id="sign-in-note")
             yield Label(t("signin.agent"))
             yield Input(self.code, id="sign-in-code", max_length=32)
             yield Label(t("signin.pin"))
