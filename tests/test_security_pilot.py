@@ -153,3 +153,11 @@ def test_no_unmasked_number_in_snapshots_or_command_output(demo_store, tmp_path)
     text = "\n".join(outputs)
     assert "****" in text
     assert not any(n in text for n in numbers)
+
+
+async def test_a_new_store_says_how_to_add_the_first_admin(store):
+    app = make_app(store, settings_for(store, agent="someone"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, SignInScreen)
+        assert "agent add" in str(app.screen.query_one("#sign-in-error").render())

@@ -49,6 +49,13 @@ class SignInScreen(Screen[AgentInfo]):
     def on_mount(self) -> None:
         target = "#sign-in-pin" if self.code else "#sign-in-code"
         self.query_one(target, Input).focus()
+        self.check_agents()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in-agents")
+    def check_agents(self) -> None:
+        """A brand-new store has nobody to sign in as: say how to add the first admin."""
+        if not any(agent.has_pin and agent.active for agent in auth.list_all(self.app.store)):
+            self.post_message(self.Result(None, "no_agents"))
 
     @on(Input.Submitted, "#sign-in-code")
     def _code_entered(self) -> None:
