@@ -97,3 +97,8 @@ def test_vocabulary_has_labels_and_categories_have_names():
     catalog = load_catalog()
     for category in catalog.categories.values():
         assert category.name_en and category.name_zh and category.department in catalog.departments
+
+
+def test_start_up_does_not_load_pydantic_or_the_classifier():
+    modules = _imports("import agent_console.cli")
+    assert "pydantic" not in modules and "agent_console.services.classifier" not in modules

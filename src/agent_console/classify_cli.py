@@ -9,15 +9,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
 from agent_console import i18n
 from agent_console.models.vocab import WorkType
-from agent_console.services.classifier import Classifier, Proposal, default_classifier
 from agent_console.services.store import InputError
 from agent_console.text import clean_line
+
+if TYPE_CHECKING:  # the classifier (and pydantic) load only when `classify` runs
+    from agent_console.services.classifier import Classifier, Proposal
 
 SPLITS = ("heldout", "dev")
 FORMS = ("complaint_ticket", "direct_answer", "none")
@@ -44,6 +46,8 @@ def add_classify_parser(subparsers: Any, common: Callable[[argparse.ArgumentPars
 
 def run_classify(args: argparse.Namespace) -> int:
     """Run `classify`; returns the exit code. A bad eval file raises InputError (exit 2)."""
+    from agent_console.services.classifier import default_classifier
+
     classifier = default_classifier()
     if args.eval is not None:
         examples = read_examples(args.eval, categories=classifier.catalog.categories)
