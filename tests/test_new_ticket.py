@@ -238,3 +238,23 @@ async def test_a_contact_solved_on_the_spot_closes_as_a_direct_answer(demo_store
         await _walk(app, pilot, {"satisfaction": "1", "solved": "yes"})
         ticket_id = screen.ticket_id
     assert tickets.ticket_detail(demo_store, ticket_id=ticket_id).status == "closed"
+
+
+async def test_a_wrong_value_in_a_script_step_is_named_in_the_agents_language(demo_store):
+    from agent_console.widgets.script_panel import ScriptPanel
+
+    app = app_for(demo_store, lang="zh", agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _start_complaint(app, pilot, "家里宽带断网，光猫红灯")
+        screen = app.screen
+        screen.query_one("#new-work_type", Select).value = "fault"
+        await settle(app, pilot, 0.3)
+        await pilot.press("f6")  # greet
+        await settle(app, pilot)
+        assert screen.run.step.id == "verify"
+        panel = screen.query_one(ScriptPanel)
+        panel.query_one("#field-callback_phone", Input).value = "12"
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert screen.run.step.id == "verify"
+        assert "联系电话" in screen.step_message and "13812345678" in screen.step_message

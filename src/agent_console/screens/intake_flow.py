@@ -124,7 +124,10 @@ class IntakeFlow:
             for field, value in fields.items():
                 self.run.fill(field, value)
         except InputError as refused:
-            self.step_message = str(refused)
+            field = self.run.script.input_field(refused.field)
+            name = field.label.get(current_language()) if field is not None else refused.field
+            self.step_message = t("script.invalid", field=name, kind=t(
+                f"script.kind.{field.kind.value}" if field is not None else "script.kind.text"))
             self.show_step()
             return False
         return True
