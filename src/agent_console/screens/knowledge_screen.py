@@ -51,6 +51,14 @@ class KnowledgeScreen(Screen[None]):
             super().__init__()
             self.title, self.first_time = title, first_time
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys a role may not use are hidden; "use this" needs a ticket to use the case on."""
+        if action in ("edit_case", "retire_case"):
+            return can_edit_kb(self.app.agent.role)
+        if action == "use_case":
+            return self.ticket is not None
+        return True
+
     def __init__(self, ticket: TicketRef | None = None, seed_text: str = "") -> None:
         super().__init__()
         self.ticket, self.seed_text = ticket, seed_text
