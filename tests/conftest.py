@@ -57,10 +57,22 @@ def settings_for(store: Store, lang: str = "en", agent: str = "a001", **override
     return Settings(db=store.path, lang=lang, agent=agent, **values)  # type: ignore[arg-type]
 
 
+def ensure_agent(store: Store, code: str):
+    """The agent with this id, added as a plain agent (without a PIN) if the store lacks one."""
+    from agent_console.models.vocab import Role
+    from agent_console.services.directory import find_agent
+
+    if (found := find_agent(store, code)) is None:
+        with store.connection() as conn:
+            conn.execute("INSERT INTO agent (code, name, role) VALUES (?, ?, ?)",
+                         (code, code, Role.AGENT.value))
+        found = find_agent(store, code)
+    return found
+
+
 def app_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object):
     """The app already signed in as `agent` (sign-in itself is tested on its own)."""
     from agent_console.cli import make_app
-    from agent_console.services.directory import ensure_agent
 
     return make_app(store, settings_for(store, lang, agent, **overrides),
                     agent=ensure_agent(store, agent))

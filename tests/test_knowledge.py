@@ -373,7 +373,7 @@ def test_the_knowledge_base_never_loads_textual_or_sqlmodel():
 
 
 def test_only_supervisors_may_edit_or_retire(store):
-    from agent_console.services.directory import ensure_agent
+    from tests.conftest import ensure_agent
     from agent_console.services.permissions import NotAllowedError
 
     ensure_agent(store, "a001")

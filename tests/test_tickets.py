@@ -10,7 +10,7 @@ import pytest
 
 from agent_console.models.vocab import Status
 from agent_console.services import tickets
-from agent_console.services.directory import ensure_agent
+from tests.conftest import ensure_agent
 from agent_console.services.store import SENTINEL_KEY, ConflictError, InputError
 
 H = timedelta(hours=1)

@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict, fields
 
 from agent_console.models.read import AgentInfo
-from agent_console.models.vocab import Role
 from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
 from agent_console.services.store import Store
 
@@ -17,18 +16,6 @@ def find_agent(store: Store, code: str) -> AgentInfo | None:
     with store.connection() as conn:
         row = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ?", (code,)).fetchone()
     return AgentInfo(*row) if row else None
-
-
-def ensure_agent(store: Store, code: str) -> AgentInfo:
-    """The agent with this id; an OS user seen for the first time is registered as a plain agent."""
-    if found := find_agent(store, code):
-        return found
-    with store.connection() as conn:
-        conn.execute("INSERT OR IGNORE INTO agent (code, name, role) VALUES (?, ?, ?)",
-                     (code, code, Role.AGENT.value))
-    found = find_agent(store, code)
-    assert found is not None
-    return found
 
 
 def list_agents(store: Store) -> list[AgentInfo]:
