@@ -2,17 +2,20 @@
 
 Synthetic cases are recombined from the sentences, titles and tags of the shipped demo KB
 (content/kb_cases.jsonl), keeping its zh/en mix, and imported into a temp store with
-import_jsonl. Queries are drawn from the same text:
+kb_jsonl.import_jsonl by a supervisor. Queries are drawn from the same text:
 
   zh-2   two-character Chinese windows of titles and tags (断网, 欠费, …)
   zh-4   four-character Chinese windows of titles and symptoms
   en     one or two English words from English titles
   mixed  a Latin code or word of a Chinese case (LOS, IPTV, 1302) plus a two-character word
 
-Each query is a full knowledge.search call (limit 20, opening its own connection, snippets
-built) as the UI makes it. Budget: p95 <= 20 ms per query at 100k cases.
+Each query is a full knowledge.find_cases call (limit 20, its own read transaction, snippets
+built, fallbacks tried when nothing matches) as the app and `kb search` make it; with
+`--exact`, knowledge.search (every word, no prefix, no fallback). Budget: p95 <= 20 ms per
+query at 100k cases.
 
-Run:  .venv/bin/python scripts/bench_kb.py [--cases 100000] [--queries 300] [--seed 7] [--markdown]
+Run:  .venv/bin/python scripts/bench_kb.py [--cases 100000] [--queries 300] [--seed 7]
+      [--exact] [--markdown]
 """
 
 from __future__ import annotations
@@ -29,12 +32,11 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from agent_console import db
 from agent_console.clock import FrozenClock
-from agent_console.services import knowledge
-from agent_console.services.catalog import load_catalog
-from agent_console.services.sla import load_policy
-from agent_console.services.store import Store
+from agent_console.services import kb_jsonl, knowledge
+from agent_console.services.actor import Actor
+from agent_console.services.directory import find_agent
+from agent_console.services.store import Store, open_store
 
 BUDGET_MS = 20.0
 _SENTENCE = re.compile(r"[^。！？]+[。！？]?|[^.!?]+[.!?]?")
@@ -102,6 +104,12 @@ def query_sets(cases: list[dict], count: int, rng: random.Random) -> dict[str, l
             "mixed": [rng.choice(mixed) for _ in range(count)]}
 
 
+def _supervisor(store: Store) -> Actor:
+    with store.write() as tx:
+        tx.execute("INSERT INTO agent (code, name, role) VALUES ('bench', 'bench', 'supervisor')")
+    return Actor.of(find_agent(store, "bench"), store.permissions)
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -112,8 +120,16 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300, help="per kind (default 300)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--exact", action="store_true",
+                        help="time knowledge.search (no prefix, no fallback) instead of find_cases")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
+    if args.exact:
+        def find(store: Store, query: str) -> int:
+            return len(knowledge.search(store, query=query, limit=20))
+    else:
+        def find(store: Store, query: str) -> int:
+            return len(knowledge.find_cases(store, query=query, limit=20).hits)
     rng = random.Random(args.seed)
     cases = shipped_cases()
     lines = synthetic_lines(cases, args.cases, rng)
@@ -121,30 +137,30 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "kb.db"
-        db.open_store(path)
-        store = Store(path, FrozenClock(datetime(2026, 11, 24, 2, tzinfo=timezone.utc)),
-                      load_policy(), load_catalog())
+        store = open_store(path, clock=FrozenClock(datetime(2026, 11, 24, 2, tzinfo=timezone.utc)))
+        actor = _supervisor(store)
         started = time.perf_counter()
-        report = knowledge.import_jsonl(store, lines, author="bench")
+        report = kb_jsonl.import_jsonl(store, actor, lines, source="bench")
         build = time.perf_counter() - started
         assert report.imported == args.cases and not report.problems, report.problems[:3]
-        with store.connection() as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            fts_bytes = conn.execute("SELECT sum(pgsize) FROM dbstat "
-                                     "WHERE name LIKE 'kb_fts%'").fetchone()[0]
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            fts_bytes = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat "
+                                             "WHERE name LIKE 'kb_fts%'").scalar()
         size = path.stat().st_size
         for query in queries["zh-2"][:20]:  # warm the page cache as a running app would have
-            knowledge.search(store, query=query)
+            find(store, query)
         rows = []
         for kind, texts in queries.items():
             times, found = [], 0
             for query in texts:
                 started = time.perf_counter()
-                hits = knowledge.search(store, query=query, limit=20)
+                hits = find(store, query)
                 times.append((time.perf_counter() - started) * 1000)
                 found += bool(hits)
             rows.append((kind, len(texts), found, statistics.median(times),
                          _percentile(times, 0.95), max(times)))
+        store.close()
 
     print(f"cases {args.cases:,}  import (index build) {build:.1f} s  "
           f"store {size / 2**20:.0f} MiB (full-text index {fts_bytes / 2**20:.0f} MiB)  "

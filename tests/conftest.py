@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent_console import db, i18n
+from agent_console import i18n
 from agent_console.clock import FrozenClock
 from agent_console.config import Settings
-from agent_console.services.catalog import load_catalog
-from agent_console.services.sla import load_policy
-from agent_console.services.store import Store, sync_catalog
+from agent_console.services.actor import Actor
+from agent_console.services.store import Store, open_store
 
 # 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -33,10 +32,7 @@ def clock() -> FrozenClock:
 
 
 def make_store(path: Path, clock: FrozenClock) -> Store:
-    db.open_store(path)
-    store = Store(path=path, clock=clock, policy=load_policy(), catalog=load_catalog())
-    sync_catalog(store)
-    return store
+    return open_store(path, clock=clock)
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def demo_store(store: Store) -> Store:
 
 def settings_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object) -> Settings:
     values: dict[str, object] = {"timezone": "+08:00", "refresh_seconds": 1.0, **overrides}
-    return Settings(db=store.path, lang=lang, agent=agent, **values)  # type: ignore[arg-type]
+    return Settings(db=store.url, lang=lang, agent=agent, **values)  # type: ignore[arg-type]
 
 
 def ensure_agent(store: Store, code: str):
@@ -63,11 +59,21 @@ def ensure_agent(store: Store, code: str):
     from agent_console.services.directory import find_agent
 
     if (found := find_agent(store, code)) is None:
-        with store.connection() as conn:
-            conn.execute("INSERT INTO agent (code, name, role) VALUES (?, ?, ?)",
-                         (code, code, Role.AGENT.value))
+        with store.write() as tx:
+            tx.execute("INSERT INTO agent (code, name, role) VALUES (?, ?, ?)",
+                       (code, code, Role.AGENT.value))
         found = find_agent(store, code)
     return found
+
+
+def actor_for(store: Store, code: str, role: str | None = None) -> Actor:
+    """The acting agent `code` (added as a plain agent, or with `role`, if the store lacks it)."""
+    found = ensure_agent(store, code)
+    if role is not None and found.role != role:
+        with store.write() as tx:
+            tx.execute("UPDATE agent SET role = ? WHERE code = ?", (role, code))
+        found = ensure_agent(store, code)
+    return Actor.of(found, store.permissions)
 
 
 def app_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object):

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from agent_console.clock import FrozenClock, SystemClock, clock_from_env
 from agent_console.config import ConfigError, default_lang, load_settings
 
 
@@ -35,7 +34,36 @@ def test_language_follows_the_locale(monkeypatch: pytest.MonkeyPatch):
     assert default_lang() == "en"
 
 
-def test_clock_from_env():
-    assert isinstance(clock_from_env(None), SystemClock)
-    frozen = clock_from_env("2026-11-24T10:00:00+08:00")
-    assert isinstance(frozen, FrozenClock) and frozen.now().hour == 2
+def test_unknown_keys_are_named(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('lang = "zh"\nidle_lock_minuets = 3\n')
+    with pytest.raises(ConfigError, match="idle_lock_minuets"):
+        load_settings(config, environ={})
+
+
+def test_fractional_minutes_are_kept(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text("lockout_minutes = 0.5\nidle_lock_minutes = 1.5\n")
+    settings = load_settings(config, environ={})
+    assert (settings.lockout_minutes, settings.idle_lock_minutes) == (0.5, 1.5)
+
+
+def test_half_a_minute_lockout_locks_for_half_a_minute(tmp_path: Path):
+    from datetime import timedelta
+
+    from agent_console.clock import FrozenClock
+    from agent_console.services import auth
+    from agent_console.services.store import open_store
+    from tests.conftest import NOW
+
+    store = open_store(tmp_path / "s.db", clock=FrozenClock(NOW))
+    auth.add_agent(store, None, code="root", name="Root", role="admin", pin="9999")
+    policy = auth.LockoutPolicy(attempts=2, minutes=0.5)
+    for _ in range(2):
+        with pytest.raises(auth.SignInError):
+            auth.sign_in(store, code="root", pin="0000", policy=policy)
+    with pytest.raises(auth.SignInError) as locked:
+        auth.sign_in(store, code="root", pin="9999", policy=policy)
+    assert locked.value.reason == "locked" and locked.value.until == NOW + timedelta(seconds=30)
+    store.clock.advance(timedelta(seconds=31))
+    assert auth.sign_in(store, code="root", pin="9999", policy=policy).code == "root"

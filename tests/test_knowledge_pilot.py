@@ -7,14 +7,18 @@ from textual.widgets import Input, TextArea
 
 from agent_console.screens.case_edit_screen import CaseEditScreen
 from agent_console.screens.knowledge_screen import KnowledgeScreen
+from agent_console.screens.reason_screen import ReasonScreen
 from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services import knowledge, tickets
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import app_for, settle
+from .conftest import actor_for, app_for, settle
+from .pilot import wait_until
 
 
+def _detail(store, ticket_id: int):
+    return tickets.ticket_detail(store, actor_for(store, "s900"), ticket_id=ticket_id)
 
 
 async def test_search_as_you_type_finds_two_character_words(demo_store):
@@ -54,7 +58,7 @@ async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
         await pilot.press("down", "u")
         await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
-        detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        detail = _detail(demo_store, row.id)
         assert case.resolution in detail.resolution
         assert detail.events[-1].kind == "case_used"
         assert knowledge.get_case(demo_store, case_id=case.id).times_used == 1
@@ -62,12 +66,12 @@ async def test_use_this_links_the_case_and_copies_its_resolution(demo_store):
         await settle(app, pilot)
         await pilot.press("down", "u")
         await settle(app, pilot)
-        again = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        again = _detail(demo_store, row.id)
         assert again.resolution == detail.resolution  # used once, copied once
 
 
 async def test_make_a_case_from_a_resolved_ticket(demo_store):
-    app = app_for(demo_store)
+    app = app_for(demo_store, agent="s900")  # a role that may edit the knowledge base
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("x")
@@ -80,8 +84,7 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
         await settle(app, pilot)
         form = app.screen
         assert isinstance(form, CaseEditScreen)
-        assert form.query_one("#case-symptoms", TextArea).text == \
-            tickets.ticket_detail(demo_store, ticket_id=row.id).description
+        assert form.query_one("#case-symptoms", TextArea).text == _detail(demo_store, row.id).description
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert "Cause must be filled in." in str(form.query_one("#case-error").render())
@@ -92,7 +95,7 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
         assert isinstance(app.screen, TicketScreen)
         hits = knowledge.search(demo_store, query="机顶盒认证失败")
         made = knowledge.get_case(demo_store, case_id=hits[0].id)
-        assert made.source_ticket_id == row.id and made.author == "a001"
+        assert made.source_ticket_id == row.id and made.author == "s900"
 
 
 @pytest.mark.parametrize(("agent", "allowed"), [("a001", False), ("s900", True)])
@@ -105,6 +108,11 @@ async def test_only_supervisors_retire_cases(demo_store, agent, allowed):
         case = app.screen.case
         await pilot.press("down", "d")
         await settle(app, pilot)
+        assert isinstance(app.screen, ReasonScreen) is allowed
+        if allowed:
+            await pilot.press(*"duplicate of a newer case", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, KnowledgeScreen))
+            await settle(app, pilot)
         assert knowledge.get_case(demo_store, case_id=case.id).retired is allowed
         shot = app.export_screenshot().replace("&#160;", " ")
         if allowed:

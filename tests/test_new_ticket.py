@@ -21,7 +21,7 @@ from agent_console.services import tickets
 from agent_console.services.directory import get_preference
 from agent_console.widgets.case_list import CaseList
 
-from .conftest import app_for, settle
+from .conftest import actor_for, app_for, settle
 
 
 
@@ -48,7 +48,8 @@ async def test_new_contact_with_suggestions_and_checks(demo_store):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert screen.ticket_id is not None  # created; the script goes on beside it
-        detail = tickets.ticket_detail(demo_store, ticket_id=screen.ticket_id)
+        detail = tickets.ticket_detail(demo_store, actor_for(demo_store, "a001"),
+                                       ticket_id=screen.ticket_id)
         assert detail.category == "broadband" and detail.customer.phone_masked == "139****5678"
         assert detail.department == "network" and detail.customer.name == "王建国"
         assert detail.events[-1].kind == "classified"
@@ -210,14 +211,15 @@ async def test_a_complaint_from_first_keystroke_to_a_dissatisfied_survey(demo_st
         ticket_id = screen.ticket_id
         await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen) and "服务话术" in app.export_screenshot()
-    detail = tickets.ticket_detail(demo_store, ticket_id=ticket_id)
+    actor = actor_for(demo_store, "a003")
+    detail = tickets.ticket_detail(demo_store, actor, ticket_id=ticket_id)
     assert detail.status != "closed"
-    stored = intake.stored_run(demo_store, ticket_id=ticket_id)
+    stored = intake.stored_run(demo_store, actor, ticket_id=ticket_id)
     assert stored["script"] == "service_attitude" and stored["adherence"]["empathy_first"]
     assert 0 < stored["score"] <= 100
-    with demo_store.connection() as conn:
-        follow = conn.execute("SELECT number, work_type, handler_id, parent_id FROM ticket "
-                              "WHERE parent_id = ?", (ticket_id,)).fetchone()
+    with demo_store.read() as tx:
+        follow = tx.one("SELECT number, work_type, handler_id, parent_id FROM ticket "
+                        "WHERE parent_id = ?", (ticket_id,))
     assert follow is not None and follow[1] == "follow_up" and follow[2] is not None
     assert get_preference(demo_store, "a003", "new_ticket_draft") is None
 
@@ -237,7 +239,8 @@ async def test_a_contact_solved_on_the_spot_closes_as_a_direct_answer(demo_store
         await settle(app, pilot)
         await _walk(app, pilot, {"satisfaction": "1", "solved": "yes"})
         ticket_id = screen.ticket_id
-    assert tickets.ticket_detail(demo_store, ticket_id=ticket_id).status == "closed"
+    assert tickets.ticket_detail(demo_store, actor_for(demo_store, "a003"),
+                                 ticket_id=ticket_id).status == "closed"
 
 
 async def test_a_wrong_value_in_a_script_step_is_named_in_the_agents_language(demo_store):

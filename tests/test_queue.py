@@ -1,4 +1,5 @@
-"""Queue reads: keyset pages in every sort and direction, filters, counts, remembered choices."""
+"""Queue reads: keyset pages in every sort and direction, filters, counts, what each role sees,
+searches that never spell out a hidden number, change notification, remembered choices."""
 
 from __future__ import annotations
 
@@ -6,21 +7,21 @@ import pytest
 
 from agent_console.db import ts
 from agent_console.services import directory
-from agent_console.services.queue import SORTS, QueueFilter, QueueReader, Viewer
-from agent_console.services.tickets import create_ticket
+from agent_console.services.changes import SqliteChangeFeed
+from agent_console.services.queue import SORTS, QueueFilter, QueueReader
+from agent_console.services.tickets import add_note, create_ticket
+from tests.conftest import actor_for
 
 
 @pytest.fixture
 def reader(demo_store):
-    reader = QueueReader(demo_store.path)
-    yield reader
-    reader.close()
+    return QueueReader(demo_store)
 
 
-def _all(reader, flt, viewer, now_ts, limit=7):
+def _all(reader, flt, actor, now_ts, limit=7):
     rows, key = [], None
     while True:
-        page = reader.page(flt, viewer, now_ts=now_ts, limit=limit, after=key)
+        page = reader.page(flt, actor, now_ts=now_ts, limit=limit, after=key)
         rows += page
         if len(page) < limit:
             return rows
@@ -28,17 +29,18 @@ def _all(reader, flt, viewer, now_ts, limit=7):
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_paging_by_key_visits_every_row_once_in_order(reader, demo_store, sort):
-    now_ts, viewer = ts(demo_store.clock.now()), Viewer(1)
+@pytest.mark.parametrize("who", ["s900", "a001"])
+def test_paging_by_key_visits_every_row_once_in_order(reader, demo_store, sort, who):
+    now_ts, actor = ts(demo_store.clock.now()), actor_for(demo_store, who)
     flt = QueueFilter(sort=sort)
-    rows = _all(reader, flt, viewer, now_ts)
-    assert len(rows) == reader.count(flt, viewer, now_ts=now_ts) == len({r.id for r in rows})
+    rows = _all(reader, flt, actor, now_ts)
+    assert len(rows) == reader.count(flt, actor, now_ts=now_ts) == len({r.id for r in rows})
     keys = [r.sort_key(sort) for r in rows]
     assert keys == sorted(keys, reverse=sort == "newest")
     # Backwards from the end gives the same rows.
     back, key = [], None
     while True:
-        page = reader.page(flt, viewer, now_ts=now_ts, limit=9, before=key, from_end=key is None)
+        page = reader.page(flt, actor, now_ts=now_ts, limit=9, before=key, from_end=key is None)
         back = page + back
         if len(page) < 9:
             break
@@ -46,23 +48,22 @@ def test_paging_by_key_visits_every_row_once_in_order(reader, demo_store, sort):
     assert [r.id for r in back] == [r.id for r in rows]
     # The count before a row is its position.
     middle = rows[len(rows) // 2]
-    assert reader.count(flt, viewer, now_ts=now_ts, before=middle.sort_key(sort)) == len(rows) // 2
+    assert reader.count(flt, actor, now_ts=now_ts, before=middle.sort_key(sort)) == len(rows) // 2
 
 
 def test_most_urgent_first_and_overdue_rows_lead(reader, demo_store):
     now_ts = ts(demo_store.clock.now())
-    rows = reader.page(QueueFilter(), Viewer(1), now_ts=now_ts, limit=400)
+    rows = reader.page(QueueFilter(), actor_for(demo_store, "s900"), now_ts=now_ts, limit=400)
     dues = [r.due_key for r in rows]
     assert dues == sorted(dues) and dues[0] < now_ts
 
 
 def test_filters(reader, demo_store):
     now_ts = ts(demo_store.clock.now())
-    me = directory.find_agent(demo_store, "n101")
-    viewer = Viewer(me.id, me.team, me.department)
+    me = actor_for(demo_store, "n101")  # a senior: sees every team
 
     def rows(**f):
-        return reader.page(QueueFilter(**f), viewer, now_ts=now_ts, limit=1000)
+        return reader.page(QueueFilter(**f), me, now_ts=now_ts, limit=1000)
 
     everyone = rows()
     assert {r.handler_name for r in rows(scope="mine")} == {me.name}
@@ -77,22 +78,77 @@ def test_filters(reader, demo_store):
     assert len(everyone) > len(rows(category="billing"))
 
 
+def test_a_plain_agent_sees_their_team_department_and_own_tickets_only(reader, demo_store):
+    now_ts = ts(demo_store.clock.now())
+    plain, boss = actor_for(demo_store, "n102"), actor_for(demo_store, "s900")
+    with demo_store.read() as tx:
+        allowed = {i for (i,) in tx.all(
+            "SELECT t.id FROM ticket t LEFT JOIN agent h ON h.id = t.handler_id "
+            "WHERE t.is_open = 1 AND (h.team = 'network-ops' OR t.handler_id = ? "
+            "OR t.created_by = ? OR (t.handler_id IS NULL AND t.department = 'network'))",
+            (plain.agent_id, plain.agent_id))}
+    seen = {r.id for r in _all(reader, QueueFilter(), plain, now_ts, limit=50)}
+    everything = {r.id for r in _all(reader, QueueFilter(), boss, now_ts, limit=50)}
+    assert seen == allowed and len(everything) > len(seen)
+    created = {r.id for r in reader.page(QueueFilter(scope="created"), plain, now_ts=now_ts,
+                                         limit=1000)}
+    with demo_store.read() as tx:
+        assert created == {i for (i,) in tx.all(
+            "SELECT id FROM ticket WHERE is_open = 1 AND created_by = ?", (plain.agent_id,))}
+
+
 def test_text_filter_matches_number_name_phone_description_literally(reader, demo_store):
-    now_ts, viewer = ts(demo_store.clock.now()), Viewer(1)
-    created = create_ticket(demo_store, phone="13700001234", channel="hotline", work_type="fault",
-                            category="broadband", description="100% 断网_急", customer_name="测试客户")
+    now_ts, actor = ts(demo_store.clock.now()), actor_for(demo_store, "s900")
+    created = create_ticket(demo_store, actor, phone="13700001234", channel="hotline",
+                            work_type="fault", category="broadband", description="100% 断网_急",
+                            customer_name="测试客户")
 
     def ids(text):
-        return {r.id for r in reader.page(QueueFilter(text=text), viewer, now_ts=now_ts, limit=1000)}
+        return {r.id for r in reader.page(QueueFilter(text=text), actor, now_ts=now_ts, limit=1000)}
 
-    for text in (created.number, "测试客户", "0000123", "100%", "断网_急"):
+    for text in (created.number, "测试客户", "1234", "13700001234", "137 0000 1234",
+                 "137****1234", "100%", "断网_急"):
         assert created.id in ids(text), text
+    assert created.id not in ids("0000123")  # the hidden middle of the number
     assert ids("%") >= {created.id} and len(ids("_急")) == 1
     assert ids("' OR 1=1 --") == set()
 
 
+def test_searches_never_spell_out_the_hidden_digits(reader, demo_store):
+    """A plain agent once recovered 198****3303 with 23 searches, one digit at a time."""
+    now_ts, agent = ts(demo_store.clock.now()), actor_for(demo_store, "a001")
+    phone = "19856783303"
+    created = create_ticket(demo_store, agent, phone=phone, channel="hotline", work_type="fault",
+                            category="broadband", description="宽带时断时续", customer_name="周先生")
+
+    def found(text):
+        return created.id in {r.id for r in reader.page(QueueFilter(text=text), agent,
+                                                         now_ts=now_ts, limit=1000)}
+
+    assert found(phone) and found("3303") and found("198****3303")
+    probes = {phone[i:j] for i in range(len(phone)) for j in range(i + 1, len(phone) + 1)}
+    probes -= {phone, "3303"}
+    probes |= {f"{phone[:3]}{d}" for d in "0123456789"}  # the attack: guess the next digit
+    probes |= {"198*5**3303", "1985***3303", "198****330", "98****3303", "198_5678____",
+               "%5678%", "19856783304"}
+    leaks = {p for p in probes if found(p) and p not in created.number}
+    assert leaks == set()
+
+
+def test_the_change_feed_tells_when_anyone_wrote(demo_store):
+    feed = SqliteChangeFeed(demo_store)
+    try:
+        assert feed.changed() is False
+        actor = actor_for(demo_store, "s900")
+        add_note(demo_store, actor, ticket_id=1, text="回访客户")
+        assert feed.changed() is True
+        assert feed.changed() is False
+    finally:
+        feed.close()
+
+
 def test_filter_choice_is_remembered_per_agent(demo_store):
-    flt = QueueFilter(scope="mine", state="overdue", category="billing", sort="grade", text="x")
+    flt = QueueFilter(scope="created", state="overdue", category="billing", sort="grade", text="x")
     directory.save_queue_filter(demo_store, "a001", flt)
     assert directory.load_queue_filter(demo_store, "a001") == flt.with_(text="")
     assert directory.load_queue_filter(demo_store, "a002") == QueueFilter()

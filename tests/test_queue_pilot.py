@@ -5,15 +5,23 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from textual.binding import Binding
+from textual.widgets import Footer, Static
 
+from agent_console.screens.context import ContextScreen
 from agent_console.screens.queue_screen import QueueScreen
 from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.services import tickets
+from agent_console.services.permissions import RUN_REPORTS
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import app_for, settle
+from .conftest import actor_for, app_for, settle
+from .pilot import footer_text, help_text, palette_entries
 
 
+def _detail(store, ticket_id: int):
+    """The ticket as a senior agent (who sees every team's tickets) reads it."""
+    return tickets.ticket_detail(store, actor_for(store, "a003"), ticket_id=ticket_id)
 
 
 def _lines(table: TicketTable) -> list[str]:
@@ -98,7 +106,7 @@ async def test_claim_from_the_queue_records_the_handler(app, demo_store):
             await pilot.press("j")
         await pilot.press("c")
         await settle(app, pilot)
-        detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        detail = _detail(demo_store, row.id)
         assert detail.handler.code == "a003" and detail.status == "assigned"
         app.screen.poll_store()
         await settle(app, pilot)
@@ -129,8 +137,9 @@ async def test_other_agents_changes_appear_without_moving_the_cursor(app, demo_s
         keep = table.current
         before = screen.counts.total
         # Another process: a new urgent ticket arrives at the top of the queue.
-        tickets.create_ticket(demo_store, phone="13811112222", channel="hotline", work_type="fault",
-                              category="plan_dispute", description="外部系统新建", grade="urgent")
+        tickets.create_ticket(demo_store, actor_for(demo_store, "a002"), phone="13811112222",
+                              channel="hotline", work_type="fault", category="plan_dispute",
+                              description="外部系统新建", grade="urgent")
         screen._tick()
         await settle(app, pilot)
         assert screen.counts.total == before + 1
@@ -139,8 +148,8 @@ async def test_other_agents_changes_appear_without_moving_the_cursor(app, demo_s
 
 async def test_hostile_text_renders_literally(demo_store):
     created = tickets.create_ticket(
-        demo_store, phone="13800009999", channel="hotline", work_type="complaint",
-        category="billing", grade="urgent", customer_name="[bold]王[/]\x1b[31m红",
+        demo_store, actor_for(demo_store, "a003"), phone="13800009999", channel="hotline",
+        work_type="complaint", category="billing", grade="urgent", customer_name="[bold]王[/]\x1b[31m红",
         description="[/] 结尾 \x1b]0;title\x07 [red]x" + "长" * 5000)
     app = app_for(demo_store, agent="a003")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,7 +181,7 @@ async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, d
         await pilot.pause()
         await pilot.press("enter")  # the first allowed move
         await settle(app, pilot)
-        detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        detail = _detail(demo_store, row.id)
         assert detail.status != row.status
         assert detail.events[-1].kind == "status_changed"
         await pilot.press("n")
@@ -180,7 +189,7 @@ async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, d
         await pilot.press(*"客户同意明早回电")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert tickets.ticket_detail(demo_store, ticket_id=row.id).events[-1].detail["text"] == "客户同意明早回电"
+        assert _detail(demo_store, row.id).events[-1].detail["text"] == "客户同意明早回电"
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, QueueScreen)
@@ -205,11 +214,13 @@ async def test_help_lists_every_key_in_chinese(demo_store):
     app = app_for(demo_store, lang="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-        text = str(app.screen.query_one("#help-keys Static").render())
-        for word in ("领取", "派单", "超时", "排序", "帮助", "退出"):
+        text = await help_text(app, pilot)
+        for word in ("领取", "派单", "超时", "排序", "帮助", "退出", "新建受理", "知识库"):
             assert word in text
+        # The table's own keys too, every key of each: arrows and j/k/g/G alike.
+        assert "↓ j" in text and "↑ k" in text and "home g" in text and "end G" in text
+        # A plain agent sees their team's queue: "everyone" is not offered.
+        assert "全部" not in text.split()
 
 
 async def test_dispatch_dialog_sets_handler_owner_and_department(app, demo_store):
@@ -226,7 +237,55 @@ async def test_dispatch_dialog_sets_handler_owner_and_department(app, demo_store
         dialog.query_one("#assign-department", Select).value = "finance"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        detail = tickets.ticket_detail(demo_store, ticket_id=row.id)
+        detail = _detail(demo_store, row.id)
         assert (detail.handler.code, detail.owner.code, detail.department) == ("f301", "s900", "finance")
         kinds = [e.kind for e in detail.events[-3:]]
         assert kinds == ["assigned", "handler_set", "owner_set"]
+
+
+class ReportsScreen(ContextScreen[None]):
+    """A screen as a new module would add it."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="back")]
+
+    def compose(self):
+        yield Static(f"Reports for {self.ctx.actor.code}", id="reports")
+        yield Footer()
+
+
+@pytest.mark.parametrize(("agent", "allowed"), [("a001", False), ("s900", True)])
+async def test_one_registry_line_gives_a_destination_its_key_command_and_help(
+        demo_store, monkeypatch, agent, allowed):
+    from agent_console import destinations
+
+    line = destinations.Destination("f9", "reports", "permission.run_reports", RUN_REPORTS,
+                                    ReportsScreen)
+    monkeypatch.setattr(destinations, "DESTINATIONS", (*destinations.DESTINATIONS, line))
+    app = app_for(demo_store, agent=agent)
+    name = "run reports and exports"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert (name in footer_text(app)) is allowed
+        assert (name in await help_text(app, pilot)) is allowed
+        assert (name in "\n".join(await palette_entries(app, pilot))) is allowed
+        await pilot.press("f9")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReportsScreen) is allowed
+        if allowed:
+            assert "Reports for s900" in str(app.screen.query_one("#reports").render())
+            await pilot.press("f9")  # already open: nothing more
+            await settle(app, pilot)
+            assert sum(isinstance(s, ReportsScreen) for s in app.screen_stack) == 1
+            await pilot.press("escape")
+            await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+def test_every_destination_is_named_and_explained_in_both_languages():
+    from agent_console import i18n
+    from agent_console.destinations import DESTINATIONS
+
+    for lang in ("en", "zh"):
+        messages = i18n.catalog(lang)
+        for destination in DESTINATIONS:
+            assert destination.name in messages and destination.help in messages, (lang, destination)

@@ -11,7 +11,8 @@ import pytest
 
 from agent_console.models.vocab import Role
 from agent_console.services import audit, auth, customers, knowledge, permissions, tickets
-from agent_console.services.permissions import NotAllowedError
+from agent_console.services.errors import Refused as NotAllowedError
+from tests.conftest import actor_for
 
 ALL = (permissions.REVEAL_PII, permissions.CHANGE_CUSTOMER, permissions.SEE_OTHER_TEAMS,
        permissions.EDIT_KB, permissions.EDIT_POLICY, permissions.RUN_REPORTS,
@@ -28,16 +29,20 @@ AGENT_OF_ROLE = {"agent": "a001", "senior": "a003", "supervisor": "s900", "train
                  "admin": "admin"}
 
 
-def test_the_table_covers_every_role():
+def test_the_table_covers_every_role(demo_store):
     for role in Role:
-        assert set(permissions.permissions_of(role)) == EXPECTED[role.value], role
+        assert set(demo_store.permissions[role.value]) == EXPECTED[role.value], role
+
+
+def who(store, role):
+    return actor_for(store, AGENT_OF_ROLE[role])
 
 
 # --- the service layer refuses what the table does not allow, for every role ---------------------
 
 def _customer_of_first_ticket(store):
-    with store.connection() as conn:
-        return conn.execute("SELECT customer_id, number FROM ticket ORDER BY id LIMIT 1").fetchone()
+    with store.read() as tx:
+        return tuple(tx.one("SELECT customer_id, number FROM ticket ORDER BY id LIMIT 1"))
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -45,16 +50,17 @@ def test_reveal_is_refused_or_recorded_by_role(demo_store, role):
     customer_id, number = _customer_of_first_ticket(demo_store)
     agent = AGENT_OF_ROLE[role]
     if permissions.REVEAL_PII in EXPECTED[role]:
-        value = customers.reveal(demo_store, agent=agent, customer_id=customer_id, field="phone",
-                                 reason="核实客户身份", ticket_number=number)
+        value = customers.reveal(demo_store, who(demo_store, role), customer_id=customer_id,
+                                 field="phone", reason="核实客户身份", ticket_number=number)
         assert re.fullmatch(r"1\d{10}", value)
-        last = list(audit.export(demo_store))[-1]
+        last = audit.export(demo_store, actor_for(demo_store, "admin"))[-1]
         assert (last.action, last.agent_code, last.detail["reason"]) == ("reveal", agent, "核实客户身份")
     else:
         with pytest.raises(NotAllowedError):
-            customers.reveal(demo_store, agent=agent, customer_id=customer_id, field="phone",
-                             reason="好奇")
-        assert not [r for r in audit.export(demo_store) if r.action == "reveal"]
+            customers.reveal(demo_store, who(demo_store, role), customer_id=customer_id,
+                             field="phone", reason="好奇")
+        assert not [r for r in audit.export(demo_store, actor_for(demo_store, "admin"))
+                    if r.action == "reveal"]
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -63,21 +69,23 @@ def test_customer_change_is_refused_or_logged_by_role(demo_store, role):
     agent = AGENT_OF_ROLE[role]
     change = {"address": "滨江苑 3 幢 502", "phone": "13900001234"}
     if permissions.CHANGE_CUSTOMER in EXPECTED[role]:
-        assert customers.change_customer(demo_store, agent=agent, customer_id=customer_id,
-                                         changes=change, reason="客户本人来厅变更") == 2
-        with demo_store.connection() as conn:
-            rows = conn.execute("SELECT field, old, new, agent_code, reason FROM customer_change "
-                                "ORDER BY id").fetchall()
+        assert customers.change_customer(demo_store, who(demo_store, role),
+                                         customer_id=customer_id, changes=change,
+                                         reason="客户本人来厅变更") == 2
+        with demo_store.read() as tx:
+            rows = tx.all("SELECT field, old, new, agent_code, reason FROM customer_change "
+                          "ORDER BY id")
         assert [r[0] for r in rows] == ["address", "phone"] and rows[1][2] == "13900001234"
         assert all(r[3] == agent and r[4] == "客户本人来厅变更" for r in rows)
-        exported = [r for r in audit.export(demo_store) if r.action == "customer_change"]
-        assert exported[-1].detail["new"] == "139****1234"  # masked in an export
+        exported = [r for r in audit.export(demo_store, actor_for(demo_store, "admin"))
+                    if r.action == "customer_change"]
+        assert exported[-1].detail["new"] == "139****1234"  # masked on the trail itself
     else:
         with pytest.raises(NotAllowedError):
-            customers.change_customer(demo_store, agent=agent, customer_id=customer_id,
+            customers.change_customer(demo_store, who(demo_store, role), customer_id=customer_id,
                                       changes=change, reason="x")
-        with demo_store.connection() as conn:
-            assert conn.execute("SELECT count(*) FROM customer_change").fetchone()[0] == 0
+        with demo_store.read() as tx:
+            assert tx.scalar("SELECT count(*) FROM customer_change") == 0
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -85,39 +93,42 @@ def test_kb_editing_follows_the_table(demo_store, role):
     case = knowledge.search(demo_store, query="光猫")[0]
     agent = AGENT_OF_ROLE[role]
     if permissions.EDIT_KB in EXPECTED[role]:
-        assert knowledge.retire_case(demo_store, case_id=case.id, author=agent).retired
+        assert knowledge.retire_case(demo_store, who(demo_store, role), case_id=case.id,
+                                     retired=True, reason="过时").retired
     else:
         with pytest.raises(NotAllowedError):
-            knowledge.retire_case(demo_store, case_id=case.id, author=agent)
+            knowledge.retire_case(demo_store, who(demo_store, role), case_id=case.id,
+                                  retired=True, reason="过时")
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_other_teams_tickets_follow_the_table(demo_store, role):
+    """The service decides from the actor alone: the test builds no viewer of its own."""
     from agent_console.db import ts
-    from agent_console.services.directory import find_agent
-    from agent_console.services.queue import QueueFilter, QueueReader, Viewer
+    from agent_console.services.queue import QueueFilter, QueueReader
 
-    me = find_agent(demo_store, AGENT_OF_ROLE[role])
-    viewer = Viewer(me.id, me.team, me.department,
-                    see_all=permissions.can(role, permissions.SEE_OTHER_TEAMS))
-    reader = QueueReader(demo_store.path)
-    try:
-        rows = reader.page(QueueFilter(scope="all"), viewer, now_ts=ts(demo_store.clock.now()),
-                           limit=1000)
-        total = reader.count(QueueFilter(), Viewer(None), now_ts=ts(demo_store.clock.now()))
-    finally:
-        reader.close()
+    reader = QueueReader(demo_store)
+    now = ts(demo_store.clock.now())
+    rows = reader.page(QueueFilter(scope="all", view="all"), who(demo_store, role), now_ts=now,
+                       limit=1000)
+    with demo_store.read() as tx:
+        every = {r for (r,) in tx.all("SELECT id FROM ticket")}
     if permissions.SEE_OTHER_TEAMS in EXPECTED[role]:
-        assert len(rows) == total
+        assert len(rows) == len(every)
     else:
-        assert len(rows) < total
+        assert 0 < len(rows) < len(every)
+        hidden = every - {r.id for r in rows}
+        from agent_console.services.errors import NotFoundError
+
+        with pytest.raises(NotFoundError):
+            tickets.ticket_detail(demo_store, who(demo_store, role), ticket_id=min(hidden))
 
 
 def test_a_reason_is_required(demo_store):
     customer_id, _ = _customer_of_first_ticket(demo_store)
     with pytest.raises(customers.InputError) as refused:
-        customers.reveal(demo_store, agent="s900", customer_id=customer_id, field="phone",
-                         reason="  ")
+        customers.reveal(demo_store, actor_for(demo_store, "s900"), customer_id=customer_id,
+                         field="phone", reason="  ")
     assert refused.value.code == "required"
 
 
@@ -128,8 +139,8 @@ def test_pins_are_stored_only_as_salted_slow_hashes(demo_store):
     assert first != second and first.startswith("scrypt$16384$8$1$") and "1111" not in first
     assert auth.check_pin("1111", first) and not auth.check_pin("1112", first)
     assert not auth.check_pin("1111", None)
-    with demo_store.connection() as conn:
-        stored = [h for (h,) in conn.execute("SELECT pin_hash FROM agent")]
+    with demo_store.read() as tx:
+        stored = [h for (h,) in tx.all("SELECT pin_hash FROM agent")]
     assert all(h.startswith("scrypt$") for h in stored)
 
 
@@ -145,12 +156,13 @@ def test_five_wrong_pins_lock_the_agent_and_the_lock_survives_a_restart(demo_sto
     assert refused.value.reason == "locked"
     # A new process on the same store: still locked, even with the right PIN.
     again = make_store(demo_store.path, clock)
+    admin = actor_for(again, "admin")
     with pytest.raises(auth.SignInError) as refused:
         auth.sign_in(again, code="a001", pin="1111")
     assert refused.value.reason == "locked"
     clock.advance(timedelta(minutes=5, seconds=1))
     assert auth.sign_in(again, code="a001", pin="1111").code == "a001"
-    actions = [r.action for r in audit.export(again)]
+    actions = [r.action for r in audit.export(again, admin)]
     assert actions.count("sign_in_failed") == 6 and "lockout" in actions and actions[-1] == "sign_in"
 
 
@@ -158,7 +170,7 @@ def test_unknown_and_disabled_agents_are_refused_alike(demo_store):
     with pytest.raises(auth.SignInError) as unknown:
         auth.sign_in(demo_store, code="nobody", pin="1111")
     assert unknown.value.reason == "wrong"
-    auth.set_active(demo_store, by="admin", code="a002", active=False)
+    auth.set_active(demo_store, actor_for(demo_store, "admin"), code="a002", active=False)
     with pytest.raises(auth.SignInError) as disabled:
         auth.sign_in(demo_store, code="a002", pin="1111")
     assert disabled.value.reason == "disabled"
@@ -169,11 +181,11 @@ def test_unknown_and_disabled_agents_are_refused_alike(demo_store):
 def _trail(store):
     auth.sign_in(store, code="s900", pin="3333")
     customer_id, number = _customer_of_first_ticket(store)
-    customers.reveal(store, agent="s900", customer_id=customer_id, field="phone", reason="核实身份",
+    boss = actor_for(store, "s900")
+    customers.reveal(store, boss, customer_id=customer_id, field="phone", reason="核实身份",
                      ticket_number=number)
-    tickets.add_note(store, ticket_id=1, text="x", by="s900")
-    tickets.claim(store, ticket_id=1, expected_version=tickets.ticket_detail(
-        store, ticket_id=1).version, by="s900")
+    tickets.claim(store, boss, ticket_id=1, expected_version=tickets.ticket_detail(
+        store, boss, ticket_id=1).version)
     return audit.verify(store)
 
 
@@ -234,24 +246,29 @@ def test_an_act_and_its_record_land_together(demo_store):
     """A ticket change that conflicts writes no audit record; one that lands writes exactly one."""
     from agent_console.services.store import ConflictError
 
+    me = actor_for(demo_store, "a003")
     before = audit.verify(demo_store).count
     with pytest.raises(ConflictError):
-        tickets.claim(demo_store, ticket_id=1, expected_version=999, by="a001")
+        tickets.claim(demo_store, me, ticket_id=1, expected_version=999)
     assert audit.verify(demo_store).count == before
-    version = tickets.ticket_detail(demo_store, ticket_id=1).version
-    tickets.claim(demo_store, ticket_id=1, expected_version=version, by="a001")
+    version = tickets.ticket_detail(demo_store, me, ticket_id=1).version
+    tickets.claim(demo_store, me, ticket_id=1, expected_version=version)
     assert audit.verify(demo_store).count == before + 1
-    assert list(audit.export(demo_store))[-1].target == f"ticket:{tickets.ticket_detail(demo_store, ticket_id=1).number}"
+    number = tickets.ticket_detail(demo_store, me, ticket_id=1).number
+    assert audit.export(demo_store, actor_for(demo_store, "admin"))[-1].target == f"ticket:{number}"
 
 
 def test_exports_are_masked_unless_revealed(demo_store):
     customer_id, _ = _customer_of_first_ticket(demo_store)
-    customers.change_customer(demo_store, agent="admin", customer_id=customer_id,
+    admin = actor_for(demo_store, "admin")
+    customers.change_customer(demo_store, admin, customer_id=customer_id,
                               changes={"id_number": "110101199001011234"}, reason="证件更新")
-    text = json.dumps([r.detail for r in audit.export(demo_store)], ensure_ascii=False)
+    text = json.dumps([r.detail for r in audit.export(demo_store, admin)], ensure_ascii=False)
     assert "110101199001011234" not in text and "110***********1234" in text
-    full = json.dumps([r.detail for r in audit.export(demo_store, reveal=True)], ensure_ascii=False)
-    assert "110101199001011234" in full
+    with pytest.raises(NotAllowedError):
+        audit.export(demo_store, actor_for(demo_store, "t800"), reveal=True)
+    with pytest.raises(NotAllowedError):
+        audit.export(demo_store, actor_for(demo_store, "a001"))
 
 
 def test_admin_and_audit_commands_need_the_role_and_its_pin(demo_store, tmp_path):
@@ -262,21 +279,27 @@ def test_admin_and_audit_commands_need_the_role_and_its_pin(demo_store, tmp_path
 
     exe = str(Path(sys.executable).parent / "agent-console")
     env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00"}
+    with demo_store.write() as tx:  # the fixture's store was filled by the services: mark it
+        tx.execute("INSERT INTO store_meta (key, value) VALUES ('origin', 'demo') "
+                   "ON CONFLICT (key) DO NOTHING")
 
-    def run(*args):
+    def run(*args, stdin=""):
         return subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
-                              text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+                              text=True, env=env, timeout=120, input=stdin)
 
-    add = ("agent", "add", "z9", "--name", "新人", "--role", "agent", "--pin", "5678")
-    assert run(*add, "--agent", "a001", "--my-pin", "1111").returncode == 2  # not an admin
-    assert run(*add, "--agent", "admin", "--my-pin", "0000").returncode == 2  # wrong PIN
-    assert run(*add, "--agent", "admin").returncode == 2  # no PIN, no terminal to ask at
-    assert run(*add, "--agent", "admin", "--my-pin", "9999").returncode == 0
+    add = ("agent", "add", "z9", "--name", "新人", "--role", "agent", "--pin-stdin")
+    assert run(*add, "--agent", "a001", stdin="1111\n5678\n").returncode == 2  # not an admin
+    assert run(*add, "--agent", "admin", stdin="0000\n5678\n").returncode == 2  # wrong PIN
+    assert run(*add[:-1], "--agent", "admin").returncode == 2  # no PIN, no terminal to ask at
+    assert run(*add, "--agent", "admin", stdin="9999\n5678\n").returncode == 0
     assert auth.sign_in(demo_store, code="z9", pin="5678").role == "agent"
-    assert run("audit", "export", "--agent", "a001", "--my-pin", "1111").returncode == 2
-    assert run("audit", "export", "--agent", "t800", "--my-pin", "4444", "--reveal").returncode == 2
-    shown = run("audit", "export", "--agent", "s900", "--my-pin", "3333", "--json")
-    assert shown.returncode == 0
+    assert run("audit", "export", "--agent", "a001", "--pin-stdin", stdin="1111\n").returncode == 2
+    assert run("audit", "export", "--agent", "t800", "--pin-stdin", "--reveal",
+               stdin="4444\n").returncode == 2
+    shown = run("audit", "export", "--agent", "s900", "--pin-stdin", "--json", stdin="3333\n")
+    assert shown.returncode == 0, shown.stderr
     actions = [r["action"] for r in json.loads(shown.stdout)]
-    assert "agent_admin" in actions and "export" in actions
+    assert "agent_admin" in actions
+    again = run("audit", "export", "--agent", "s900", "--pin-stdin", "--json", stdin="3333\n")
+    assert "export" in [r["action"] for r in json.loads(again.stdout)]
     assert run("audit", "verify").stdout.startswith("Audit trail OK")

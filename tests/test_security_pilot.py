@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Select
 
 from agent_console.cli import make_app
@@ -18,15 +19,21 @@ from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
 from agent_console.services import audit
 
-from .conftest import app_for, settings_for, settle
+from .conftest import actor_for, app_for, settings_for, settle
+from .pilot import footer_text, help_text, palette_entries
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 
 
 def _full_phones(store) -> set[str]:
-    with store.connection() as conn:
-        return {p for (p,) in conn.execute("SELECT phone FROM customer")} | \
-            {i for (i,) in conn.execute("SELECT id_number FROM customer WHERE id_number != ''")}
+    with store.read() as tx:
+        return {p for (p,) in tx.all("SELECT phone FROM customer")} | \
+            {i for (i,) in tx.all("SELECT id_number FROM customer WHERE id_number != ''")}
+
+
+def _audit(store) -> list:
+    """The audit trail as a supervisor exports it."""
+    return list(audit.export(store, actor_for(store, "s900")))
 
 
 async def test_sign_in_with_a_pin(demo_store):
@@ -41,8 +48,8 @@ async def test_sign_in_with_a_pin(demo_store):
         await pilot.press(*"1111", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen) and app.agent.code == "a002"
-    actions = [r.action for r in audit.export(demo_store)]
-    assert actions == ["sign_in_failed", "sign_in"]
+    actions = [r.action for r in _audit(demo_store)]
+    assert actions[:2] == ["sign_in_failed", "sign_in"]
 
 
 async def test_idle_lock_hides_everything_and_the_pin_resumes_where_you_were(demo_store, clock):
@@ -65,7 +72,7 @@ async def test_idle_lock_hides_everything_and_the_pin_resumes_where_you_were(dem
         await settle(app, pilot)
         assert isinstance(app.screen, NewTicketScreen)
         assert app.screen.query_one("#new-phone", Input).value == "13912345678"
-    assert "screen_lock" in [r.action for r in audit.export(demo_store)]
+    assert "screen_lock" in [r.action for r in _audit(demo_store)]
 
 
 async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(demo_store, clock):
@@ -112,8 +119,8 @@ async def test_reveal_on_a_ticket_needs_a_reason_and_ends_with_the_ticket(demo_s
         await pilot.press(*"客户要求核对", "ctrl+s")
         await settle(app, pilot)
         assert phone in app.export_screenshot()
-        record = list(audit.export(demo_store))[-1]
-        assert record.action == "reveal" and "客户要求核对" in record.detail["reason"]
+        record = [r for r in _audit(demo_store) if r.action == "reveal"][-1]
+        assert "客户要求核对" in record.detail["reason"]
         await pilot.press("escape", "enter")
         await settle(app, pilot)
         assert phone not in app.export_screenshot()
@@ -141,13 +148,15 @@ def test_no_unmasked_number_in_snapshots_or_command_output(demo_store, tmp_path)
     exe = str(Path(sys.executable).parent / "agent-console")
     env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00"}
     outputs = []
-    for args in (["ticket", "list", "--limit", "500"], ["ticket", "list", "--json", "--limit", "500"],
-                 ["audit", "export", "--agent", "s900", "--my-pin", "3333"],
-                 ["audit", "export", "--json", "--agent", "s900", "--my-pin", "3333"],
-                 ["kb", "search", "断网"],
-                 ["agent", "list"]):
+    supervisor = ["--agent", "s900", "--pin-stdin"]  # the PIN comes on standard input
+    for args, pin in ((["ticket", "list", "--limit", "500", *supervisor], "3333"),
+                      (["ticket", "list", "--json", "--limit", "500", *supervisor], "3333"),
+                      (["audit", "export", *supervisor], "3333"),
+                      (["audit", "export", "--json", *supervisor], "3333"),
+                      (["kb", "search", "断网"], ""),
+                      (["agent", "list", "--agent", "admin", "--pin-stdin"], "9999")):
         done = subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
-                              text=True, env=env, timeout=60)
+                              text=True, env=env, timeout=60, input=f"{pin}\n")
         assert done.returncode == 0, (args, done.stderr)
         outputs.append(done.stdout + done.stderr)
     text = "\n".join(outputs)
@@ -161,3 +170,39 @@ async def test_a_new_store_says_how_to_add_the_first_admin(store):
         await settle(app, pilot)
         assert isinstance(app.screen, SignInScreen)
         assert "agent add" in str(app.screen.query_one("#sign-in-error").render())
+
+
+@pytest.mark.parametrize(("agent", "allowed"), [("a001", False), ("s900", True)])
+async def test_reveal_and_customer_info_are_offered_only_to_roles_that_may(demo_store, agent,
+                                                                           allowed):
+    app = app_for(demo_store, agent=agent)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketScreen)
+        keys = await help_text(app, pilot)
+        palette = "\n".join(await palette_entries(app, pilot))
+        footer = footer_text(app)
+        for words in ("Reveal", "Customer info"):
+            assert (words in keys) is allowed, keys
+            assert (words in palette) is allowed, palette
+            assert (words in footer) is allowed, footer
+        assert "Claim" in keys and "Claim" in palette  # what every role may do stays
+
+
+async def test_a_refused_value_in_the_customer_dialog_is_said_in_the_agents_language(demo_store):
+    app = app_for(demo_store, lang="zh", agent="s900")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("i")
+        await settle(app, pilot)
+        dialog = app.screen
+        dialog.query_one("#customer-phone", Input).value = "12345"
+        dialog.query_one("#customer-reason", Input).value = "客户要求更换号码"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        error = str(dialog.query_one("#customer-error").render())
+        assert "电话" in error and "手机号" in error and "mobile" not in error

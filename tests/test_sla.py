@@ -53,10 +53,11 @@ def test_vip_is_raised_one_grade_and_green_channel_halves_targets(policy):
     assert green.response_lead == 30 * M
 
 
-def test_override_file_is_laid_over_the_shipped_policy(tmp_path):
-    override = tmp_path / "sla_policy.toml"
-    override.write_text("[grades.urgent]\nresponse_minutes = 30\n[warning]\nlead_minutes = 60\n")
-    policy = load_policy(override)
+def test_a_site_policy_is_laid_over_the_shipped_policy():
+    from agent_console.services.sla import policy_from_text
+
+    policy = policy_from_text("[grades.urgent]\nresponse_minutes = 30\n[warning]\nlead_minutes = 60\n",
+                              "site")
     targets = policy.targets(grade="urgent", category="billing", work_type="fault")
     assert targets.response == 30 * M and targets.resolution == 48 * H
     assert policy.lead_for(48 * H) == H

@@ -1,21 +1,22 @@
 """`agent-console agent …` and `agent-console audit …`: agents and the audit trail from the shell.
 
 Commands that need a role (managing agents, exporting the trail) name who runs them (`--agent`)
-and prove it with that agent's PIN; a store with nobody in that role yet accepts its first one
-without.
+and prove it with that agent's PIN (from the terminal, or standard input with --pin-stdin). A
+store that never had an agent who may manage agents lets its first such agent be added without.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from agent_console.i18n import label, t
+from agent_console.cli_auth import add_proof_arguments, prove_actor, read_secret
+from agent_console.config import Settings
+from agent_console.i18n import current_language, label, t
+from agent_console.models.vocab import Role
 from agent_console.services import audit, auth, permissions
 from agent_console.services.store import InputError, Store
 from agent_console.text import clean_line
@@ -23,100 +24,92 @@ from agent_console.text import clean_line
 
 def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None:
     agent = sub.add_parser("agent", help="manage agents: add, list, roles, PINs, disable")
-    asub = agent.add_subparsers(dest="agent_command", parser_class=type(agent), required=True)
+    asub = agent.add_subparsers(dest="agent_command", parser_class=type(agent), required=True,
+                                metavar="{add,list,set-role,reset-pin,disable,enable,bind}")
+    roles = [r.value for r in Role]
 
-    def command(name: str, help_text: str, *, code: bool = True, pin: bool = False):  # noqa: ANN202
+    def command(name: str, help_text: str, *, code: bool = True):  # noqa: ANN202
         parser = asub.add_parser(name, help=help_text)
         common(parser)
+        add_proof_arguments(parser)
         if code:
             parser.add_argument("code", metavar="ID")
-        if pin:
-            parser.add_argument("--pin", help="the new PIN (asked for when typing at a terminal)")
-        parser.add_argument("--my-pin", help="your own PIN (asked for when typing at a terminal)")
         return parser
 
-    add = command("add", "add an agent", pin=True)
+    add = command("add", "add an agent (their new PIN is asked for, or read from stdin after "
+                         "yours)")
     add.add_argument("--name", required=True)
-    add.add_argument("--role", required=True)
+    add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--team", default="")
     add.add_argument("--department")
     command("list", "list agents", code=False).add_argument("--json", action="store_true")
-    command("set-role", "change an agent's role").add_argument("role")
-    command("reset-pin", "set a new PIN and lift a lockout", pin=True)
+    command("set-role", "change an agent's role").add_argument("role", choices=roles)
+    command("reset-pin", "set a new PIN and lift a lockout")
     command("disable", "stop an agent from signing in")
     command("enable", "let a disabled agent sign in again")
     bind = command("bind", "sign this OS account in as the agent without a PIN (SSH seats)")
     bind.add_argument("--os-user", help="the OS account; leave out to unbind")
 
     trail = sub.add_parser("audit", help="verify or export the audit trail")
-    tsub = trail.add_subparsers(dest="audit_command", parser_class=type(trail), required=True)
+    tsub = trail.add_subparsers(dest="audit_command", parser_class=type(trail), required=True,
+                                metavar="{verify,export,anchor}")
     common(tsub.add_parser("verify", help="walk the hash chain and report the first bad record"))
+    common(tsub.add_parser("anchor", help="write the trail's head to the witness now"))
     export = tsub.add_parser("export", help="records for a compliance review (masked)")
     common(export)
+    add_proof_arguments(export)
     export.add_argument("--since", help="only from this date (YYYY-MM-DD)")
     export.add_argument("--by", dest="by_agent", metavar="ID", help="only this agent's records")
     export.add_argument("--json", action="store_true")
     export.add_argument("--reveal", action="store_true",
                         help="full numbers (only for a role that may reveal them)")
-    export.add_argument("--my-pin", help="your own PIN (asked for when typing at a terminal)")
 
 
-def _secret(given: str | None, flag: str, prompt: str) -> str:
-    if given is not None:
-        return given
-    if not sys.stdin.isatty():
-        raise InputError(flag, "required when not typing at a terminal")
-    return getpass.getpass(prompt)
-
-
-def _prove(args: argparse.Namespace, store: Store, actor: str, permission: str) -> str:
-    """The actor's role, proven by their PIN; refused unless the role has `permission`.
-
-    A store where no agent holds the permission yet lets its first one in (bootstrap).
-    """
-    if not any(permissions.can(a.role, permission) and a.active and a.has_pin
-               for a in auth.list_all(store)):
-        return ""
-    pin = _secret(args.my_pin, "--my-pin", f"PIN for {actor}: ")
-    try:
-        signed = auth.sign_in(store, code=actor, pin=pin)
-    except auth.SignInError:
-        raise InputError("--my-pin", f"wrong PIN for {actor!r}, or locked out") from None
-    permissions.require(signed.role, permission)
-    return signed.role
-
-
-def run_agent(args: argparse.Namespace, store: Store, *, actor: str) -> int:
+def run_agent(args: argparse.Namespace, store: Store, settings: Settings) -> int:
     command = args.agent_command
+    if command == "add" and auth.bootstrap_open(store):
+        actor = None  # the first agent who may manage agents, on a store that never had one
+    else:
+        actor = prove_actor(args, store, settings)
     if command == "list":
+        actor.require(permissions.MANAGE_AGENTS)  # type: ignore[union-attr]
         rows = auth.list_all(store)
         if args.json:
             print(json.dumps([asdict(row) for row in rows], ensure_ascii=False, indent=1))
-        for row in [] if args.json else rows:
-            flags = [f for f, on in (("disabled", not row.active), ("locked", row.locked),
-                                     ("no PIN", not row.has_pin)) if on]
-            print("  ".join([row.code, clean_line(row.name), label("role", row.role), row.team,
-                             row.department or "—", row.os_user or "—", ", ".join(flags)]))
+            return 0
+        from agent_console.ticket_cli import print_table
+
+        header = [t(f"cli.column.{c}") for c in ("agent", "name", "role", "team", "department",
+                                                   "os_user", "flags")]
+        lines = [header]
+        for row in rows:
+            flags = [t(f"cli.flag.{f}") for f, on in (("disabled", not row.active),
+                                                      ("locked", row.locked),
+                                                      ("no_pin", not row.has_pin)) if on]
+            department = store.catalog.departments.get(row.department or "")
+            lines.append([row.code, clean_line(row.name), label("role", row.role),
+                          row.team or "—", department.name(current_language())
+                          if department else "—", row.os_user or "—", ", ".join(flags) or "—"])
+        print_table(lines)
         return 0
-    _prove(args, store, actor, permissions.MANAGE_AGENTS)
     if command == "add":
-        pin = _secret(args.pin, "--pin", f"New PIN for {args.code}: ")
-        auth.add_agent(store, by=actor, code=args.code, name=args.name, role=args.role, pin=pin,
+        pin = read_secret(args, f"New PIN for {args.code}: ")
+        auth.add_agent(store, actor, code=args.code, name=args.name, role=args.role, pin=pin,
                        team=args.team, department=args.department)
     elif command == "set-role":
-        auth.set_role(store, by=actor, code=args.code, role=args.role)
+        auth.set_role(store, actor, code=args.code, role=args.role)
     elif command == "reset-pin":
-        pin = _secret(args.pin, "--pin", f"New PIN for {args.code}: ")
-        auth.reset_pin(store, by=actor, code=args.code, pin=pin)
+        pin = read_secret(args, f"New PIN for {args.code}: ")
+        auth.reset_pin(store, actor, code=args.code, pin=pin)
     elif command in ("disable", "enable"):
-        auth.set_active(store, by=actor, code=args.code, active=command == "enable")
+        auth.set_active(store, actor, code=args.code, active=command == "enable")
     else:
-        auth.bind_os_user(store, by=actor, code=args.code, os_user=args.os_user)
+        auth.bind_os_user(store, actor, code=args.code, os_user=args.os_user)
     print(t("cli.agent_done", code=args.code))
     return 0
 
 
-def run_audit(args: argparse.Namespace, store: Store, *, actor: str) -> int:
+def run_audit(args: argparse.Namespace, store: Store, settings: Settings) -> int:
     if args.audit_command == "verify":
         result = audit.verify(store)
         if result.ok:
@@ -124,19 +117,18 @@ def run_audit(args: argparse.Namespace, store: Store, *, actor: str) -> int:
             return 0
         print(t("cli.audit_bad", id=result.first_bad_id, problem=result.problem))
         return 1
+    if args.audit_command == "anchor":
+        head = audit.anchor(store)
+        print(t("cli.audit_anchored", id=head[0], hash=head[1][:16]))
+        return 0
     since = None
     if args.since:
         try:
             since = datetime.fromisoformat(args.since).replace(tzinfo=timezone.utc)
         except ValueError:
-            raise InputError("--since", f"{args.since!r} is not a date like 2026-11-24") from None
-    role = _prove(args, store, actor, permissions.RUN_REPORTS)
-    if args.reveal:
-        permissions.require(role, permissions.REVEAL_PII)
-    audit.record(store, agent=actor, action=audit.Action.EXPORT, target="audit",
-                 detail={"since": args.since or "", "agent": args.by_agent or "",
-                         "revealed": args.reveal})
-    records = audit.export(store, since=since, agent=args.by_agent, reveal=args.reveal)
+            raise InputError("since", f"{args.since!r} is not a date like 2026-11-24") from None
+    actor = prove_actor(args, store, settings)
+    records = audit.export(store, actor, since=since, agent=args.by_agent, reveal=args.reveal)
     if args.json:
         print(json.dumps([{"id": r.id, "at": r.at.isoformat(), "agent": r.agent_code,
                            "action": r.action, "target": r.target, "detail": r.detail}

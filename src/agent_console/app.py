@@ -1,84 +1,108 @@
-"""AgentConsoleApp: wiring only — screens, bindings, the command palette and the error funnel."""
+"""AgentConsoleApp: wiring only — sign-in and the seat's context, navigation, keys, the command
+palette, help and the error funnel."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from agent_console.config import Settings
+from agent_console import destinations as navigation
+from agent_console.destinations import Destination
 from agent_console.i18n import set_language, t
+from agent_console.messages import Navigate, OpenTicket
 from agent_console.models.read import AgentInfo
+from agent_console.screens.context import ContextScreen, ScreenContext, ScriptShelf
 from agent_console.services import audit
+from agent_console.services.actor import Actor
+from agent_console.services.errors import ConflictError, InputError, ServiceError
 from agent_console.services.sla import parse_zone
-from agent_console.services.store import ConflictError, InputError, NotFoundError, Store
+from agent_console.services.store import Store
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
 
-
 IDLE_CHECK_SECONDS = 5
+OPEN_WHILE_LOCKED = ("help", "quit")
 
 
 class AgentConsoleApp(App[None]):
-    """The queue first; tickets and dialogs are pushed over it."""
+    """The queue first; tickets, destinations and dialogs are pushed over it."""
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "Agent Console"
     ENABLE_COMMAND_PALETTE = True
 
+    # The destinations' keys are added per app (see `destinations.py`).
     BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+l", "lock", "Lock", id="lock", show=False),
-        Binding("f2", "knowledge", "Cases", id="knowledge"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+p", "command_palette", "Palette", id="command-palette", show=False,
                 priority=True),
     ]
 
-    def __init__(self, *, store: Store, settings: Settings, agent: AgentInfo | None) -> None:
+    def __init__(self, *, store: Store, settings: Settings,
+                 agent: AgentInfo | Actor | None = None,
+                 destinations: Iterable[Destination] | None = None) -> None:
+        """Without `destinations`, those of the registry (`destinations.DESTINATIONS`)."""
         set_language(settings.lang)
         super().__init__()
         self.store = store
         self.settings = settings
-        self.agent: AgentInfo = agent  # type: ignore[assignment]  # set once signed in
         self.zone = parse_zone(settings.timezone)
+        self.destinations = navigation.registry(
+            navigation.DESTINATIONS if destinations is None else destinations)
+        self.scripts = ScriptShelf()
+        self.ctx: ScreenContext | None = None
+        if agent is not None:
+            self.ctx = self._context_for(agent)
         self.locked = False
-        self._scripts: Any = None
         self._last_activity = store.clock.now()
         localize_bindings(self)
+        # Destinations come first among the app's keys, so the footer shows them before Quit.
+        self._bindings = BindingsMap.merge([BindingsMap(
+            Binding(d.key, f"app.go('{d.id}')", t(d.name), id=d.id)
+            for d in self.destinations.values()), self._bindings])
+
+    def _context_for(self, agent: AgentInfo | Actor) -> ScreenContext:
+        actor = agent if isinstance(agent, Actor) else Actor.of(agent, self.store.permissions)
+        return ScreenContext(self.store, actor, self.zone, self.settings, self.scripts)
+
+    @property
+    def agent(self) -> Actor | None:
+        """The signed-in agent, or None before anyone has signed in."""
+        return self.ctx.actor if self.ctx is not None else None
 
     def on_mount(self) -> None:
-        from agent_console.screens.sign_in_screen import SignInScreen
-
         self.title = t("app.title")
-        if self.agent is None:
+        if self.ctx is None:
             self.locked = True
-            self.push_screen(SignInScreen(code=self.settings.agent), self._signed_in)
+            self._push_sign_in(code=self.settings.agent)
         else:
             self._start()
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
 
-    def script_library(self) -> Any:
-        """The service scripts, loaded once (shipped plus a trainer's folder); call from a worker."""
-        if self._scripts is None:
-            from agent_console.config import config_dir
-            from agent_console.services.scripts import load_scripts
+    def _push_sign_in(self, *, code: str, locked_by: Actor | None = None) -> None:
+        from agent_console.screens.sign_in_screen import SignInScreen
+        from agent_console.services.auth import LockoutPolicy
 
-            self._scripts = load_scripts(config_dir() / "scripts")
-        return self._scripts
+        policy = LockoutPolicy(self.settings.lockout_attempts, self.settings.lockout_minutes)
+        self.push_screen(SignInScreen(self.store, policy, code=code, locked_by=locked_by),
+                         self._signed_in)
 
     def _start(self) -> None:
         from agent_console.screens.queue_screen import QueueScreen
 
-        self.push_screen(QueueScreen())
+        assert self.ctx is not None
+        self.push_screen(QueueScreen(self.ctx))
 
     def _signed_in(self, agent: AgentInfo | None) -> None:
         previous = self.agent
@@ -86,15 +110,14 @@ class AgentConsoleApp(App[None]):
         self._last_activity = self.store.clock.now()
         if agent is None:
             return
-        self.agent = agent
-        if previous is None:
-            self._start()
-        elif agent.code != previous.code:
-            # Another agent takes the seat: the first agent's screens go (their drafts stay
-            # theirs, in the store) and the newcomer starts at their own queue.
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
-            self._start()
+        if previous is not None and agent.code == previous.code:
+            return  # the same agent resumes: every screen stays as it was
+        self.ctx = self._context_for(agent)
+        # Another agent takes the seat: the first agent's screens go (their drafts stay
+        # theirs, in the store) and the newcomer starts at their own queue.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._start()
 
     # --- idle lock -----------------------------------------------------------------------------
 
@@ -105,95 +128,126 @@ class AgentConsoleApp(App[None]):
 
     def lock_when_idle(self) -> None:
         idle = self.store.clock.now() - self._last_activity
-        if not self.locked and self.agent is not None and \
+        if not self.locked and self.ctx is not None and \
                 idle >= timedelta(minutes=self.settings.idle_lock_minutes):
             self.action_lock()
 
     def action_lock(self) -> None:
         """Cover the screen (nothing of the customer stays visible) until a PIN is given."""
-        from agent_console.screens.sign_in_screen import SignInScreen
-        from agent_console.screens.ticket_screen import TicketScreen
-
-        if self.locked or self.agent is None:
+        agent = self.agent
+        if self.locked or agent is None:
             return
         self.locked = True
         for screen in self.screen_stack:
-            if isinstance(screen, TicketScreen):
-                screen.forget_reveals()
-        self.record_lock(self.agent.code)
-        self.push_screen(SignInScreen(code=self.agent.code, locked_by=self.agent), self._signed_in)
+            if isinstance(screen, ContextScreen):
+                screen.on_app_lock()
+        self.record_lock(agent.code)
+        self._push_sign_in(code=agent.code, locked_by=agent)
 
     @work(thread=True, exit_on_error=False, group="audit")
     def record_lock(self, code: str) -> None:
         audit.record(self.store, agent=code, action=audit.Action.SCREEN_LOCK)
 
-
-    def open_ticket(self, ticket_id: int) -> None:
-        from agent_console.screens.ticket_screen import TicketScreen
-
-        self.push_screen(TicketScreen(ticket_id))
+    # --- navigation ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While signed out or locked only help and quit work: nothing else opens over the lock."""
-        if self.locked and action not in ("help", "quit"):
+        """Signed out or locked, only help and quit work; a destination needs its permission."""
+        if self.locked and action not in OPEN_WHILE_LOCKED:
             return False
+        if action == "go":
+            destination = self.destinations.get(str(parameters[0])) if parameters else None
+            return destination is not None and self.ctx is not None and (
+                destination.permission is None or self.ctx.actor.can(destination.permission))
         return True
 
-    def action_knowledge(self) -> None:
-        """The knowledge base from anywhere; from a ticket it works for that ticket."""
-        from agent_console.screens.knowledge_screen import KnowledgeScreen
+    def action_go(self, destination_id: str) -> None:
+        """Open a destination; the current screen may open it its own way (F2 on a ticket)."""
+        destination, screen = self.destinations[destination_id], self.screen
+        if self.ctx is None:
+            return
+        if isinstance(screen, ContextScreen) and screen.open_destination(destination_id):
+            return
+        made = destination.factory(self.ctx)
+        if any(type(open_) is type(made) for open_ in self.screen_stack):
+            if type(screen) is not type(made):
+                self.notify(t("nav.already_open", name=t(destination.name)))
+            return
+        self.push_screen(made)
+
+    @on(Navigate)
+    async def _navigate(self, event: Navigate) -> None:
+        await self.run_action(f"go({event.destination_id!r})")
+
+    @on(OpenTicket)
+    def _open_ticket(self, event: OpenTicket) -> None:
         from agent_console.screens.ticket_screen import TicketScreen
 
-        screen = self.screen
-        if isinstance(screen, KnowledgeScreen):
-            return
-        if isinstance(screen, TicketScreen):
-            screen.action_knowledge()
-        else:
-            self.push_screen(KnowledgeScreen())
+        if self.ctx is not None:
+            self.push_screen(TicketScreen(self.ctx, event.ticket_id))
+
+    # --- keys: help and the command palette --------------------------------------------------
+
+    def key_entries(self, screen: Screen[object]) -> list[tuple[DOMNode, Binding, list[str]]]:
+        """Every key that works on `screen` (its widgets' included, remapped as the keymap
+        says), one entry per action with all its keys, leaving out what the agent may not do."""
+        found: dict[str, tuple[DOMNode, Binding, list[str]]] = {}
+        listed_as: dict[str, str] = {}  # an app action a screen key shares (k and F2) -> its entry
+        for node in (screen, *screen.focus_chain, self):
+            bindings = node._bindings.copy()  # Textual keeps a node's bindings here
+            if self._keymap:
+                bindings.apply_keymap(self._keymap)
+            for _key, binding in bindings:
+                if not binding.id or (node is self and screen.is_modal and not binding.priority):
+                    continue  # under a dialog only the app's priority keys reach the app
+                if self._check_action_state(binding.action, node) is False:
+                    continue
+                entry_id = listed_as.setdefault(binding.action, binding.id) \
+                    if binding.action.startswith("app.") else binding.id
+                display = self.get_key_display(binding)
+                if entry_id not in found:
+                    found[entry_id] = (node, binding, [display])
+                elif display not in found[entry_id][2] and (
+                        found[entry_id][0] is node or entry_id != binding.id):
+                    found[entry_id][2].append(display)
+        return list(found.values())
 
     def action_help(self) -> None:
         from agent_console.screens.help_screen import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self._key_list(self.screen)))
+            self.push_screen(HelpScreen([(" ".join(keys), binding.description)
+                                         for _node, binding, keys in self.key_entries(self.screen)]))
 
-    def _bound_actions(self, screen: Screen) -> list[tuple[DOMNode, Binding]]:
-        """Every binding with an id on the screen, its focusable widgets and the app, once each."""
-        found: dict[str, tuple[DOMNode, Binding]] = {}
-        for node in (screen, *screen.focus_chain, self):
-            for bindings in node._bindings.key_to_bindings.values():
-                for binding in bindings:
-                    if binding.id and binding.id not in found:
-                        found[binding.id] = (node, binding)
-        return list(found.values())
-
-    def _key_list(self, screen: Screen) -> list[tuple[str, str]]:
-        return [(self.get_key_display(binding), binding.description)
-                for _node, binding in self._bound_actions(screen)]
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every keyed action of the current screen, in the agent's language."""
-        for node, binding in self._bound_actions(screen):
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every action the agent may take on the current screen, in their language."""
+        for node, binding, _keys in self.key_entries(screen):
             if binding.id != "command-palette":
                 yield SystemCommand(binding.description, t(f"keyhelp.{binding.id}"),
                                     partial(self._run_bound, node, binding.action))
 
-    async def _run_bound(self, node: object, action: str) -> None:
-        await self.run_action(action, node)  # type: ignore[arg-type]
+    async def _run_bound(self, node: DOMNode, action: str) -> None:
+        await self.run_action(action, node)
 
-    @on(Worker.StateChanged)
+    # --- errors --------------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_error(event)
+
     def report_worker_error(self, event: Worker.StateChanged) -> None:
-        """One funnel: a failed worker becomes a notification; the app never dies on a store error."""
+        """One funnel for the app's and every screen's workers (see `ReportsWorkerErrors`): a
+        failed worker becomes a notification in the agent's language; the app never dies on a
+        store error. A conflict also reloads the screen that met it."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        if isinstance(error, InputError):
-            self.notify(clean_line(str(error)), title=t("error.input"), severity="warning")
-        elif isinstance(error, ConflictError):
-            self.notify(t("ticket.conflict", number=str(error)), severity="error")
-        elif isinstance(error, NotFoundError):
-            self.notify(clean_line(str(error)), severity="error")
+        if isinstance(error, ServiceError):
+            self.notify(clean_line(error.localized()), title=t("error.input") if isinstance(
+                error, InputError) else "", severity="warning" if isinstance(
+                    error, InputError) else "error", timeout=8)
+            node = event.worker.node
+            screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
+            if isinstance(error, ConflictError) and isinstance(screen, ContextScreen):
+                screen.reload()
         else:
             self.notify(t("error.store", error=clean_line(str(error))[:200]),
                         title=t("error.title"), severity="error", timeout=10)

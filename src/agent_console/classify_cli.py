@@ -58,6 +58,8 @@ def run_classify(args: argparse.Namespace) -> int:
             print(line)
         return 0
     text = args.text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # bytes from argv
+    if not text.strip():
+        raise InputError("description", "must not be empty", code="required")
     proposal = classifier.classify(text)
     if args.json:
         print(json.dumps(asdict(proposal), ensure_ascii=False, indent=1))

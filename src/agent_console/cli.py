@@ -6,21 +6,24 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
-from agent_console.clock import Clock, clock_from_env
-from agent_console.config import (ConfigError, Settings, config_dir, load_settings, os_user,
-                                  validate_lang)
-from agent_console.models.read import AgentInfo
-from agent_console.i18n import t
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
 from agent_console.classify_cli import add_classify_parser, run_classify
+from agent_console.cli_auth import add_proof_arguments
+from agent_console.clock import Clock, FrozenClock, SystemClock
+from agent_console.config import ConfigError, Settings, load_settings, validate_lang
+from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
-from agent_console.services.catalog import CatalogError, load_catalog
-from agent_console.services.sla import PolicyError, load_policy
-from agent_console.services.store import InputError, Store, sync_catalog
+from agent_console.models.read import AgentInfo
+from agent_console.services.catalog import CatalogError
+from agent_console.services.errors import ServiceError
+from agent_console.services.sla import PolicyError
+from agent_console.services.store import Store
+from agent_console.ticket_cli import add_ticket_parser, run_ticket
 
 if TYPE_CHECKING:
     from agent_console.app import AgentConsoleApp
@@ -39,8 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--db", type=Path, default=default, metavar="PATH",
-                        help="store file (default: AGENT_CONSOLE_DB or the user data dir)")
+    parser.add_argument("--db", default=default, metavar="PATH|URL",
+                        help="store file or database URL (default: AGENT_CONSOLE_DB or the user "
+                             "data dir)")
     parser.add_argument("--lang", default=default, metavar="en|zh", help="language on screen")
     parser.add_argument("--agent", default=default, metavar="ID",
                         help="who is working (default: the OS user)")
@@ -51,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "telecom front-line staff.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser,
+                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -63,22 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="report the schema version and run SQLite's integrity check")
     _common(check, suppress=True)
 
-    ticket = sub.add_parser("ticket", help="create or list tickets without the screen")
-    tsub = ticket.add_subparsers(dest="ticket_command", parser_class=_Parser, required=True)
-    new = tsub.add_parser("new", help="create a ticket and print its number")
-    _common(new, suppress=True)
-    new.add_argument("--phone", required=True)
-    new.add_argument("--channel", required=True)
-    new.add_argument("--type", required=True, dest="work_type")
-    new.add_argument("--category", required=True)
-    new.add_argument("--description", required=True)
-    new.add_argument("--grade")
-    new.add_argument("--name", default="", help="customer name, for a new customer")
-    listing = tsub.add_parser("list", help="list tickets, most urgent first")
-    _common(listing, suppress=True)
-    listing.add_argument("--json", action="store_true")
-    listing.add_argument("--status")
-    listing.add_argument("--limit", type=int, default=100)
+    add_ticket_parser(sub, lambda p: _common(p, suppress=True), _Parser)
+    policy = sub.add_parser("policy", help="export or import what the site decides (permissions, "
+                                           "SLA policy, catalog)")
+    psub = policy.add_subparsers(dest="policy_command", parser_class=_Parser, required=True,
+                                 metavar="{export,import}")
+    for name in ("export", "import"):
+        cmd = psub.add_parser(name, help=f"{name} one policy document")
+        _common(cmd, suppress=True)
+        add_proof_arguments(cmd)
+        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog"])
+        cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
     add_classify_parser(sub, lambda p: _common(p, suppress=True))
@@ -92,29 +92,57 @@ def _settings(args: argparse.Namespace) -> Settings:
                                    agent=getattr(args, "agent", None))
 
 
-def open_store(settings: Settings, clock: Clock) -> Store:
-    """Check or create the store file, then load the policy and catalog it is used with."""
-    path = settings.db.expanduser()
-    if path == Settings().db and not path.parent.exists():
+FROZEN_CLOCK_ENV = "AGENT_CONSOLE_NOW"
+
+
+def open_store(settings: Settings, *, create: bool = True, demo: bool = False) -> Store:
+    """Check, create or migrate the store, and load the site's policy kept in it.
+
+    The clock is the system clock. Only a demo store (made by `demo`, with its known PINs and
+    invented customers) may run on a frozen clock from AGENT_CONSOLE_NOW, for tests and
+    benchmarks: on a real store that variable would lift lockouts and backdate the audit trail.
+    """
+    from agent_console.services.demo import is_demo_store
+    from agent_console.services.store import open_store as open_at
+
+    location = str(settings.db)
+    path = db.sqlite_path(db.store_url(location))
+    if path is not None and path == db.sqlite_path(db.store_url(Settings().db)):
         path.parent.mkdir(parents=True, exist_ok=True)
-    db.open_store(path)
-    store = Store(path=path, clock=clock, policy=load_policy(config_dir() / "sla_policy.toml"),
-                  catalog=load_catalog(config_dir() / "catalog.toml"))
-    sync_catalog(store)
+    store = open_at(location, clock=SystemClock(), create=create)
+    from dataclasses import replace
+
+    from agent_console.services.audit import Witness
+
+    witness = Path(settings.audit_witness) if settings.audit_witness else (
+        path.with_name(path.name + ".witness") if path is not None else None)
+    if witness is not None:
+        store = replace(store, witness=Witness(witness, syslog=settings.audit_syslog))
+    frozen = os.environ.get(FROZEN_CLOCK_ENV)
+    if frozen and (demo or is_demo_store(store)):
+        store = replace(store, clock=_frozen(frozen))
     return store
+
+
+def _frozen(value: str) -> Clock:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{FROZEN_CLOCK_ENV}: {value!r} is not an ISO time") from None
+    return FrozenClock(at if at.tzinfo else at.replace(tzinfo=timezone.utc))
 
 
 def make_app(store: Store, settings: Settings, *, agent: AgentInfo | None = None) -> AgentConsoleApp:
     """The one app factory, shared by the command line and the tests.
 
-    Without `agent` the app opens on sign-in, unless this OS account is bound to an agent and
-    the `os_user_sign_in` setting allows it.
+    Without `agent` the app opens on sign-in, unless this process's OS account is bound to an
+    agent and the `os_user_sign_in` setting allows it.
     """
     from agent_console.app import AgentConsoleApp
     from agent_console.services.auth import sign_in_os_user
 
     if agent is None and settings.os_user_sign_in:
-        agent = sign_in_os_user(store, os_user=os_user())
+        agent = sign_in_os_user(store)
     return AgentConsoleApp(store=store, settings=settings, agent=agent)
 
 
@@ -130,26 +158,32 @@ def _run_app(store: Store, settings: Settings) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int:
-    from agent_console.services.demo import fill_demo
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from agent_console.services.demo import DemoRefused, check_demo_target, fill_demo
 
     if args.tickets < 0 or args.tickets > 2_000_000:
         raise UsageError("--tickets: must be between 0 and 2000000")
-    with store.connection() as conn:
-        existing = conn.execute("SELECT count(*) FROM ticket").fetchone()[0]
+    store = open_store(settings, demo=True)
+    try:
+        check_demo_target(store)
+    except DemoRefused:
+        raise UsageError(t("cli.demo_refused", path=settings.db)) from None
+    with store.read() as tx:
+        existing = tx.scalar("SELECT count(*) FROM agent")
     if existing and args.reset:
         # A fresh file rather than deleting rows: the audit trail is append-only by design.
-        for suffix in ("", "-wal", "-shm"):
-            store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
-        db.open_store(store.path)
-        sync_catalog(store)
+        path = store.path
+        store.close()
+        for suffix in ("", "-wal", "-shm", ".witness"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        store = open_store(settings, demo=True)
         existing = 0
     if existing:
-        print(t("cli.demo_kept", count=existing, path=store.path))
+        print(t("cli.demo_kept", path=settings.db))
     else:
         summary = fill_demo(store, tickets=args.tickets, seed=args.seed)
         print(t("cli.demo_filled", tickets=summary.tickets, customers=summary.customers,
-                agents=summary.agents, path=store.path))
+                agents=summary.agents, path=settings.db))
         print(t("cli.demo_cases", count=summary.cases))
         print(t("cli.demo_pins"))
     if args.no_open:
@@ -159,66 +193,42 @@ def _cmd_demo(args: argparse.Namespace, store: Store, settings: Settings) -> int
     return _run_app(store, settings)
 
 
-def _cmd_check(store: Store) -> int:
-    version = db.schema_version(store.path)
-    result = db.integrity_check(store.path)
-    print(t("cli.check_schema", version=version, latest=db.SCHEMA_VERSION))
-    if result == ["ok"]:
+def _cmd_check(settings: Settings) -> int:
+    """A diagnostic: never creates a store and never writes to a damaged one."""
+    store = open_store(settings, create=False)
+    print(t("cli.check_schema", version=db.schema_version(store.engine), latest=db.SCHEMA_VERSION))
+    problems = db.schema_problems(store.engine)
+    result = db.integrity_check(store.engine) if store.is_sqlite else ["ok"]
+    for line in problems:
+        print(t("cli.check_problem", problem=line))
+    if result == ["ok"] and not problems:
         print(t("cli.check_ok"))
         return 0
     for line in result[:20]:
-        print(line)
+        if line != "ok":
+            print(line)
     return 1
 
 
-def _cmd_ticket_new(args: argparse.Namespace, store: Store, settings: Settings) -> int:
-    from agent_console.services.tickets import create_ticket
+def _cmd_policy(args: argparse.Namespace, store: Store, settings: Settings) -> int:
+    from agent_console.cli_auth import prove_actor
+    from agent_console.services import site
 
-    created = create_ticket(store, phone=args.phone, channel=args.channel, work_type=args.work_type,
-                            category=args.category, description=args.description,
-                            grade=args.grade, customer_name=args.name, by=settings.agent)
-    print(created.number)
-    return 0
-
-
-def _cmd_ticket_list(args: argparse.Namespace, store: Store, settings: Settings) -> int:
-    from agent_console.db import ts
-    from agent_console.models.vocab import Status
-    from agent_console.services import validation
-    from agent_console.services.directory import find_agent
-    from agent_console.services.queue import QueueFilter, QueueReader, Viewer
-    from agent_console.formatting import countdown_text, sla_state_of
-
-    flt = QueueFilter()
-    if args.status:
-        validation.choice("status", args.status, [s.value for s in Status])
-        flt = flt.with_(status=args.status,
-                        view="closed" if args.status in (Status.RESOLVED, Status.CLOSED) else "open")
-    if args.limit < 1:
-        raise UsageError("--limit: must be at least 1")
-    agent = find_agent(store, settings.agent)
-    viewer = Viewer(agent.id if agent else None)
-    now_ts = ts(store.clock.now())
-    reader = QueueReader(store.path)
-    try:
-        rows = reader.page(flt, viewer, now_ts=now_ts, limit=args.limit)
-    finally:
-        reader.close()
-    if args.json:
-        print(json.dumps([{
-            "number": r.number, "grade": r.grade, "status": r.status, "work_type": r.work_type,
-            "category": r.category, "customer": r.customer_name, "phone": r.phone_masked,
-            "handler": r.handler_name, "channel": r.channel,
-            "sla_state": sla_state_of(r, now_ts).value,
-            "seconds_left": r.due_key - now_ts if not r.paused and r.is_open else None,
-        } for r in rows], ensure_ascii=False, indent=1))
+    actor = prove_actor(args, store, settings)
+    if args.policy_command == "export":
+        text = site.export_document(store, actor, kind=args.kind)
+        if args.file:
+            Path(args.file).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
         return 0
-    from agent_console.text import clean_line
-
-    for r in rows:
-        print("  ".join([r.number, countdown_text(r, now_ts), i18n.label("grade", r.grade),
-                         i18n.label("status", r.status), r.category, r.phone_masked,
-                         clean_line(r.customer_name), clean_line(r.handler_name), r.channel]))
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") \
+            from None
+    site.import_document(store, actor, kind=args.kind, text=text)
+    print(t("cli.policy_imported", kind=args.kind))
     return 0
 
 
@@ -229,27 +239,34 @@ def main(argv: list[str] | None = None) -> int:
         i18n.set_language(settings.lang)
         if args.command == "classify":  # needs no store
             return run_classify(args)
-        clock = clock_from_env(os.environ.get("AGENT_CONSOLE_NOW"))
-        store = open_store(settings, clock)
         if args.command == "demo":
-            return _cmd_demo(args, store, settings)
+            return _cmd_demo(args, settings)
         if args.command == "check":
-            return _cmd_check(store)
+            return _cmd_check(settings)
+        store = open_store(settings)
         if args.command == "ticket":
-            if args.ticket_command == "new":
-                return _cmd_ticket_new(args, store, settings)
-            return _cmd_ticket_list(args, store, settings)
+            return run_ticket(args, store, settings)
+        if args.command == "policy":
+            return _cmd_policy(args, store, settings)
         if args.command == "kb":
-            return run_kb(args, store, author=settings.agent)
+            return run_kb(args, store, settings)
         if args.command == "agent":
-            return run_agent(args, store, actor=settings.agent)
+            return run_agent(args, store, settings)
         if args.command == "audit":
-            return run_audit(args, store, actor=settings.agent)
+            return run_audit(args, store, settings)
         return _run_app(store, settings)
-    except (UsageError, InputError, ConfigError, db.StoreError, PolicyError, CatalogError,
-            ValueError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except ServiceError as exc:
+        print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)
         return 2
+    except (UsageError, ConfigError, db.StoreError, PolicyError, CatalogError) as exc:
+        print(f"{PROG}: {t('cli.error')}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining
+        # about the closed stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -34,13 +34,3 @@ class FrozenClock:
 
     def set(self, at: datetime) -> None:
         self._at = at.astimezone(timezone.utc)
-
-
-def clock_from_env(value: str | None) -> Clock:
-    """A frozen clock when AGENT_CONSOLE_NOW holds an ISO time, else the system clock."""
-    if not value:
-        return SystemClock()
-    at = datetime.fromisoformat(value)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return FrozenClock(at)

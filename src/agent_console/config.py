@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import locale
 import os
 import tomllib
@@ -44,9 +43,12 @@ def default_lang() -> str:
 
 
 def os_user() -> str:
+    """The account this process really runs as (its uid), never LOGNAME or USER."""
+    import pwd
+
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return "agent"
 
 
@@ -54,7 +56,7 @@ def os_user() -> str:
 class Settings:
     """Everything the app and the command line read from their surroundings."""
 
-    db: Path = field(default_factory=lambda: data_dir() / "agent-console.db")
+    db: str = field(default_factory=lambda: str(data_dir() / "agent-console.db"))
     lang: str = field(default_factory=default_lang)
     agent: str = field(default_factory=os_user)
     timezone: str = ""
@@ -63,6 +65,10 @@ class Settings:
     lockout_attempts: int = 5
     lockout_minutes: float = 5.0
     os_user_sign_in: bool = False
+    # Where the audit trail's head is written after every audited write ("" = beside the
+    # store file, as STORE.witness); for a shared server, a folder only a service account writes.
+    audit_witness: str = ""
+    audit_syslog: bool = False
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -72,9 +78,9 @@ def _flag(value: object) -> bool:
     return str(value).lower() in {"1", "true", "yes", "on"}
 
 
-_COERCE = {"db": Path, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
+_COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
-           "os_user_sign_in": _flag}
+           "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -104,8 +110,9 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         for key, value in data.items():
-            if key in _COERCE:
-                values[key] = _coerce(key, value)
+            if key not in _COERCE:
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {', '.join(_COERCE)})")
+            values[key] = _coerce(key, value)
     for f in fields(Settings):
         if (raw := environ.get(ENV_PREFIX + f.name.upper())) not in (None, ""):
             values[f.name] = _coerce(f.name, raw)

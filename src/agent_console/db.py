@@ -1,4 +1,6 @@
-"""The store: opening checks, connection pragmas, schema version and forward migrations."""
+"""The store's file and engine: opening checks, the SQLAlchemy engine, schema version and
+forward migrations. The schema itself is `models.tables`; this module adds only what SQLModel
+cannot say (SQLite's full-text table and the audit trail's triggers)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any
 APPLICATION_ID = 0x41474331  # "AGC1": marks a file as an Agent Console store
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
+SCHEMA_VERSION = 5
+FIRST_RELEASED_VERSION = 4  # release 0.1.0; older versions were never released
 
 
 class StoreError(Exception):
@@ -32,9 +36,11 @@ def to_db(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).strftime(_DB_FORMAT)
 
 
-def from_db(value: str | None) -> datetime | None:
+def from_db(value: str | datetime | None) -> datetime | None:
     if value is None:
         return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
@@ -43,236 +49,78 @@ def ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
-# --- schema ----------------------------------------------------------------------------------
+# --- where a store lives -------------------------------------------------------------------
 
-SCHEMA_V1 = """
-CREATE TABLE department (
-    code TEXT PRIMARY KEY,
-    name_en TEXT NOT NULL,
-    name_zh TEXT NOT NULL
-);
-CREATE TABLE agent (
-    id INTEGER PRIMARY KEY,
-    code TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    team TEXT NOT NULL DEFAULT '',
-    department TEXT REFERENCES department(code),
-    active INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE customer (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    phone TEXT NOT NULL UNIQUE,
-    id_number TEXT NOT NULL DEFAULT '',
-    tier TEXT NOT NULL,
-    green_channel INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE ticket (
-    id INTEGER PRIMARY KEY,
-    number TEXT NOT NULL UNIQUE,
-    customer_id INTEGER NOT NULL REFERENCES customer(id),
-    channel TEXT NOT NULL,
-    work_type TEXT NOT NULL,
-    category TEXT NOT NULL,
-    requested_grade TEXT NOT NULL,
-    grade TEXT NOT NULL,
-    grade_rank INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    description TEXT NOT NULL,
-    resolution TEXT NOT NULL DEFAULT '',
-    department TEXT REFERENCES department(code),
-    handler_id INTEGER REFERENCES agent(id),
-    handler_set_at TEXT,
-    owner_id INTEGER REFERENCES agent(id),
-    owner_set_at TEXT,
-    dispatched_at TEXT,
-    created_by INTEGER REFERENCES agent(id),
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    responded_at TEXT,
-    resolved_at TEXT,
-    closed_at TEXT,
-    paused_since TEXT,
-    paused_seconds REAL NOT NULL DEFAULT 0,
-    response_target_s INTEGER NOT NULL,
-    resolution_target_s INTEGER NOT NULL,
-    response_lead_s INTEGER NOT NULL,
-    resolution_lead_s INTEGER NOT NULL,
-    response_due TEXT NOT NULL,
-    resolution_due TEXT NOT NULL,
-    response_warned_at TEXT,
-    response_breached_at TEXT,
-    resolution_warned_at TEXT,
-    resolution_breached_at TEXT,
-    is_open INTEGER NOT NULL,
-    due_key INTEGER NOT NULL,
-    warn_key INTEGER NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX ix_ticket_queue_due ON ticket (is_open, due_key, id);
-CREATE INDEX ix_ticket_queue_grade ON ticket (is_open, grade_rank, due_key, id);
-CREATE INDEX ix_ticket_warn ON ticket (is_open, warn_key);
-CREATE INDEX ix_ticket_handler ON ticket (handler_id, is_open, due_key, id);
-CREATE INDEX ix_ticket_department ON ticket (department, is_open, due_key, id);
-CREATE INDEX ix_ticket_category ON ticket (category, is_open, due_key, id);
-CREATE INDEX ix_ticket_channel ON ticket (channel, is_open, due_key, id);
-CREATE INDEX ix_ticket_customer ON ticket (customer_id);
-CREATE TABLE ticket_event (
-    id INTEGER PRIMARY KEY,
-    ticket_id INTEGER NOT NULL REFERENCES ticket(id) ON DELETE CASCADE,
-    at TEXT NOT NULL,
-    agent_id INTEGER REFERENCES agent(id),
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX ix_ticket_event_ticket ON ticket_event (ticket_id, id);
-CREATE TABLE agent_preference (
-    agent_code TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (agent_code, key)
-);
-"""
+def store_url(db: str | Path) -> str:
+    """A database URL from `--db`: a URL as given, or a file path made into `sqlite:///…`."""
+    text = str(db)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
 
-# The fault-case knowledge base. kb_fts holds services.cjk tokens of each case (rowid = case
-# id), written by services.knowledge; contentless, since snippets come from kb_case.
-SCHEMA_V2_KB = """
-CREATE TABLE kb_case (
-    id INTEGER PRIMARY KEY,
-    title TEXT NOT NULL,
-    symptoms TEXT NOT NULL,
-    cause TEXT NOT NULL,
-    resolution TEXT NOT NULL,
-    prevention TEXT NOT NULL DEFAULT '',
-    category TEXT NOT NULL DEFAULT '',
-    tags TEXT NOT NULL DEFAULT '[]',
-    language TEXT NOT NULL CHECK (language IN ('zh', 'en')),
-    source_ticket_id INTEGER REFERENCES ticket(id) ON DELETE SET NULL,
-    author TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    times_used INTEGER NOT NULL DEFAULT 0,
-    retired INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE kb_case_history (
-    id INTEGER PRIMARY KEY,
-    case_id INTEGER NOT NULL REFERENCES kb_case(id) ON DELETE CASCADE,
-    at TEXT NOT NULL,
-    author TEXT NOT NULL,
-    field TEXT NOT NULL,
-    old TEXT,
-    new TEXT
-);
-CREATE INDEX ix_kb_case_history_case ON kb_case_history (case_id, id);
-CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, meta, content='', tokenize='unicode61');
-CREATE TABLE ticket_case (
-    ticket_id INTEGER NOT NULL REFERENCES ticket(id) ON DELETE CASCADE,
-    case_id INTEGER NOT NULL REFERENCES kb_case(id) ON DELETE CASCADE,
-    at TEXT NOT NULL,
-    agent_id INTEGER REFERENCES agent(id),
-    PRIMARY KEY (ticket_id, case_id)
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a `sqlite:///` URL; None for another database."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
+# --- SQLite's own parts, behind the schema ---------------------------------------------------
+
+# kb_fts holds services.cjk tokens of each case (rowid = case id); contentless, since snippets
+# come from kb_case. The audit table refuses updates and deletes.
+SQLITE_EXTRAS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5(title, body, meta, content='', "
+    "tokenize='unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
 )
-"""
+SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
 
-# Sign-in, the customer-information change log and the tamper-evident audit trail. The audit
-# table refuses updates and deletes; the hash chain (services.audit) shows any edit made around
-# that, e.g. with the triggers dropped.
-SCHEMA_V3_SECURITY = """
-ALTER TABLE agent ADD COLUMN pin_hash TEXT;
-ALTER TABLE agent ADD COLUMN failed_pins INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE agent ADD COLUMN locked_until TEXT;
-ALTER TABLE agent ADD COLUMN os_user TEXT;
-ALTER TABLE customer ADD COLUMN address TEXT NOT NULL DEFAULT '';
-ALTER TABLE customer ADD COLUMN contact_phone TEXT NOT NULL DEFAULT '';
-ALTER TABLE customer ADD COLUMN plan TEXT NOT NULL DEFAULT '';
-CREATE UNIQUE INDEX ix_agent_os_user ON agent (os_user) WHERE os_user IS NOT NULL;
-CREATE TABLE customer_change (
-    id INTEGER PRIMARY KEY,
-    customer_id INTEGER NOT NULL REFERENCES customer(id),
-    at TEXT NOT NULL,
-    agent_code TEXT NOT NULL,
-    field TEXT NOT NULL,
-    old TEXT NOT NULL,
-    new TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX ix_customer_change_customer ON customer_change (customer_id, id);
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    agent_code TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}',
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX ix_audit_log_at ON audit_log (at);
-CREATE TABLE audit_head (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    last_id INTEGER NOT NULL,
-    last_hash TEXT NOT NULL
-);
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END
-"""
+def _create_all(conn: Any) -> None:
+    from sqlmodel import SQLModel
+
+    import agent_console.models.tables  # noqa: F401  (registers the tables)
+
+    SQLModel.metadata.create_all(conn)
+    for statement in SQLITE_EXTRAS:
+        conn.exec_driver_sql(statement)
 
 
-# Guided contacts: the script run stored with its ticket, and follow-up tickets' parent.
-SCHEMA_V4_SCRIPTS = """
-ALTER TABLE ticket ADD COLUMN parent_id INTEGER REFERENCES ticket(id);
-CREATE TABLE script_run (
-    ticket_id INTEGER PRIMARY KEY REFERENCES ticket(id) ON DELETE CASCADE,
-    script_id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    adherence TEXT NOT NULL,
-    score INTEGER NOT NULL,
-    finished_at TEXT
-)
-"""
+def _v4_to_v5(conn: Any) -> None:
+    """Release 0.1.0 -> 0.2.0: intake idempotency, store facts, site policy in the store."""
+    conn.exec_driver_sql("ALTER TABLE ticket ADD COLUMN intake_key VARCHAR")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ix_ticket_intake_key ON ticket (intake_key)")
+    conn.exec_driver_sql("CREATE INDEX ix_ticket_created_by ON ticket (created_by, is_open, due_key, id)")
+    _create_all(conn)  # the tables that are new in v5
 
 
-def _run_script(sql: str) -> Callable[[sqlite3.Connection], None]:
-    def migrate(conn: sqlite3.Connection) -> None:
-        statement = ""
-        for part in sql.split(";"):
-            statement += part
-            if not part.strip():
-                continue
-            if sqlite3.complete_statement(statement + ";"):
-                conn.execute(statement)
-                statement = ""
-            else:
-                statement += ";"  # a semicolon inside a trigger body
-
-    return migrate
+# Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.
+MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5]
+assert FIRST_RELEASED_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
 
 
-# Each entry takes a store from version i to i+1. Append; never edit a released step.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _run_script(SCHEMA_V1),
-    _run_script(SCHEMA_V2_KB),
-    _run_script(SCHEMA_V3_SECURITY),
-    _run_script(SCHEMA_V4_SCRIPTS),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+# --- opening -------------------------------------------------------------------------------
+
+CORE_TABLES = frozenset({"agent", "ticket", "customer", "audit_log"})
 
 
-# --- opening ---------------------------------------------------------------------------------
-
-def _inspect(path: Path) -> tuple[int, int, int]:
-    """(application_id, user_version, table count), read without changing a byte."""
+def _inspect(path: Path) -> tuple[int, int, set[str]]:
+    """(application_id, user_version, table names), read without changing a byte."""
+    # With no write-ahead log beside it, the file is read as immutable: SQLite then creates no
+    # -wal or -shm file next to a file that may turn out not to be ours.
+    live = Path(f"{path}-wal").exists()
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'' if live else '&immutable=1'}",
+                               uri=True)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -289,17 +137,26 @@ def check_store_file(path: Path) -> bool:
             raise StoreError(f"{path}: is not a regular file")
         if not os.access(path, os.R_OK):
             raise StoreError(f"{path}: cannot be read (permission denied)")
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"{path.parent}: the folder cannot be written (permission denied)")
         if path.stat().st_size == 0:
-            return False
+            raise StoreError(f"{path}: is an empty file, not an Agent Console store (remove it to "
+                             "create a new store there)")
         with path.open("rb") as fh:
             if fh.read(16) != SQLITE_HEADER:
                 raise StoreError(f"{path}: is not an Agent Console store (not an SQLite file)")
         app_id, version, tables = _inspect(path)
-        if app_id != APPLICATION_ID and tables:
+        if app_id != APPLICATION_ID or (version == 0 and tables):
             raise StoreError(f"{path}: is an SQLite file of another application, not an Agent Console store")
         if version > SCHEMA_VERSION:
             raise StoreError(f"{path}: store schema v{version} is newer than this Agent Console "
                              f"(v{SCHEMA_VERSION}); upgrade Agent Console to open it")
+        if version >= FIRST_RELEASED_VERSION and not CORE_TABLES <= tables:
+            raise StoreError(f"{path}: carries the Agent Console mark but not its tables; "
+                             "not an Agent Console store")
+        if tables and version < FIRST_RELEASED_VERSION:
+            raise StoreError(f"{path}: store schema v{version} comes from a development build "
+                             "and cannot be upgraded")
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             raise StoreError(f"{path}: cannot be written (permission denied)")
         return app_id == APPLICATION_ID
@@ -311,75 +168,111 @@ def check_store_file(path: Path) -> bool:
     return False
 
 
-def apply_pragmas(conn: Any) -> None:
-    """Per-connection settings; `conn` is a DB-API connection (sqlite3 or SQLAlchemy's)."""
-    cur = conn.cursor()
+def _sqlite_connected(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin, not the driver
+    cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
-def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=check_same_thread, isolation_level=None,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
-    apply_pragmas(conn)
-    return conn
+def _sqlite_begin(conn: Any) -> None:
+    """BEGIN IMMEDIATE for writes (the write lock up front), a plain BEGIN for reads."""
+    options = conn.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write") else "BEGIN")
 
 
-def open_store(path: Path) -> int:
-    """Check, create or migrate the store at `path`; returns the schema version it is at."""
-    path = path.expanduser()
-    check_store_file(path)
-    try:
-        conn = connect(path)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    for step in MIGRATIONS[version:]:
-                        step(conn)
-                    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+def make_engine(url: str) -> Any:
+    """The one SQLAlchemy engine of a store."""
+    from sqlalchemy import create_engine, event
+
+    if sqlite_path(url) is not None:
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_connected)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Any) -> int:
+    """Create a new store or take an older one forward; returns the schema version."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+        if version >= SCHEMA_VERSION:
             return SCHEMA_VERSION
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open the store ({exc})") from None
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+        if version == 0:
+            _create_all(conn)
+        else:
+            for step in MIGRATIONS[version - FIRST_RELEASED_VERSION:]:
+                step(conn)
+        conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return SCHEMA_VERSION
 
 
-def integrity_check(path: Path) -> list[str]:
-    """SQLite's integrity check; ["ok"] for a sound store."""
-    conn = connect(path)
+def open_store(url: str, *, create: bool = True) -> Any:
+    """Check the store behind `url`, create or migrate it, and return its engine."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no such store")
+        check_store_file(path)
+    from sqlalchemy.exc import DBAPIError
+
+    engine = make_engine(url)
     try:
-        return [row[0] for row in conn.execute("PRAGMA integrity_check")]
-    finally:
-        conn.close()
+        migrate(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"{path or url}: cannot open the store ({exc.orig})") from None
+    except StoreError as exc:
+        engine.dispose()
+        raise StoreError(f"{path or url}: {exc}") from None
+    return engine
 
 
-def schema_version(path: Path) -> int:
-    return _inspect(path)[1]
+def schema_problems(engine: Any) -> list[str]:
+    """What is missing from the store's schema: tables, columns, indexes, triggers."""
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    import agent_console.models.tables  # noqa: F401
+
+    found = inspect(engine)
+    tables = set(found.get_table_names())
+    problems = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in tables:
+            problems.append(f"table {table.name} is missing")
+            continue
+        columns = {c["name"] for c in found.get_columns(table.name)}
+        problems += [f"column {table.name}.{c.name} is missing" for c in table.columns
+                     if c.name not in columns]
+        indexes = {i["name"] for i in found.get_indexes(table.name)}
+        problems += [f"index {i.name} is missing" for i in table.indexes if i.name not in indexes]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            present = {name for (name,) in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type IN ('trigger', 'table')")}
+        problems += [f"trigger {name} is missing" for name in SQLITE_TRIGGERS if name not in present]
+        if "kb_fts" not in present:
+            problems.append("table kb_fts is missing")
+    return problems
 
 
-_ENGINES: dict[Path, Any] = {}
+def integrity_check(engine: Any) -> list[str]:
+    """SQLite's integrity check; ["ok"] for a sound store."""
+    with engine.connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
 
 
-def engine_for(path: Path) -> Any:
-    """The SQLAlchemy engine for a store (created once; SQLModel imported only here)."""
-    path = path.expanduser().resolve()
-    if path not in _ENGINES:
-        from sqlalchemy import event
-        from sqlmodel import create_engine
-
-        engine = create_engine(f"sqlite:///{path}", connect_args={
-            "check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", lambda dbapi_conn, _record: apply_pragmas(dbapi_conn))
-        _ENGINES[path] = engine
-    return _ENGINES[path]
+def schema_version(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar())

@@ -14,10 +14,17 @@ class TicketChanged(Message):
         self.action = action
 
 
-class TicketConflict(Message):
-    """Someone else changed the ticket first; the change was refused and the view reloads."""
+class OpenTicket(Message):
+    """Show this ticket: the App opens it over the current screen."""
 
-    def __init__(self, ticket_id: int, number: str) -> None:
+    def __init__(self, ticket_id: int) -> None:
         super().__init__()
         self.ticket_id = ticket_id
-        self.number = number
+
+
+class Navigate(Message):
+    """Go to a destination of the App's registry (as its key would)."""
+
+    def __init__(self, destination_id: str) -> None:
+        super().__init__()
+        self.destination_id = destination_id

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # C0/C1 controls and DEL; tab and newline are turned into spaces by clean_line.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional overrides and isolates (U+202A–202E, U+2066–2069) can make text read in a
+# different order than it is stored, so they go too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 _SPACE_RUN = re.compile(r"[\t\n\r ]+")
 
@@ -37,3 +39,10 @@ def mask_id_number(id_number: str) -> str:
     if len(id_number) <= 7:
         return "*" * len(id_number)
     return f"{id_number[:3]}{'*' * (len(id_number) - 7)}{id_number[-4:]}"
+
+
+def display_width(text: str) -> int:
+    """Terminal cells the text takes: East Asian wide and full-width characters take two."""
+    from unicodedata import east_asian_width
+
+    return sum(2 if east_asian_width(ch) in ("W", "F") else 1 for ch in text)

@@ -52,3 +52,7 @@ def t(key: str, /, **values: Any) -> str:
 def label(kind: str, code: str) -> str:
     """The display name of a vocabulary value such as status.in_progress."""
     return t(f"{kind}.{code}") if f"{kind}.{code}" in catalog(_current) else code
+
+
+def has_key(key: str) -> bool:
+    return key in catalog("en")

@@ -57,6 +57,22 @@ class CaseHit:
     retired: bool
 
 
+class Fallback:
+    """How a search found its cases when no case held every part of the query."""
+
+    NONE = ""
+    WORDS = "words"  # cases holding some of the query's words
+    PIECES = "pieces"  # cases holding some shorter pieces of its Chinese words
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSearch:
+    """What a search found, and which fallback found it (Fallback.NONE: every part matched)."""
+
+    hits: tuple[CaseHit, ...]
+    fallback: str = Fallback.NONE
+
+
 @dataclass(frozen=True, slots=True)
 class CaseChange:
     at: datetime
@@ -74,8 +90,18 @@ class LineProblem:
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """What an import did; with `strict` and any problem, nothing was imported."""
+    """What an import did; with `strict` and any problem, nothing was imported.
+
+    `duplicates` are lines skipped because their case (same title and symptoms) was already in
+    the store or earlier in the file and was not changed; `updated` are such lines that changed
+    it (with `update`). `unknown_categories` are lines skipped for a category the site does not
+    know; `uncategorised` are lines imported without theirs.
+    """
 
     imported: int
     problems: tuple[LineProblem, ...]
     strict: bool
+    updated: int = 0
+    duplicates: int = 0
+    unknown_categories: int = 0
+    uncategorised: int = 0

@@ -106,3 +106,4 @@ class TicketCreated:
     department: str | None
     response_due: datetime
     resolution_due: datetime
+    description_cut: bool = False  # the description was longer than the store keeps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import work
@@ -12,11 +13,11 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
-from agent_console.i18n import current_language, label, t
+from agent_console.i18n import label, t
 from agent_console.models.read import AgentInfo
-from agent_console.services.directory import list_agents
-from agent_console.text import clean_line
+from agent_console.screens.context import ReportsWorkerErrors
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
 
 
@@ -27,15 +28,18 @@ class AssignChoice:
     department: str | None
 
 
-class AssignScreen(SaveCancelButtons, ModalScreen[AssignChoice | None]):
+class AssignScreen(ReportsWorkerErrors, SaveCancelButtons,
+                   ModalScreen[AssignChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("ctrl+s", "save", "Save", id="save"),
     ]
 
-    def __init__(self, number: str) -> None:
+    def __init__(self, number: str, departments: list[tuple[str, str]], *,
+                 load_agents: Callable[[], list[AgentInfo]]) -> None:
+        """`departments` are (code, name); `load_agents` is called from a worker."""
         super().__init__()
-        self.number = number
+        self.number, self.departments, self.load = number, departments, load_agents
         localize_bindings(self)
 
     def compose(self) -> ComposeResult:
@@ -46,8 +50,7 @@ class AssignScreen(SaveCancelButtons, ModalScreen[AssignChoice | None]):
             yield Label(t("assign.owner"))
             yield Select[str]([], id="assign-owner", prompt=t("assign.unchanged"))
             yield Label(t("assign.department"))
-            departments = self.app.store.catalog.departments.values()  # type: ignore[attr-defined]
-            yield Select[str]([(Content(d.name(current_language())), d.code) for d in departments],
+            yield Select[str]([(Content(name), code) for code, name in self.departments],
                               id="assign-department", prompt=t("assign.unchanged"))
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("dialog.save"), variant="primary", id="save")
@@ -58,8 +61,7 @@ class AssignScreen(SaveCancelButtons, ModalScreen[AssignChoice | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="assign-loader")
     def load_agents(self) -> None:
-        agents = list_agents(self.app.store)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._fill, agents)
+        self.app.call_from_thread(self._fill, self.load())
 
     def _fill(self, agents: list[AgentInfo]) -> None:
         options = [(Content(f"{clean_line(a.name)} ({clean_line(a.code)} · {label('role', a.role)})"),

@@ -8,21 +8,20 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from agent_console.i18n import current_language, t
 from agent_console.models.kb import Case, CaseCreate
-from agent_console.services import knowledge
-from agent_console.services.store import InputError
+from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.services import knowledge
+from agent_console.services.errors import InputError
 from agent_console.widgets.capped_text import cap_text
-from agent_console.widgets.localized import localize_bindings
 
 TEXT_FIELDS = ("symptoms", "cause", "resolution", "prevention")
 
 
-class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
+class CaseEditScreen(SaveCancelButtons, ContextScreen[int | None]):
     """Returns the saved case's id, or None when left without saving."""
 
     BINDINGS = [
@@ -44,10 +43,10 @@ class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
     def _label(field: str) -> str:
         return t(f"kb.field.{field}") if field in TEXT_FIELDS else t(f"case.field.{field}")
 
-    def __init__(self, *, case: Case | None = None, draft: CaseCreate | None = None) -> None:
-        super().__init__()
+    def __init__(self, ctx: ScreenContext, *, case: Case | None = None,
+                 draft: CaseCreate | None = None) -> None:
+        super().__init__(ctx)
         self.case, self.draft = case, draft
-        localize_bindings(self)
 
     def compose(self) -> ComposeResult:
         source = self.case or self.draft
@@ -60,7 +59,7 @@ class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
             with Horizontal(id="case-row"):
                 with VerticalScroll(classes="case-half"):
                     yield Label(t("case.field.category"))
-                    categories = self.app.store.catalog.categories.values()
+                    categories = self.ctx.store.catalog.categories.values()
                     yield Select[str]([(Content(c.name(lang)), c.code) for c in categories],
                                       id="case-category", prompt=t("kb.any_category"),
                                       value=source.category if source and source.category else
@@ -103,21 +102,20 @@ class CaseEditScreen(SaveCancelButtons, Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="case-writer")
     def save(self, values: dict[str, object]) -> None:
-        store, author = self.app.store, self.app.agent.code
+        store, actor = self.ctx.store, self.ctx.actor
         try:
             if self.case is not None:
-                saved = knowledge.update_case(store, case_id=self.case.id, author=author,
-                                              changes=values)
+                saved = knowledge.update_case(store, actor, case_id=self.case.id, changes=values)
             else:
                 checked = knowledge.check_case(store, values)
                 if self.draft is not None:
                     from dataclasses import replace
 
                     checked = replace(checked, source_ticket_id=self.draft.source_ticket_id)
-                saved = knowledge.create_case(store, case=checked, author=author)
+                saved = knowledge.create_case(store, actor, case=checked)
         except InputError as refused:
             message = (t("form.required", field=self._label(refused.field))
-                       if refused.code == "required" else str(refused))
+                       if refused.code == "required" else refused.localized())
             self.post_message(self.Refused(refused.field, message))
             return
         self.post_message(self.Saved(saved.id))

@@ -3,6 +3,8 @@ never shown in full (the current ones appear masked as hints)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,16 +16,17 @@ from textual.widgets import Button, Input, Label, Static
 
 from agent_console.i18n import t
 from agent_console.models.read import CustomerInfo
+from agent_console.screens.context import ReportsWorkerErrors
 from agent_console.screens.form_buttons import SaveCancelButtons
-from agent_console.services.customers import change_customer
-from agent_console.services.store import InputError
+from agent_console.services.errors import InputError
 from agent_console.widgets.localized import localize_bindings
 
 NUMBERS = ("phone", "contact_phone", "id_number")  # typed anew; left empty = unchanged
 TEXTS = ("name", "address", "plan")
 
 
-class CustomerEditScreen(SaveCancelButtons, ModalScreen[int | None]):
+class CustomerEditScreen(ReportsWorkerErrors, SaveCancelButtons,
+                         ModalScreen[int | None]):
     """Returns how many fields changed, or None."""
 
     BINDINGS = [
@@ -36,9 +39,12 @@ class CustomerEditScreen(SaveCancelButtons, ModalScreen[int | None]):
             super().__init__()
             self.changed, self.error = changed, error
 
-    def __init__(self, customer: CustomerInfo) -> None:
+    def __init__(self, customer: CustomerInfo, *,
+                 save: Callable[[dict[str, str], str], int]) -> None:
+        """`save(changes, reason)` returns how many fields changed; it runs in a worker and
+        raises InputError for a value it refuses."""
         super().__init__()
-        self.customer = customer
+        self.customer, self.store_changes = customer, save
         localize_bindings(self)
 
     def compose(self) -> ComposeResult:
@@ -71,12 +77,10 @@ class CustomerEditScreen(SaveCancelButtons, ModalScreen[int | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="customer-writer")
     def save(self, changes: dict[str, str], reason: str) -> None:
         try:
-            changed = change_customer(self.app.store, agent=self.app.agent.code,
-                                      customer_id=self.customer.id, changes=changes, reason=reason)
+            changed = self.store_changes(changes, reason)
         except InputError as refused:
-            field = refused.field
             message = t("form.required", field=t("customer.reason")) if refused.code == "required" \
-                and field == "reason" else str(refused)
+                and refused.field == "reason" else refused.localized()
             self.post_message(self.Done(None, message))
             return
         self.post_message(self.Done(changed))

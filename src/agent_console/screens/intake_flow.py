@@ -9,21 +9,25 @@ from textual.message import Message
 
 from agent_console.formatting import local_time
 from agent_console.i18n import current_language, t
+from agent_console.messages import OpenTicket
 from agent_console.models.read import TicketCreated
 from agent_console.services import intake
-from agent_console.services.store import InputError
+from agent_console.services.errors import InputError
 from agent_console.services.tickets import create_ticket
 from agent_console.widgets.script_panel import FieldView, ScriptPanel, StepView
 
 if TYPE_CHECKING:
-    from agent_console.app import AgentConsoleApp
+    from textual.app import App
+
+    from agent_console.screens.context import ScreenContext
 
 
 class IntakeFlow:
     """Mixin: needs `form_values()`, `changed()`, `show_error()`, `refusal_text()` of the screen."""
 
     if TYPE_CHECKING:
-        app: AgentConsoleApp
+        app: App[Any]
+        ctx: ScreenContext
 
         def post_message(self, message: Any) -> bool: ...
         def form_values(self) -> dict[str, str]: ...
@@ -40,6 +44,7 @@ class IntakeFlow:
     run: Any = None
     ticket_id: int | None = None
     ticket_number: str = ""
+    intake_key: str = ""  # names this contact, so a repeated create or finish does it once
     due_time: str = ""
     snapshot: intake.CustomerSnapshot | None = None
     step_message: str = ""
@@ -62,7 +67,7 @@ class IntakeFlow:
     def _script_context(self) -> dict[str, str]:
         values = self.form_values()
         name = (self.snapshot.name if self.snapshot else "") or values["name"]
-        return {"customer_name": name, "agent_name": self.app.agent.name,
+        return {"customer_name": name, "agent_name": self.ctx.actor.name,
                 "ticket_no": self.ticket_number, "due_time": self.due_time}
 
     def _pick(self) -> Any:
@@ -76,7 +81,8 @@ class IntakeFlow:
 
         if self.library is None:
             return
-        self.run = ScriptRun.start(self._pick(), self._script_context(), self.app.store.clock, self.library)
+        self.run = ScriptRun.start(self._pick(), self._script_context(), self.ctx.store.clock,
+                                   self.library)
         self.show_step()
 
     def maybe_repick(self) -> None:
@@ -96,17 +102,20 @@ class IntakeFlow:
 
         self.ticket_id = draft.get("ticket_id")
         self.ticket_number = str(draft.get("ticket_number") or "")
+        # A ticket made before contacts were keyed has no key to match.
+        self.intake_key = str(draft.get("intake_key") or ("" if self.ticket_id else self.intake_key))
         self.due_time = str(draft.get("due_time") or "")
         if draft.get("run") and self.library is not None:
             try:
-                self.run = ScriptRun.from_record(draft["run"], self.library, self.app.store.clock)
+                self.run = ScriptRun.from_record(draft["run"], self.library, self.ctx.store.clock)
             except RunError:
                 self.run = None
         self.show_step()
 
     def flow_record(self) -> dict[str, Any]:
         return {"ticket_id": self.ticket_id, "ticket_number": self.ticket_number,
-                "due_time": self.due_time, "run": self.run.to_record() if self.run else None}
+                "intake_key": self.intake_key, "due_time": self.due_time,
+                "run": self.run.to_record() if self.run else None}
 
     def show_step(self) -> None:
         self.call_later(self.query_one(ScriptPanel).show, step_view(self))
@@ -147,7 +156,7 @@ class IntakeFlow:
             return
         self.step_message = ""
         if self.ticket_id is None and (self.run.finished or self.run.stage != "intake"):
-            self.create(self.form_values(), then="step")  # intake is done: the ticket exists now
+            self.create(self.form_values(), self.intake_key, then="step")  # intake is done
             return
         self._after_move()
 
@@ -193,29 +202,30 @@ class IntakeFlow:
     def action_save(self) -> None:
         """Create the ticket now (the script keeps its place)."""
         if self.ticket_id is None:
-            self.create(self.form_values())
+            self.create(self.form_values(), self.intake_key)
 
     # --- the ticket ------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-writer")
-    def create(self, values: dict[str, str], then: str = "") -> None:
+    def create(self, values: dict[str, str], intake_key: str, then: str = "") -> None:
         if not values["category"]:
             self.post_message(self.TicketMade(None, "category", t("form.required",
                                                                   field=t("new.category")), then))
             return
+        store, actor = self.ctx.store, self.ctx.actor
         try:
             created = create_ticket(
-                self.app.store, phone=values["phone"], channel=values["channel"],
+                store, actor, phone=values["phone"], channel=values["channel"],
                 work_type=values["work_type"], category=values["category"],
                 description=values["description"], grade=values["grade"] or None,
-                customer_name=values["name"], by=self.app.agent.code)
+                customer_name=values["name"], intake_key=intake_key or None)
         except InputError as refused:
             field, message = self.refusal_text(refused)
             self.post_message(self.TicketMade(None, field, message, then))
             return
         proposal = self.proposal
         intake.record_classification(
-            self.app.store, ticket_id=created.id, by=self.app.agent.code,
+            store, actor, ticket_id=created.id,
             proposed={"category": proposal.category, "work_type": str(proposal.work_type),
                       "grade": str(proposal.grade), "form": proposal.complaint_form}
             if proposal is not None else {},
@@ -231,7 +241,7 @@ class IntakeFlow:
             self.show_step()
             return
         self.ticket_id, self.ticket_number = event.created.id, event.created.number
-        self.due_time = local_time(event.created.resolution_due, self.app.zone)
+        self.due_time = local_time(event.created.resolution_due, self.ctx.zone)
         self.show_error("", "")
         self.notify(t("new.created", number=event.created.number))
         self.refresh_context()
@@ -246,9 +256,10 @@ class IntakeFlow:
 
         if ticket_id is None:
             return
-        outcome = intake.finish(self.app.store, ticket_id=ticket_id, run=run,
-                                by=self.app.agent.code)
-        set_preference(self.app.store, self.app.agent.code, "new_ticket_draft", None)
+        store, actor = self.ctx.store, self.ctx.actor
+        outcome = intake.finish(store, actor, ticket_id=ticket_id, run=run,
+                                intake_key=self.intake_key or None)
+        set_preference(store, actor.code, "new_ticket_draft", None)
         self.post_message(self.ContactDone(ticket_id, outcome))
 
     def on_intake_flow_contact_done(self, event: ContactDone) -> None:
@@ -257,6 +268,7 @@ class IntakeFlow:
         if outcome.follow_up is not None:
             self.notify(t("script.follow_up", number=outcome.follow_up.number), timeout=8)
         self.dismiss(event.ticket_id)
+        self.app.post_message(OpenTicket(event.ticket_id))
 
 
 def step_view(screen: IntakeFlow) -> StepView:

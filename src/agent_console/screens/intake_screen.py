@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,21 +20,20 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from agent_console.formatting import duration, local_time
 from agent_console.i18n import current_language, label, t
 from agent_console.models.kb import CaseHit
 from agent_console.models.vocab import Channel, Grade, WorkType
+from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.intake_flow import IntakeFlow
 from agent_console.services import intake, knowledge
 from agent_console.services.directory import get_preference, set_preference
-from agent_console.services.store import InputError
+from agent_console.services.errors import InputError
 from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.capped_text import cap_text
-from agent_console.widgets.localized import localize_bindings
 from agent_console.widgets.script_panel import ScriptPanel
 
 DRAFT_KEY = "new_ticket_draft"
@@ -44,8 +44,9 @@ SELECTS = ("channel", "work_type", "category", "grade")
 PROPOSED = ("category", "work_type", "grade")
 
 
-class IntakeScreen(IntakeFlow, Screen[int | None]):
-    """Returns the ticket's id once the contact is done, or None when left (the draft stays)."""
+class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
+    """Returns the ticket's id once the contact is done (and has the App open it), or None
+    when left (the draft stays)."""
 
     BINDINGS = [
         # Priority: they must work while the description box (which takes every key) has focus.
@@ -71,8 +72,8 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
             super().__init__()
             self.phone, self.snapshot = phone, snapshot
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__(ctx)
         self._draft_timer = None
         self._suggest_timer = None
         self._quiet = False  # set while the screen itself fills inputs
@@ -81,13 +82,13 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
         self.overrides: set[str] = set()
         self.proposal: Any = None
         self.received_at: datetime = datetime.min
-        localize_bindings(self)
+        self.intake_key = uuid4().hex
 
     # --- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         lang = current_language()
-        catalog = self.app.store.catalog
+        catalog = self.ctx.store.catalog
         self._choices = {"channel": {c.value for c in Channel},
                          "work_type": {w.value for w in WorkType},
                          "category": set(catalog.categories), "grade": {g.value for g in Grade}}
@@ -133,7 +134,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.received_at = self.app.store.clock.now()
+        self.received_at = self.ctx.store.clock.now()
         self.query_one("#new-phone", Input).focus()
         self.prepare()
         self.set_interval(30, self._show_target)
@@ -141,8 +142,8 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="intake-prepare")
     def prepare(self) -> None:
-        library = self.app.script_library()
-        raw = get_preference(self.app.store, self.app.agent.code, DRAFT_KEY)
+        library = self.ctx.scripts.get()
+        raw = get_preference(self.ctx.store, self.ctx.actor.code, DRAFT_KEY)
         draft = None
         if raw:
             try:
@@ -210,7 +211,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-draft")
     def write_draft(self, value: str | None) -> None:
-        set_preference(self.app.store, self.app.agent.code, DRAFT_KEY, value)
+        set_preference(self.ctx.store, self.ctx.actor.code, DRAFT_KEY, value)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -244,7 +245,8 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="intake-lookup")
     def look_up(self, phone: str) -> None:
-        self.post_message(self.Looked(phone, intake.lookup(self.app.store, phone=phone)))
+        self.post_message(self.Looked(phone, intake.lookup(self.ctx.store, self.ctx.actor,
+                                                           phone=phone)))
 
     @on(Looked)
     def _looked(self, event: Looked) -> None:
@@ -277,7 +279,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
         if not (text.strip() or hints):
             self.post_message(self.Suggested(text, [], None))
             return
-        hits = knowledge.similar(self.app.store, text=f"{text} {hints}", limit=8)
+        hits = knowledge.similar(self.ctx.store, text=f"{text} {hints}", limit=8)
         self.post_message(self.Suggested(text, hits, classify(text) if text.strip() else None))
 
     @on(Suggested)
@@ -285,7 +287,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
         if event.text != self.query_one("#new-description", TextArea).text:
             return  # typed on since: a newer suggestion is coming
         lang = current_language()
-        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
         self.query_one(CaseList).show_hits(event.hits, names, t("kb.retired"), t("new.no_similar"))
         self.proposal = proposal = event.proposal
         if proposal is None:
@@ -298,8 +300,8 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
                 self._set_select(field, value)
         why = "; ".join(f"{r.rule} “{'、'.join(h.text for h in r.hits[:3])}”"
                         for r in proposal.reasons_for("category")[:2])
-        category = self.app.store.catalog.categories.get(proposal.category or "")
-        department = self.app.store.catalog.departments.get(proposal.department or "")
+        category = self.ctx.store.catalog.categories.get(proposal.category or "")
+        department = self.ctx.store.catalog.departments.get(proposal.department or "")
         text = t("new.proposal", category=category.name(lang) if category else "—",
                  work_type=label("work_type", str(proposal.work_type)),
                  department=department.name(lang) if department else "—",
@@ -317,14 +319,14 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
             select.value = value
 
     def _show_target(self) -> None:
-        now = self.app.store.clock.now()
+        now = self.ctx.store.clock.now()
         due = self.received_at + CLASSIFY_WITHIN
         if self.ticket_id is not None:
             text = t("new.classified")
         elif now >= due:
-            text = t("new.target_over", due=local_time(due, self.app.zone, with_date=False))
+            text = t("new.target_over", due=local_time(due, self.ctx.zone, with_date=False))
         else:
-            text = t("new.target", due=local_time(due, self.app.zone, with_date=False),
+            text = t("new.target", due=local_time(due, self.ctx.zone, with_date=False),
                      left=duration((due - now).total_seconds() + 59))
         self.query_one("#new-target", Static).update(Content(text))
 
@@ -341,7 +343,7 @@ class IntakeScreen(IntakeFlow, Screen[int | None]):
             return field, t("form.required", field=t(f"new.{field}"))
         if field in ("phone", "name"):
             return field, t(f"new.invalid.{field}")
-        return field, str(refused)
+        return field, refused.localized()
 
     def action_leave(self) -> None:
         if self._draft_timer is not None:

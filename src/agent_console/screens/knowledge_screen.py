@@ -10,24 +10,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Select, Static
 
 from agent_console.formatting import local_time
 from agent_console.i18n import current_language, t
-from agent_console.models.kb import Case, CaseChange, CaseHit
+from agent_console.models.kb import Case, CaseChange, CaseHit, Fallback
+from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import TicketRef
 from agent_console.services import knowledge
-from agent_console.services.permissions import can_edit_kb
+from agent_console.services.permissions import EDIT_KB
 from agent_console.text import clean_line, strip_controls
 from agent_console.widgets.case_list import CaseList
-from agent_console.widgets.localized import localize_bindings
 
 SEARCH_DELAY = 0.12  # seconds after the last keystroke; the newest query always wins
 RESULTS = 30
 
 
-class KnowledgeScreen(Screen[None]):
+class KnowledgeScreen(ContextScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("slash", "focus_search", "Search", id="kb-focus-search", show=False),
@@ -36,10 +35,12 @@ class KnowledgeScreen(Screen[None]):
         Binding("d", "retire_case", "Retire", id="kb-retire"),
     ]
 
+    PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB}
+
     class HitsLoaded(Message):
-        def __init__(self, query: str, hits: list[CaseHit]) -> None:
+        def __init__(self, query: str, hits: list[CaseHit], fallback: str = Fallback.NONE) -> None:
             super().__init__()
-            self.query, self.hits = query, hits
+            self.query, self.hits, self.fallback = query, hits, fallback
 
     class CaseLoaded(Message):
         def __init__(self, case: Case, history: tuple[CaseChange, ...] = ()) -> None:
@@ -52,20 +53,18 @@ class KnowledgeScreen(Screen[None]):
             self.title, self.first_time = title, first_time
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys a role may not use are hidden; "use this" needs a ticket to use the case on."""
-        if action in ("edit_case", "retire_case"):
-            return can_edit_kb(self.app.agent.role)
+        """"Use this" needs a ticket to use the case on."""
         if action == "use_case":
             return self.ticket is not None
-        return True
+        return super().check_action(action, parameters)
 
-    def __init__(self, ticket: TicketRef | None = None, seed_text: str = "") -> None:
-        super().__init__()
+    def __init__(self, ctx: ScreenContext, ticket: TicketRef | None = None,
+                 seed_text: str = "") -> None:
+        super().__init__(ctx)
         self.ticket, self.seed_text = ticket, seed_text
         self.case: Case | None = None
         self.query_text = ""
         self._timer = None
-        localize_bindings(self)
 
     def compose(self) -> ComposeResult:
         lang = current_language()
@@ -74,8 +73,9 @@ class KnowledgeScreen(Screen[None]):
         with Horizontal(id="kb-bar"):
             yield Input(id="kb-search", placeholder=t("kb.search_placeholder"), max_length=200)
             yield Select[str]([(Content(c.name(lang)), c.code)
-                               for c in self.app.store.catalog.categories.values()],
+                               for c in self.ctx.store.catalog.categories.values()],
                               id="kb-category", prompt=t("kb.any_category"))
+        yield Static(id="kb-note")
         with Horizontal(id="kb-body"):
             yield CaseList(id="kb-results")
             with VerticalScroll(id="kb-detail-scroll"):
@@ -83,6 +83,7 @@ class KnowledgeScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#kb-note").display = False
         self.query_one("#kb-search", Input).focus()
         self._search_now()
 
@@ -105,28 +106,34 @@ class KnowledgeScreen(Screen[None]):
         self._search_now()
 
     def _search_now(self) -> None:
-        self.run_search(self.query_text, self.category, can_edit_kb(self.app.agent.role))
+        # Those who look after the cases see the retired ones too (marked).
+        self.run_search(self.query_text, self.category, self.ctx.actor.can(EDIT_KB))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-search")
     def run_search(self, query: str, category: str | None, include_retired: bool) -> None:
-        store = self.app.store
+        store = self.ctx.store
         if query.strip():
-            hits = knowledge.search(store, query=query, limit=RESULTS, category=category,
-                                    include_retired=include_retired, prefix=True)
+            found = knowledge.find_cases(store, query=query, limit=RESULTS, category=category,
+                                         include_retired=include_retired)
+            self.post_message(self.HitsLoaded(query, list(found.hits), found.fallback))
         elif self.seed_text:
-            hits = knowledge.similar(store, text=self.seed_text, limit=RESULTS, category=category)
+            self.post_message(self.HitsLoaded(query, knowledge.similar(
+                store, text=self.seed_text, limit=RESULTS, category=category)))
         else:
-            hits = []
-        self.post_message(self.HitsLoaded(query, hits))
+            self.post_message(self.HitsLoaded(query, []))
 
     @on(HitsLoaded)
     def _hits_loaded(self, event: HitsLoaded) -> None:
         if event.query != self.query_text:
             return  # an older query finished late: the newest wins
         lang = current_language()
-        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
         empty = t("kb.no_hits") if event.query.strip() else t("kb.type_to_search")
         self.query_one(CaseList).show_hits(event.hits, names, t("kb.retired"), empty)
+        note = self.query_one("#kb-note", Static)
+        note.display = bool(event.fallback and event.hits)
+        if note.display:
+            note.update(Content(t(f"kb.fallback_{event.fallback}")))
         if event.hits:
             self.load_case(event.hits[0].id)
         else:
@@ -140,7 +147,7 @@ class KnowledgeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-case")
     def load_case(self, case_id: int) -> None:
-        store = self.app.store
+        store = self.ctx.store
         self.post_message(self.CaseLoaded(knowledge.get_case(store, case_id=case_id),
                                           tuple(knowledge.case_history(store, case_id=case_id))))
 
@@ -148,7 +155,7 @@ class KnowledgeScreen(Screen[None]):
     def _case_loaded(self, event: CaseLoaded) -> None:
         self.case = case = event.case
         lang = current_language()
-        category = self.app.store.catalog.categories.get(case.category)
+        category = self.ctx.store.catalog.categories.get(case.category)
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
@@ -163,13 +170,13 @@ class KnowledgeScreen(Screen[None]):
         meta = t("kb.meta", category=category.name(lang) if category else "—",
                  tags=", ".join(clean_line(tag) for tag in case.tags) or "—",
                  used=case.times_used, author=clean_line(case.author),
-                 updated=local_time(case.updated_at, self.app.zone))
+                 updated=local_time(case.updated_at, self.ctx.zone))
         grid.add_row("", Text(meta, style="dim"))
         if event.history:
             last = event.history[-1]
             grid.add_row("", Text(t("kb.history", count=len(event.history),
                                     author=clean_line(last.author),
-                                    at=local_time(last.at, self.app.zone)), style="dim"))
+                                    at=local_time(last.at, self.ctx.zone)), style="dim"))
         self.query_one("#kb-detail", Static).update(grid)
 
     # --- acting --------------------------------------------------------------------------------
@@ -200,8 +207,8 @@ class KnowledgeScreen(Screen[None]):
         from agent_console.services.tickets import apply_case
 
         assert self.ticket is not None
-        first_time = apply_case(self.app.store, ticket_id=self.ticket.id, case_id=case_id,
-                                by=self.app.agent.code)
+        first_time = apply_case(self.ctx.store, self.ctx.actor, ticket_id=self.ticket.id,
+                                case_id=case_id)
         self.post_message(self.CaseUsed(title, first_time))
 
     @on(CaseUsed)
@@ -213,24 +220,29 @@ class KnowledgeScreen(Screen[None]):
     def action_edit_case(self) -> None:
         from agent_console.screens.case_edit_screen import CaseEditScreen
 
-        if self.case is None:
-            return
-        if not can_edit_kb(self.app.agent.role):
-            self.notify(t("kb.not_allowed"), severity="warning")
-            return
-        self.app.push_screen(CaseEditScreen(case=self.case), lambda _saved: self._search_now())
+        if self.case is not None:
+            self.app.push_screen(CaseEditScreen(self.ctx, case=self.case),
+                                 lambda _saved: self._search_now())
 
     def action_retire_case(self) -> None:
-        if self.case is None:
+        from agent_console.screens.reason_screen import ReasonScreen
+
+        if (case := self.case) is None:
             return
-        if not can_edit_kb(self.app.agent.role):
-            self.notify(t("kb.not_allowed"), severity="warning")
-            return
-        self.retire(self.case.id, not self.case.retired)
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.retire(case.id, not case.retired, reason)
+
+        title = t("kb.reason.restore" if case.retired else "kb.reason.retire",
+                  title=clean_line(case.title))
+        self.app.push_screen(ReasonScreen(title), reason_given)
 
     @work(thread=True, exit_on_error=False, group="kb-writer")
-    def retire(self, case_id: int, retired: bool) -> None:
-        case = knowledge.retire_case(self.app.store, case_id=case_id, author=self.app.agent.code,
-                                     retired=retired)
-        self.post_message(self.CaseLoaded(case))
+    def retire(self, case_id: int, retired: bool, reason: str) -> None:
+        store = self.ctx.store
+        case = knowledge.retire_case(store, self.ctx.actor, case_id=case_id, retired=retired,
+                                     reason=reason)
+        self.post_message(self.CaseLoaded(case, tuple(knowledge.case_history(store,
+                                                                             case_id=case_id))))
         self.app.call_from_thread(self._search_now)

@@ -11,25 +11,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, TextArea
 
 from agent_console.i18n import t
-from agent_console.services.directory import get_preference, set_preference
-from agent_console.services.validation import DESCRIPTION_LIMIT
+from agent_console.screens.context import DraftSlot, ReportsWorkerErrors
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.widgets.capped_text import cap_text
 from agent_console.widgets.localized import localize_bindings
 
 DRAFT_DELAY = 0.8  # seconds after the last keystroke before the draft is written
 
 
-class NoteScreen(SaveCancelButtons, ModalScreen[str | None]):
+class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("ctrl+s", "save", "Save", id="save"),
     ]
 
-    def __init__(self, ticket_id: int, number: str) -> None:
+    def __init__(self, number: str, draft: DraftSlot) -> None:
         super().__init__()
-        self.ticket_id, self.number = ticket_id, number
-        self.draft_key = f"note_draft:{ticket_id}"
+        self.number, self.draft = number, draft
         self._draft_timer = None
         localize_bindings(self)
 
@@ -48,8 +47,7 @@ class NoteScreen(SaveCancelButtons, ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
     def load_draft(self) -> None:
-        draft = get_preference(self.app.store, self.app.agent.code, self.draft_key)  # type: ignore[attr-defined]
-        if draft:
+        if draft := self.draft.load():
             self.app.call_from_thread(self._restore, draft)
 
     def _restore(self, draft: str) -> None:
@@ -71,7 +69,7 @@ class NoteScreen(SaveCancelButtons, ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
     def write_draft(self, text: str | None) -> None:
-        set_preference(self.app.store, self.app.agent.code, self.draft_key, text)  # type: ignore[attr-defined]
+        self.draft.save(text)
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text.strip()

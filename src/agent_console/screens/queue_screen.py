@@ -9,20 +9,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from agent_console.db import ts
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import TicketChanged, TicketConflict
+from agent_console.messages import Navigate, OpenTicket, TicketChanged
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
+from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
 from agent_console.services import directory
-from agent_console.services.permissions import SEE_OTHER_TEAMS, can
-from agent_console.services.queue import SORTS, QueueFilter, QueueReader, Viewer
+from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
+from agent_console.services.queue import SORTS, QueueFilter, QueueReader
 from agent_console.text import clean_line
-from agent_console.widgets.localized import localize_bindings
 from agent_console.widgets.ticket_table import TicketTable
 
 SWEEP_EVERY = 30  # ticks between SLA crossing sweeps
@@ -36,9 +35,8 @@ class QueueCounts:
     warning: int
 
 
-class QueueScreen(TicketActions, Screen[None]):
+class QueueScreen(TicketActions, ContextScreen[None]):
     BINDINGS = [
-        Binding("N", "new_ticket", "New contact", id="new-ticket"),
         *ACTION_BINDINGS,
         Binding("slash", "search", "Search", id="search"),
         Binding("escape", "clear_search", "Clear search", id="clear-search", show=False),
@@ -74,17 +72,19 @@ class QueueScreen(TicketActions, Screen[None]):
             self.flt, self.direction, self.rows, self.complete = flt, direction, rows, complete
 
     class StoreChanged(Message):
-        def __init__(self, version: int) -> None:
-            super().__init__()
-            self.version = version
+        """Someone (this agent or another process) committed to the store."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        localize_bindings(self)
+    class FeedOpened(Message):
+        def __init__(self, feed: ChangeFeed) -> None:
+            super().__init__()
+            self.feed = feed
+
+    def __init__(self, ctx: ScreenContext) -> None:
+        super().__init__(ctx)
         self.filter = QueueFilter()
-        self.reader: QueueReader | None = None
+        self.reader = QueueReader(ctx.store)
+        self.feed: ChangeFeed | None = None
         self.counts = QueueCounts(0, 0, 0)
-        self._data_version: int | None = None
         self._ticks = 0
         self._search_timer = None
         self._loaded = False
@@ -96,13 +96,13 @@ class QueueScreen(TicketActions, Screen[None]):
         yield Static(id="queue-filters")
         yield Input(id="queue-search", placeholder=t("queue.search_placeholder"), max_length=200)
         lang = current_language()
-        names = {c.code: c.name(lang) for c in self.app.store.catalog.categories.values()}
+        names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
         yield TicketTable(category_names=names, id="queue-table")
         yield Static(id="queue-status")
         yield Footer()
 
     def on_mount(self) -> None:
-        agent = self.app.agent
+        agent = self.ctx.actor
         self.query_one("#queue-title", Static).update(Content(t(
             "queue.title", name=clean_line(agent.name), code=clean_line(agent.code),
             role=label("role", agent.role))))
@@ -112,58 +112,52 @@ class QueueScreen(TicketActions, Screen[None]):
         # Before the first layout the table has no height: estimate it from the terminal.
         self.load_queue(self.filter, mode="first", page=max(self.table.page_size, self.app.size.height))
         self.offer_draft()
-        self.set_interval(self.app.settings.refresh_seconds, self._tick)
+        self.open_feed()
+        self.set_interval(self.ctx.settings.refresh_seconds, self._tick)
 
     def on_unmount(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
+        if self.feed is not None:
+            self.feed.close()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Everyone's tickets are offered only to a role that may see other teams'."""
+        if action == "scope" and parameters == ("all",):
+            return self.ctx.actor.sees_all_teams
+        return super().check_action(action, parameters)
 
     @property
     def table(self) -> TicketTable:
         return self.query_one(TicketTable)
 
-    @property
-    def viewer(self) -> Viewer:
-        agent = self.app.agent
-        return Viewer(agent.id, agent.team, agent.department,
-                      see_all=can(agent.role, SEE_OTHER_TEAMS))
-
     def _now_ts(self) -> int:
-        return ts(self.app.store.clock.now())
+        return ts(self.ctx.store.clock.now())
 
     # --- loading -------------------------------------------------------------------------------
-
-    def _reader(self) -> QueueReader:
-        if self.reader is None:
-            self.reader = QueueReader(self.app.store.path)
-        return self.reader
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-loader")
     def load_queue(self, flt: QueueFilter, *, mode: str, anchor: tuple[int, ...] | None = None,
                    keep_id: int | None = None, keep_index: int | None = None,
                    size: int = 0, page: int = 40) -> None:
         """Load a buffer of rows: from the top, from the end, or again from an anchor row."""
-        reader = self._reader()
+        reader, actor = self.reader, self.ctx.actor
         if mode == "first":
-            flt = directory.load_queue_filter(self.app.store, self.app.agent.code)
+            flt = directory.load_queue_filter(self.ctx.store, actor.code)
             mode = "home"
         size = max(size, page * 2, 40)
-        now_ts, viewer = self._now_ts(), self.viewer
-        if self._data_version is None:
-            self.post_message(self.StoreChanged(reader.data_version()))
+        now_ts = self._now_ts()
         rows: list[TicketRow] = []
         base, total, at_end = 0, None, True
         if mode == "anchor" and anchor is not None:
-            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size + 1, after=anchor,
+            rows = reader.page(flt, actor, now_ts=now_ts, limit=size + 1, after=anchor,
                                inclusive=True)
-            base = reader.count(flt, viewer, now_ts=now_ts, before=anchor)
+            base = reader.count(flt, actor, now_ts=now_ts, before=anchor)
             if len(rows) < page and base > 0:
                 mode = "end"
         elif mode != "end":
-            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size + 1)
+            rows = reader.page(flt, actor, now_ts=now_ts, limit=size + 1)
         if mode == "end":
-            rows = reader.page(flt, viewer, now_ts=now_ts, limit=size, from_end=True)
-            total = reader.count(flt, viewer, now_ts=now_ts)
+            rows = reader.page(flt, actor, now_ts=now_ts, limit=size, from_end=True)
+            total = reader.count(flt, actor, now_ts=now_ts)
             base = max(0, total - len(rows))
         else:
             at_end = len(rows) <= size
@@ -173,32 +167,43 @@ class QueueScreen(TicketActions, Screen[None]):
             flt, rows, base, at_start=base == 0, at_end=at_end, keep_id=keep_id,
             keep_index=keep_index, from_end=mode == "end"))
         self.post_message(self.CountsLoaded(flt, QueueCounts(
-            total if total is not None else reader.count(flt, viewer, now_ts=now_ts),
-            reader.count(flt.with_(state="overdue"), viewer, now_ts=now_ts),
-            reader.count(flt.with_(state="warning"), viewer, now_ts=now_ts))))
+            total if total is not None else reader.count(flt, actor, now_ts=now_ts),
+            reader.count(flt.with_(state="overdue"), actor, now_ts=now_ts),
+            reader.count(flt.with_(state="warning"), actor, now_ts=now_ts))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-more")
     def load_more(self, flt: QueueFilter, direction: str, key: tuple[int, ...], page: int) -> None:
         size = max(page * 2, 40)
         kwargs = {"after": key} if direction == "down" else {"before": key}
-        rows = self._reader().page(flt, self.viewer, now_ts=self._now_ts(), limit=size, **kwargs)
+        rows = self.reader.page(flt, self.ctx.actor, now_ts=self._now_ts(), limit=size, **kwargs)
         self.post_message(self.MoreRowsLoaded(flt, direction, rows, len(rows) < size))
+
+    @work(thread=True, exit_on_error=False, group="queue-feed")
+    def open_feed(self) -> None:
+        if self.ctx.store.is_sqlite:
+            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+
+    @on(FeedOpened)
+    def _feed_opened(self, event: FeedOpened) -> None:
+        if self.is_mounted:
+            self.feed = event.feed
+        else:
+            event.feed.close()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-poll")
     def poll_store(self) -> None:
-        version = self._reader().data_version()
-        if version != self._data_version:
-            self.post_message(self.StoreChanged(version))
+        if self.feed is not None and self.feed.changed():
+            self.post_message(self.StoreChanged())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sla-sweep")
     def sweep_sla(self) -> None:
         from agent_console.services.tickets import record_crossings
 
-        record_crossings(self.app.store)
+        record_crossings(self.ctx.store)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prefs")
     def save_filter(self, flt: QueueFilter) -> None:
-        directory.save_queue_filter(self.app.store, self.app.agent.code, flt)
+        directory.save_queue_filter(self.ctx.store, self.ctx.actor.code, flt)
 
     def reload(self) -> None:
         """Same place, fresh data: the buffer is read again from its first row's key."""
@@ -248,11 +253,8 @@ class QueueScreen(TicketActions, Screen[None]):
         self._show_status()
 
     @on(StoreChanged)
-    def _store_changed(self, event: StoreChanged) -> None:
-        first = self._data_version is None
-        self._data_version = event.version
-        if not first:
-            self.reload()
+    def _store_changed(self) -> None:
+        self.reload()
 
     @on(TicketTable.NeedRows)
     def _need_rows(self, event: TicketTable.NeedRows) -> None:
@@ -268,16 +270,11 @@ class QueueScreen(TicketActions, Screen[None]):
 
     @on(TicketTable.Opened)
     def _opened(self, event: TicketTable.Opened) -> None:
-        self.app.open_ticket(event.row.id)
+        self.post_message(OpenTicket(event.row.id))
 
     @on(TicketChanged)
     def _changed(self, event: TicketChanged) -> None:
         self.notify(t(f"ticket.done.{event.action}"))
-        self.reload()
-
-    @on(TicketConflict)
-    def _conflict(self, event: TicketConflict) -> None:
-        self.notify(t("ticket.conflict", number=event.number), severity="error", timeout=8)
         self.reload()
 
     def _tick(self) -> None:
@@ -291,10 +288,10 @@ class QueueScreen(TicketActions, Screen[None]):
 
     def _show_filter(self) -> None:
         flt, lang = self.filter, current_language()
-        catalog = self.app.store.catalog
+        catalog = self.ctx.store.catalog
         category = catalog.categories[flt.category].name(lang) if flt.category in \
             catalog.categories else t("queue.any")
-        scope = "team" if flt.scope == "all" and not self.viewer.see_all else flt.scope
+        scope = "team" if flt.scope == "all" and not self.ctx.actor.sees_all_teams else flt.scope
         parts = [
             t("queue.filter.scope", value=t(f"queue.scope.{scope}")),
             t("queue.filter.state", value=t(f"queue.state.{flt.state}")),
@@ -327,7 +324,7 @@ class QueueScreen(TicketActions, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft-offer")
     def offer_draft(self) -> None:
         """A contact left unfinished (line dropped, process killed): offer it back at once."""
-        if directory.get_preference(self.app.store, self.app.agent.code, "new_ticket_draft"):
+        if directory.get_preference(self.ctx.store, self.ctx.actor.code, "new_ticket_draft"):
             self.app.call_from_thread(self._offer)
 
     def _offer(self) -> None:
@@ -335,23 +332,12 @@ class QueueScreen(TicketActions, Screen[None]):
 
         def chosen(value: str | None) -> None:
             if value == "resume":
-                self.action_new_ticket()
+                self.post_message(Navigate("new-ticket"))
 
         self.app.push_screen(ChoiceScreen(t("new.resume_title"), [
             (t("new.resume"), "resume"), (t("new.later"), "later")], "resume"), chosen)
 
-    def action_new_ticket(self) -> None:
-        from agent_console.screens.intake_screen import IntakeScreen
-
-        def created(ticket_id: int | None) -> None:
-            if ticket_id is not None:
-                self.app.open_ticket(ticket_id)
-
-        self.app.push_screen(IntakeScreen(), created)
-
     def action_scope(self, scope: str) -> None:
-        if scope == "all" and not self.viewer.see_all:
-            self.notify(t("queue.team_only"), severity="warning")
         self.set_filter(self.filter.with_(scope=scope))
 
     def action_state(self, state: str) -> None:
@@ -368,7 +354,7 @@ class QueueScreen(TicketActions, Screen[None]):
 
         lang = current_language()
         choices = [(t("queue.any"), "")] + [(c.name(lang), c.code)
-                                            for c in self.app.store.catalog.categories.values()]
+                                            for c in self.ctx.store.catalog.categories.values()]
         self.app.push_screen(ChoiceScreen(t("queue.pick_category"), choices, self.filter.category),
                              self._picked("category"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,13 +15,21 @@ from textual.widgets import Footer, Input, Label, Static
 
 from agent_console.i18n import t
 from agent_console.models.read import AgentInfo
+from agent_console.screens.context import ReportsWorkerErrors
 from agent_console.services import auth
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
 
+if TYPE_CHECKING:
+    from agent_console.services.actor import Actor
+    from agent_console.services.store import Store
 
-class SignInScreen(Screen[AgentInfo]):
-    """Dismisses with the signed-in agent. `locked_by` names the agent whose work waits below."""
+
+class SignInScreen(ReportsWorkerErrors, Screen[AgentInfo]):
+    """Dismisses with the signed-in agent. `locked_by` names the agent whose work waits below.
+
+    It is shown before anyone has signed in, so it is given the store, not a screen context.
+    """
 
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True)]
 
@@ -28,8 +38,10 @@ class SignInScreen(Screen[AgentInfo]):
             super().__init__()
             self.agent, self.error = agent, error
 
-    def __init__(self, *, code: str = "", locked_by: AgentInfo | None = None) -> None:
+    def __init__(self, store: Store, policy: auth.LockoutPolicy, *, code: str = "",
+                 locked_by: AgentInfo | Actor | None = None) -> None:
         super().__init__()
+        self.store, self.policy = store, policy
         self.code, self.locked_by = code, locked_by
         localize_bindings(self)
 
@@ -54,7 +66,7 @@ class SignInScreen(Screen[AgentInfo]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in-agents")
     def check_agents(self) -> None:
         """A brand-new store has nobody to sign in as: say how to add the first admin."""
-        if not any(agent.has_pin and agent.active for agent in auth.list_all(self.app.store)):
+        if not any(agent.has_pin and agent.active for agent in auth.list_all(self.store)):
             self.post_message(self.Result(None, "no_agents"))
 
     @on(Input.Submitted, "#sign-in-code")
@@ -71,10 +83,8 @@ class SignInScreen(Screen[AgentInfo]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
     def check(self, code: str, pin: str) -> None:
-        settings = self.app.settings
-        policy = auth.LockoutPolicy(settings.lockout_attempts, int(settings.lockout_minutes))
         try:
-            agent = auth.sign_in(self.app.store, code=code, pin=pin, policy=policy)
+            agent = auth.sign_in(self.store, code=code, pin=pin, policy=self.policy)
         except auth.SignInError as refused:
             self.post_message(self.Result(None, refused.reason))
             return

@@ -1,4 +1,7 @@
-"""The ticket changes offered on both the queue and the ticket screen, run in thread workers."""
+"""The ticket changes offered on both the queue and the ticket screen, run in thread workers.
+
+A change refused because someone else changed the ticket first (ConflictError) reaches the
+App's error funnel, which says so and has the screen read the ticket again."""
 
 from __future__ import annotations
 
@@ -9,13 +12,16 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.binding import Binding
 
-from agent_console.messages import TicketChanged, TicketConflict
+from agent_console.i18n import current_language
+from agent_console.messages import TicketChanged
 from agent_console.models.vocab import TRANSITIONS, Status
-from agent_console.services import tickets
-from agent_console.services.store import ConflictError
+from agent_console.screens.context import DraftSlot
+from agent_console.services import directory, tickets
 
 if TYPE_CHECKING:
-    from agent_console.app import AgentConsoleApp
+    from textual.app import App
+
+    from agent_console.screens.context import ScreenContext
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,11 @@ ACTION_BINDINGS = [
 
 
 class TicketActions:
-    """Mixin for screens: `action_target()` names the ticket; results arrive as messages."""
+    """Mixin for context screens: `action_target()` names the ticket; results arrive as messages."""
 
     if TYPE_CHECKING:
-        app: AgentConsoleApp
+        app: App[Any]
+        ctx: ScreenContext
 
         def post_message(self, message: Any) -> bool: ...
 
@@ -49,48 +56,48 @@ class TicketActions:
 
     @work(thread=True, exit_on_error=False, group="ticket-writer")
     def change_ticket(self, ref: TicketRef, action: str, change: Callable[[], object]) -> None:
-        try:
-            change()
-        except ConflictError:
-            self.post_message(TicketConflict(ref.id, ref.number))
-            return
+        change()
         self.post_message(TicketChanged(ref.id, action))
 
     def action_claim(self) -> None:
         if (ref := self.action_target()) is None:
             return
-        store, agent = self.app.store, self.app.agent.code
+        store, actor = self.ctx.store, self.ctx.actor
         self.change_ticket(ref, "claim", lambda: tickets.claim(
-            store, ticket_id=ref.id, expected_version=ref.version, by=agent))
+            store, actor, ticket_id=ref.id, expected_version=ref.version))
 
     def action_assign(self) -> None:
         from agent_console.screens.assign_screen import AssignScreen
 
         if (ref := self.action_target()) is None:
             return
-        store, agent = self.app.store, self.app.agent.code
+        store, actor = self.ctx.store, self.ctx.actor
 
         def chosen(choice: Any) -> None:
             if choice is None:
                 return
             self.change_ticket(ref, "assign", lambda: tickets.assign(
-                store, ticket_id=ref.id, expected_version=ref.version, by=agent,
+                store, actor, ticket_id=ref.id, expected_version=ref.version,
                 handler=choice.handler, owner=choice.owner, department=choice.department))
 
-        self.app.push_screen(AssignScreen(ref.number), chosen)
+        lang = current_language()
+        departments = [(d.code, d.name(lang)) for d in store.catalog.departments.values()]
+        self.app.push_screen(AssignScreen(ref.number, departments,
+                                          load_agents=lambda: directory.list_agents(store)),
+                             chosen)
 
     def action_status(self) -> None:
         from agent_console.screens.status_screen import StatusScreen
 
         if (ref := self.action_target()) is None:
             return
-        store, agent = self.app.store, self.app.agent.code
+        store, actor = self.ctx.store, self.ctx.actor
 
         def chosen(status: str | None) -> None:
             if status is None:
                 return
             self.change_ticket(ref, "status", lambda: tickets.change_status(
-                store, ticket_id=ref.id, expected_version=ref.version, status=status, by=agent))
+                store, actor, ticket_id=ref.id, expected_version=ref.version, status=status))
 
         moves = [s.value for s in TRANSITIONS[Status(ref.status)]]
         self.app.push_screen(StatusScreen(ref.number, ref.status, moves), chosen)
@@ -100,11 +107,14 @@ class TicketActions:
 
         if (ref := self.action_target()) is None:
             return
-        store, agent = self.app.store, self.app.agent.code
+        store, actor = self.ctx.store, self.ctx.actor
+        key = f"note_draft:{ref.id}"
 
         def written(text: str | None) -> None:
             if text:
                 self.change_ticket(ref, "note", lambda: tickets.add_note(
-                    store, ticket_id=ref.id, text=text, by=agent))
+                    store, actor, ticket_id=ref.id, text=text))
 
-        self.app.push_screen(NoteScreen(ref.id, ref.number), written)
+        draft = DraftSlot(load=lambda: directory.get_preference(store, actor.code, key),
+                          save=lambda text: directory.set_preference(store, actor.code, key, text))
+        self.app.push_screen(NoteScreen(ref.number, draft), written)

@@ -11,36 +11,36 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from agent_console.formatting import local_time, span
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import TicketChanged, TicketConflict
+from agent_console.messages import TicketChanged
 from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
+from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII, can
+from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_PII
 from agent_console.services.sla import ClockView
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
-from agent_console.widgets.localized import localize_bindings
 
 RELOAD_SECONDS = 15
 
 
-class TicketScreen(TicketActions, Screen[None]):
+class TicketScreen(TicketActions, ContextScreen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="back"),
         *ACTION_BINDINGS,
-        Binding("k", "knowledge", "Cases", id="ticket-kb"),
+        # The knowledge base, as F2 opens it from here: for this ticket (one key in the footer).
+        Binding("k", "app.go('knowledge')", "Cases", id="ticket-kb"),
         Binding("M", "make_case", "Make a case", id="make-case"),
         Binding("v", "reveal", "Reveal", id="reveal"),
         Binding("i", "edit_customer", "Customer info", id="edit-customer"),
     ]
 
     # Keys a role may not use are hidden (and the services refuse the act anyway).
-    PERMISSION_OF = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER}
+    PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER, "make_case": EDIT_KB}
 
     class TicketLoaded(Message):
         def __init__(self, detail: TicketDetail, script: Text | None = None) -> None:
@@ -52,17 +52,12 @@ class TicketScreen(TicketActions, Screen[None]):
             super().__init__()
             self.field, self.value = field, value
 
-    def __init__(self, ticket_id: int) -> None:
-        super().__init__()
+    def __init__(self, ctx: ScreenContext, ticket_id: int) -> None:
+        super().__init__(ctx)
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
         self.script: Text | None = None
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
-        localize_bindings(self)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needed = self.PERMISSION_OF.get(action)
-        return can(self.app.agent.role, needed) if needed else True
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
@@ -80,17 +75,20 @@ class TicketScreen(TicketActions, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:
-        detail = ticket_detail(self.app.store, ticket_id=self.ticket_id)
+        detail = ticket_detail(self.ctx.store, self.ctx.actor, ticket_id=self.ticket_id)
         self.post_message(self.TicketLoaded(detail, self._script_run()))
+
+    def reload(self) -> None:
+        self.load_ticket()
 
     def _script_run(self) -> Text | None:
         """The stored script run: adherence, then each step with its time and outcome."""
         from agent_console.services.intake import stored_run
 
-        stored = stored_run(self.app.store, ticket_id=self.ticket_id)
+        stored = stored_run(self.ctx.store, self.ctx.actor, ticket_id=self.ticket_id)
         if stored is None:
             return None
-        library = self.app.script_library()
+        library = self.ctx.scripts.get()
         lang = current_language()
         adherence = stored["adherence"]
         script = library.get(stored["script"])
@@ -106,7 +104,7 @@ class TicketScreen(TicketActions, Screen[None]):
                 visit["step"]) else visit["step"]
             at = datetime.fromisoformat(visit["entered_at"])
             mark = "✓" if visit["outcome"] == "done" else "↷"
-            text.append(f"\n  {local_time(at, self.app.zone)}  {mark} "
+            text.append(f"\n  {local_time(at, self.ctx.zone)}  {mark} "
                         f"{t('script.stage.' + visit['stage'])} · {clean_line(title)}")
             if visit.get("reason"):
                 text.append(f"  ({clean_line(visit['reason'])})", style="italic")
@@ -123,7 +121,7 @@ class TicketScreen(TicketActions, Screen[None]):
         d = self.detail
         if d is None:
             return
-        zone = self.app.zone
+        zone = self.ctx.zone
         title = Text()
         title.append(f" {d.number} ", style="bold reverse")
         title.append(f"  {label('grade', d.grade)}  ·  {label('status', d.status)}  ·  "
@@ -140,7 +138,7 @@ class TicketScreen(TicketActions, Screen[None]):
 
     def _fields(self, d: TicketDetail, zone: object) -> Table:
         lang = current_language()
-        catalog = self.app.store.catalog
+        catalog = self.ctx.store.catalog
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
@@ -212,7 +210,7 @@ class TicketScreen(TicketActions, Screen[None]):
 
     def _events(self, events: tuple[EventView, ...], zone: object) -> Text:
         lang = current_language()
-        departments = {d.code: d.name(lang) for d in self.app.store.catalog.departments.values()}
+        departments = {d.code: d.name(lang) for d in self.ctx.store.catalog.departments.values()}
         text = Text()
         for event in events:
             text.append(f"{local_time(event.at, zone)}  ", style="dim")  # type: ignore[arg-type]
@@ -235,8 +233,8 @@ class TicketScreen(TicketActions, Screen[None]):
                         style="bold underline")
         return Text(masked)
 
-    def forget_reveals(self) -> None:
-        """Called when the screen locks: nothing revealed survives a lock."""
+    def on_app_lock(self) -> None:
+        """Nothing revealed survives a lock."""
         self.revealed.clear()
         self._show()
 
@@ -258,8 +256,8 @@ class TicketScreen(TicketActions, Screen[None]):
     def reveal(self, customer_id: int, field: str, reason: str, number: str) -> None:
         from agent_console.services.customers import reveal
 
-        value = reveal(self.app.store, agent=self.app.agent.code, customer_id=customer_id,
-                       field=field, reason=reason, ticket_number=number)
+        value = reveal(self.ctx.store, self.ctx.actor, customer_id=customer_id, field=field,
+                       reason=reason, ticket_number=number)
         self.post_message(self.Revealed(field, value))
 
     @on(Revealed)
@@ -269,19 +267,35 @@ class TicketScreen(TicketActions, Screen[None]):
 
     def action_edit_customer(self) -> None:
         from agent_console.screens.customer_edit_screen import CustomerEditScreen
+        from agent_console.services.customers import change_customer
 
-        if self.detail is not None:
-            self.app.push_screen(CustomerEditScreen(self.detail.customer),
-                                 lambda _changed: self.load_ticket())
+        if self.detail is None:
+            return
+        store, actor, customer = self.ctx.store, self.ctx.actor, self.detail.customer
+
+        def save(changes: dict[str, str], reason: str) -> int:
+            return change_customer(store, actor, customer_id=customer.id, changes=changes,
+                                   reason=reason)
+
+        self.app.push_screen(CustomerEditScreen(customer, save=save),
+                             lambda _changed: self.load_ticket())
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def open_destination(self, destination_id: str) -> bool:
+        """The knowledge base opened from a ticket works for that ticket."""
+        if destination_id != "knowledge":
+            return False
+        self.action_knowledge()
+        return True
 
     def action_knowledge(self) -> None:
         from agent_console.screens.knowledge_screen import KnowledgeScreen
 
         if (ref := self.action_target()) is not None and self.detail is not None:
-            self.app.push_screen(KnowledgeScreen(ref, seed_text=self.detail.description),
+            self.app.push_screen(KnowledgeScreen(self.ctx, ticket=ref,
+                                                 seed_text=self.detail.description),
                                  lambda _: self.load_ticket())
 
     def action_make_case(self) -> None:
@@ -296,22 +310,17 @@ class TicketScreen(TicketActions, Screen[None]):
     def draft_case(self, ticket_id: int) -> None:
         from agent_console.services.knowledge import case_from_ticket
 
-        draft = case_from_ticket(self.app.store, ticket_id=ticket_id)
+        draft = case_from_ticket(self.ctx.store, self.ctx.actor, ticket_id=ticket_id)
         self.app.call_from_thread(self._edit_draft, draft)
 
     def _edit_draft(self, draft: object) -> None:
         from agent_console.screens.case_edit_screen import CaseEditScreen
 
-        self.app.push_screen(CaseEditScreen(draft=draft))  # type: ignore[arg-type]
+        self.app.push_screen(CaseEditScreen(self.ctx, draft=draft))  # type: ignore[arg-type]
 
     @on(TicketChanged)
     def _changed(self, event: TicketChanged) -> None:
         self.notify(t(f"ticket.done.{event.action}"))
-        self.load_ticket()
-
-    @on(TicketConflict)
-    def _conflict(self, event: TicketConflict) -> None:
-        self.notify(t("ticket.conflict", number=event.number), severity="error", timeout=8)
         self.load_ticket()
 
 

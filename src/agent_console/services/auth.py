@@ -7,14 +7,15 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from agent_console.db import from_db, to_db
 from agent_console.models.read import AgentInfo
 from agent_console.models.vocab import Role
-from agent_console.services import audit
+from agent_console.services import audit, permissions
+from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
-from agent_console.services.store import InputError, NotFoundError, Store
+from agent_console.services.store import InputError, NotFoundError, Store, Tx
 from agent_console.text import clean_line
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -25,16 +26,18 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 @dataclass(frozen=True)
 class LockoutPolicy:
     attempts: int = 5
-    minutes: int = 5
+    minutes: float = 5.0
 
 
 class SignInError(Exception):
-    """Sign-in refused. `reason` is "wrong" (unknown agent or PIN alike), "locked" or "disabled"."""
+    """Sign-in refused. `reason` is "wrong" (unknown agent or PIN alike), "locked" or "disabled";
+    `until` is when a lock ends, `left` how many tries remain before one."""
 
-    def __init__(self, reason: str, until: object = None) -> None:
+    def __init__(self, reason: str, until: datetime | None = None, left: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.until = until
+        self.left = left
 
 
 def hash_pin(pin: str) -> str:
@@ -64,59 +67,86 @@ _COLUMNS = "id, code, name, role, team, department"
 
 
 def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = LockoutPolicy()) -> AgentInfo:
-    """Check the PIN; count failures and lock the agent out after too many, across restarts."""
-    now = store.clock.now()
-    with store.connection() as conn:
-        row = conn.execute(f"SELECT {_COLUMNS}, pin_hash, failed_pins, locked_until, active "
-                           "FROM agent WHERE code = ?", (code,)).fetchone()
-    if row is not None and row[8] and from_db(row[8]) > now:
-        audit.record(store, agent=code, action=Action.SIGN_IN_FAILED, detail={"why": "locked"})
-        raise SignInError("locked", from_db(row[8]))
-    good = check_pin(pin, row[6] if row else None)
-    if row is None:
-        audit.record(store, agent=clean_line(code)[:32], action=Action.SIGN_IN_FAILED,
-                     detail={"why": "unknown agent"})
-        raise SignInError("wrong")
-    if not row[9]:
-        audit.record(store, agent=code, action=Action.SIGN_IN_FAILED, detail={"why": "disabled"})
-        raise SignInError("disabled")
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if good:
-                conn.execute("UPDATE agent SET failed_pins = 0, locked_until = NULL WHERE id = ?",
-                             (row[0],))
-                audit.append(conn, at=now, agent=code, action=Action.SIGN_IN,
-                             detail={"method": "pin"})
-            else:
-                failed = conn.execute("UPDATE agent SET failed_pins = failed_pins + 1 WHERE id = ? "
-                                      "RETURNING failed_pins", (row[0],)).fetchone()[0]
-                audit.append(conn, at=now, agent=code, action=Action.SIGN_IN_FAILED,
-                             detail={"why": "wrong PIN", "failures": failed})
-                if failed >= policy.attempts:
-                    until = now + timedelta(minutes=policy.minutes)
-                    conn.execute("UPDATE agent SET failed_pins = 0, locked_until = ? WHERE id = ?",
-                                 (to_db(until), row[0]))
-                    audit.append(conn, at=now, agent=code, action=Action.LOCKOUT,
-                                 detail={"until": to_db(until)})
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    if not good:
-        raise SignInError("locked" if failed >= policy.attempts else "wrong")
-    return _agent(row[:6])
+    """Check the PIN; count failures and lock the agent out after too many, across restarts.
+
+    The attempt is counted before the PIN is checked, in one transaction, so guesses made in
+    parallel cannot slip past the lockout: once `attempts` are in flight or failed, the rest
+    are refused unchecked.
+    """
+    code = clean_line(code)[:32]
+    with store.write() as tx:
+        row = tx.one(f"SELECT {_COLUMNS}, pin_hash, locked_until, active FROM agent "
+                     "WHERE code = ?", (code,))
+        refusal = _refusal(tx, row, code)
+        if refusal is None:
+            attempt = tx.scalar("UPDATE agent SET failed_pins = failed_pins + 1 WHERE id = ? "
+                                "RETURNING failed_pins", (row[0],))
+            if attempt > policy.attempts:
+                refusal = _lock(tx, row[0], code, policy)
+    if refusal is not None:
+        check_pin(pin, None)  # the same work as a real check: no timing tells the cases apart
+        raise refusal
+    good = check_pin(pin, row[6])
+    with store.write() as tx:
+        if good:
+            tx.execute("UPDATE agent SET failed_pins = 0, locked_until = NULL WHERE id = ?",
+                       (row[0],))
+            tx.audit(Action.SIGN_IN, detail={"method": "pin"}, agent=code)
+            return _agent(row[:6])
+        failed = tx.scalar("SELECT failed_pins FROM agent WHERE id = ?", (row[0],))
+        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "wrong_pin", "failures": failed},
+                 agent=code)
+        if failed >= policy.attempts:
+            refusal = _lock(tx, row[0], code, policy)
+    raise refusal or SignInError("wrong", left=policy.attempts - failed)
 
 
-def sign_in_os_user(store: Store, *, os_user: str) -> AgentInfo | None:
-    """The agent bound to this OS account (SSH hotline seats), signed in without a PIN."""
-    with store.connection() as conn:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM agent WHERE os_user = ? AND active = 1",
-                           (os_user,)).fetchone()
+def _refusal(tx: Tx, row: tuple | None, code: str) -> SignInError | None:
+    """Why this sign-in is refused before any PIN is checked, recorded on the trail."""
     if row is None:
+        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "unknown_agent"}, agent=code)
+        return SignInError("wrong")
+    if not row[8]:
+        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "disabled"}, agent=code)
+        return SignInError("disabled")
+    until = from_db(row[7])
+    if until is not None and until > tx.now:
+        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "locked"}, agent=code)
+        return SignInError("locked", until)
+    if until is not None:  # a lock that has run out starts a fresh count
+        tx.execute("UPDATE agent SET failed_pins = 0, locked_until = NULL WHERE id = ?", (row[0],))
+    return None
+
+
+def _lock(tx: Tx, agent_id: int, code: str, policy: LockoutPolicy) -> SignInError:
+    until = tx.now + timedelta(minutes=policy.minutes)
+    tx.execute("UPDATE agent SET locked_until = ? WHERE id = ? AND (locked_until IS NULL OR "
+               "locked_until < ?)", (to_db(until), agent_id, to_db(until)))
+    tx.audit(Action.LOCKOUT, detail={"until": to_db(until)}, agent=code)
+    return SignInError("locked", until)
+
+
+def process_os_user() -> str | None:
+    """The real account this process runs as (from its uid; never the environment)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return None
-    audit.record(store, agent=row[1], action=Action.SIGN_IN, detail={"method": "os_user",
-                                                                     "os_user": os_user})
+
+
+def sign_in_os_user(store: Store) -> AgentInfo | None:
+    """The agent bound to this process's OS account (SSH hotline seats), without a PIN."""
+    os_user = process_os_user()
+    if os_user is None:
+        return None
+    with store.write() as tx:
+        row = tx.one(f"SELECT {_COLUMNS} FROM agent WHERE os_user = ? AND active = 1 AND "
+                     "(locked_until IS NULL OR locked_until <= ?)", (os_user, to_db(tx.now)))
+        if row is None:
+            return None
+        tx.audit(Action.SIGN_IN, detail={"method": "os_user", "os_user": os_user}, agent=row[1])
     return _agent(row)
 
 
@@ -126,65 +156,116 @@ def sign_out(store: Store, *, code: str, why: str = "") -> None:
 
 # --- administration ------------------------------------------------------------------------------
 
-def _admin(store: Store, by: str, target: str, what: str, sql: str, params: tuple) -> None:
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute(sql, params).rowcount != 1:
-                raise NotFoundError(f"no agent with id {target!r}")
-            audit.append(conn, at=store.clock.now(), agent=by, action=Action.AGENT_ADMIN,
-                         target=target, detail={"what": what})
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+def _roles_with(store: Store, permission: str) -> set[str]:
+    return {role for role, perms in store.permissions.items() if permission in perms}
+
+
+def bootstrap_open(store: Store) -> bool:
+    """True on a store that never had an agent who may manage agents: its first one may be
+    added without proof. Once one existed (even if later disabled), never again."""
+    with store.read() as tx:
+        if tx.one("SELECT 1 FROM store_meta WHERE key = 'had_admin'"):
+            return False
+        roles = sorted(_roles_with(store, permissions.MANAGE_AGENTS))
+        marks = ", ".join("?" * len(roles))
+        return not tx.one(f"SELECT 1 FROM agent WHERE role IN ({marks}) AND pin_hash IS NOT NULL",
+                          roles)
+
+
+def _note_admins(store: Store, tx: Tx) -> None:
+    roles = sorted(_roles_with(store, permissions.MANAGE_AGENTS))
+    marks = ", ".join("?" * len(roles))
+    if tx.one(f"SELECT 1 FROM agent WHERE role IN ({marks}) AND pin_hash IS NOT NULL", roles):
+        tx.execute("INSERT INTO store_meta (key, value) VALUES ('had_admin', '1') "
+                   "ON CONFLICT (key) DO NOTHING")
+
+
+def _keeps_an_admin(store: Store, tx: Tx) -> None:
+    """Refuse a change that leaves no enabled agent able to manage agents."""
+    roles = sorted(_roles_with(store, permissions.MANAGE_AGENTS))
+    marks = ", ".join("?" * len(roles))
+    if not tx.one(f"SELECT 1 FROM agent WHERE role IN ({marks}) AND active = 1 "
+                  "AND pin_hash IS NOT NULL", roles):
+        raise InputError("agent", "this would leave no enabled agent who may manage agents",
+                         code="last_admin")
+
+
+def _admin(store: Store, actor: Actor | None, target: str, what: str, sql: str,
+           params: tuple) -> None:
+    """One change to an agent, by an actor who may manage agents (None only when the first
+    agent is added to a store that never had one)."""
+    if actor is not None:
+        actor.require(permissions.MANAGE_AGENTS)
+    elif not (what.startswith("add as") and bootstrap_open(store)):
+        raise InputError("agent", "an agent who may manage agents must do this", code="proof")
+    with store.write(actor) as tx:
+        if tx.execute(sql, params).rowcount != 1:
+            raise NotFoundError(f"agent {target!r}")
+        _keeps_an_admin_if_any(store, tx)
+        _note_admins(store, tx)
+        tx.audit(Action.AGENT_ADMIN, target, {"what": what},
+                 agent=actor.code if actor else "bootstrap")
+
+
+def _keeps_an_admin_if_any(store: Store, tx: Tx) -> None:
+    if tx.one("SELECT 1 FROM store_meta WHERE key = 'had_admin'"):
+        _keeps_an_admin(store, tx)
 
 
 def _check_pin_format(pin: str) -> None:
     if not PIN_PATTERN.match(pin):
-        raise InputError("pin", "must be 4 to 12 digits")
+        raise InputError("pin", "must be 4 to 12 digits", code="pin")
 
 
-def add_agent(store: Store, *, by: str, code: str, name: str, role: str, pin: str, team: str = "",
-              department: str | None = None) -> None:
+def _check_role(role: str) -> None:
+    roles = [r.value for r in Role]
+    if role not in roles:
+        raise InputError("role", f"{role!r} is not one of: {', '.join(roles)}", code="choice",
+                         allowed=roles)
+
+
+def add_agent(store: Store, actor: Actor | None, *, code: str, name: str, role: str, pin: str,
+              team: str = "", department: str | None = None) -> None:
     if not CODE_PATTERN.match(code):
-        raise InputError("id", "letters, digits, '.', '_' or '-', up to 32")
-    if role not in {r.value for r in Role}:
-        raise InputError("role", f"{role!r} is not one of: {', '.join(r.value for r in Role)}")
+        raise InputError("agent", "letters, digits, '.', '_' or '-', up to 32", code="agent_id")
+    _check_role(role)
     if department is not None and department not in store.catalog.departments:
         raise InputError("department", f"{department!r} is not one of: "
-                                       f"{', '.join(store.catalog.departments)}")
+                                       f"{', '.join(store.catalog.departments)}", code="choice",
+                         allowed=list(store.catalog.departments))
     _check_pin_format(pin)
     name = clean_line(name)[:60]
     if not name:
         raise InputError("name", "must not be empty", code="required")
-    with store.connection() as conn:
-        if conn.execute("SELECT 1 FROM agent WHERE code = ?", (code,)).fetchone():
-            raise InputError("id", f"{code!r} already exists")
-    _admin(store, by, code, f"add as {role}",
+    if actor is None and role not in _roles_with(store, permissions.MANAGE_AGENTS):
+        raise InputError("role", "the first agent of a store must be one who may manage agents",
+                         code="first_admin")
+    with store.read() as tx:
+        if tx.one("SELECT 1 FROM agent WHERE code = ?", (code,)):
+            raise InputError("agent", f"{code!r} already exists", code="exists", value=code)
+    _admin(store, actor, code, f"add as {role}",
            "INSERT INTO agent (code, name, role, team, department, pin_hash) VALUES (?, ?, ?, ?, ?, ?)",
-           (code, name, role, team, department, hash_pin(pin)))
+           (code, name, role, clean_line(team)[:32], department, hash_pin(pin)))
 
 
-def set_role(store: Store, *, by: str, code: str, role: str) -> None:
-    if role not in {r.value for r in Role}:
-        raise InputError("role", f"{role!r} is not one of: {', '.join(r.value for r in Role)}")
-    _admin(store, by, code, f"role {role}", "UPDATE agent SET role = ? WHERE code = ?", (role, code))
+def set_role(store: Store, actor: Actor | None, *, code: str, role: str) -> None:
+    _check_role(role)
+    _admin(store, actor, code, f"role {role}", "UPDATE agent SET role = ? WHERE code = ?", (role, code))
 
 
-def reset_pin(store: Store, *, by: str, code: str, pin: str) -> None:
+def reset_pin(store: Store, actor: Actor | None, *, code: str, pin: str) -> None:
     _check_pin_format(pin)
-    _admin(store, by, code, "reset PIN", "UPDATE agent SET pin_hash = ?, failed_pins = 0, "
+    _admin(store, actor, code, "reset PIN", "UPDATE agent SET pin_hash = ?, failed_pins = 0, "
            "locked_until = NULL WHERE code = ?", (hash_pin(pin), code))
 
 
-def set_active(store: Store, *, by: str, code: str, active: bool) -> None:
-    _admin(store, by, code, "enable" if active else "disable",
+def set_active(store: Store, actor: Actor | None, *, code: str, active: bool) -> None:
+    _admin(store, actor, code, "enable" if active else "disable",
            "UPDATE agent SET active = ? WHERE code = ?", (int(active), code))
 
 
-def bind_os_user(store: Store, *, by: str, code: str, os_user: str | None) -> None:
-    _admin(store, by, code, f"bind OS user {os_user}" if os_user else "unbind OS user",
+def bind_os_user(store: Store, actor: Actor | None, *, code: str, os_user: str | None) -> None:
+    _admin(store, actor, code, f"bind OS user {os_user}" if os_user else "unbind OS user",
            "UPDATE agent SET os_user = ? WHERE code = ?", (os_user or None, code))
 
 
@@ -203,8 +284,8 @@ class AgentRow:
 
 def list_all(store: Store) -> list[AgentRow]:
     now = store.clock.now()
-    with store.connection() as conn:
-        rows = conn.execute("SELECT code, name, role, team, department, active, pin_hash IS NOT "
-                            "NULL, os_user, locked_until FROM agent ORDER BY code").fetchall()
+    with store.read() as tx:
+        rows = tx.all("SELECT code, name, role, team, department, active, pin_hash IS NOT "
+                      "NULL, os_user, locked_until FROM agent ORDER BY code")
     return [AgentRow(c, n, r, t, d, bool(a), bool(p), o, bool(lock and from_db(lock) > now))
             for c, n, r, t, d, a, p, o, lock in rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 
 class CatalogError(Exception):
@@ -37,12 +36,16 @@ class Catalog:
         return found.department if found else None
 
 
-def load_catalog(override: Path | None = None) -> Catalog:
-    """The shipped catalog, or the one in the config dir when it exists."""
-    source = "catalog.toml"
-    text = resources.files("agent_console.content").joinpath("catalog.toml").read_text(encoding="utf-8")
-    if override is not None and override.is_file():
-        source, text = str(override), override.read_text(encoding="utf-8")
+def shipped_catalog_text() -> str:
+    return resources.files("agent_console.content").joinpath("catalog.toml").read_text(encoding="utf-8")
+
+
+def load_catalog() -> Catalog:
+    """The shipped catalog (a site's own is kept in its store: services.site)."""
+    return catalog_from_text(shipped_catalog_text(), "catalog.toml")
+
+
+def catalog_from_text(text: str, source: str) -> Catalog:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -22,6 +22,10 @@ _BIGRAMS = re.compile(r"(?=(..))")
 # Whitespace and CJK/full-width punctuation separate the parts of a query (which must all match).
 _QUERY_SPLIT = re.compile(r"[\s,;\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _FLAT = str.maketrans("\t\n\r", "   ")  # same length, so spans stay put
+# A short upper-case code (LOS, APN, IPTV, 4G) is typed whole: it never grows into LOST or LOSS.
+_CODE = re.compile(r"(?=[0-9]*[A-Z])[A-Z0-9]{2,6}")
+# An unfinished Latin word is a prefix from this length: "in"* would match half the index.
+PREFIX_MIN = 3
 ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
 
 
@@ -75,7 +79,7 @@ def index_text(text: str) -> str:
             parts.extend(_BIGRAMS.findall(run))
             parts.append(run[-1])
         else:
-            parts.append(_norm(run))
+            parts.append(run.lower() if run.isascii() else _norm(run))
     return " ".join(parts)
 
 
@@ -90,8 +94,10 @@ def _chunk_phrase(chunk: str, prefix_last: bool) -> Phrase | None:
         found.pop()
         prefix = False
     else:
-        # A lone CJK character begins a bigram (or ends a run); a last word may be half-typed.
-        prefix = last.cjk or prefix_last
+        # A lone CJK character begins a bigram (or ends a run); a last word may be half-typed,
+        # unless it is short or an upper-case code.
+        prefix = last.cjk or (prefix_last and len(last.text) >= PREFIX_MIN
+                              and not _CODE.fullmatch(chunk[last.start:last.end]))
     return Phrase(tuple(token.text for token in found), prefix)
 
 
@@ -110,6 +116,20 @@ def any_terms(text: str, *, cap: int = ANY_TERMS_CAP) -> list[Phrase]:
         if len(token.text) > 1 or token.text.isdigit():
             seen.setdefault(token.text)
     return [Phrase((term,)) for term in list(seen)[:cap]]
+
+
+def pieces(phrases: list[Phrase]) -> list[Phrase]:
+    """The single terms of multi-term phrases (光猫断网 -> 光猫, 猫断, 断网), for "any of
+    these" matching when the whole phrases find nothing; one-letter terms are left out."""
+    seen: dict[Phrase, None] = {}
+    for phrase in phrases:
+        if len(phrase.terms) == 1:
+            seen.setdefault(phrase)
+            continue
+        for term in phrase.terms:
+            if len(term) > 1 or term.isdigit():
+                seen.setdefault(Phrase((term,)))
+    return list(seen)
 
 
 def match_expression(phrases: list[Phrase], *, any_: bool = False) -> str:

@@ -415,7 +415,7 @@ def default_classifier() -> Classifier:
     """The shipped rules and catalog with the config dir's files over them, loaded once."""
     from agent_console.config import config_dir
 
-    catalog = load_catalog(config_dir() / "catalog.toml")
+    catalog = load_catalog()
     return Classifier(load_rules(config_dir() / RULES_FILE, categories=catalog.categories), catalog)
 
 

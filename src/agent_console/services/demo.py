@@ -84,8 +84,29 @@ def _customers(rng: random.Random, content: dict[str, Any], count: int,
     return rows
 
 
+class DemoRefused(Exception):
+    """`demo` was pointed at a store it did not make; the message is one line for the user."""
+
+
+def is_demo_store(store: Store) -> bool:
+    with store.read() as tx:
+        return tx.scalar("SELECT value FROM store_meta WHERE key = 'origin'") == "demo"
+
+
+def check_demo_target(store: Store) -> None:
+    """Demo data (with its known PINs) goes only into a new store or one `demo` made."""
+    with store.read() as tx:
+        origin = tx.scalar("SELECT value FROM store_meta WHERE key = 'origin'")
+        used = tx.one("SELECT 1 FROM agent UNION ALL SELECT 1 FROM ticket "
+                      "UNION ALL SELECT 1 FROM audit_log LIMIT 1")
+    if origin != "demo" and (origin is not None or used):
+        raise DemoRefused("not a demo store")
+
+
 def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary:
-    """Fill an empty store; the same seed gives the same data relative to the store's clock."""
+    """Fill a new store in one transaction; the same seed gives the same data relative to the
+    store's clock. A kill part-way leaves the store as it was."""
+    check_demo_target(store)
     rng = random.Random(seed)
     content = _content()
     now = store.clock.now().replace(microsecond=0)
@@ -100,37 +121,37 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         ticket_rows.append(row)
         events.extend(ticket_events)
     columns = list(ticket_rows[0]) if ticket_rows else []
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany("INSERT INTO agent (id, code, name, role, team, department, pin_hash) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(i + 1, a["code"], a["name"], a["role"], a["team"], a["department"],
-                               _demo_pin(a["code"], a["pin"])) for i, a in enumerate(agents)])
-            conn.executemany("INSERT INTO customer (id, name, phone, id_number, tier, green_channel,"
-                             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
-            if columns:
-                conn.executemany(f"INSERT INTO ticket ({', '.join(columns)}) VALUES "
-                                 f"({', '.join('?' * len(columns))})",
-                                 [tuple(r[c] for c in columns) for r in ticket_rows])
-            conn.executemany("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
-                             "VALUES (?, ?, ?, ?, ?)", events)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("ANALYZE")
-    cases = load_demo_cases(store)
+    from agent_console.services.kb_jsonl import import_in
+
+    with store.write() as tx:
+        if tx.one("SELECT 1 FROM agent LIMIT 1"):
+            raise DemoRefused("already filled")
+        tx.execute("INSERT INTO store_meta (key, value) VALUES ('origin', 'demo')"
+                   " ON CONFLICT (key) DO NOTHING")
+        tx.execute("INSERT INTO store_meta (key, value) VALUES ('had_admin', '1')"
+                   " ON CONFLICT (key) DO NOTHING")
+        tx.executemany("INSERT INTO agent (id, code, name, role, team, department, pin_hash) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(i + 1, a["code"], a["name"], a["role"], a["team"], a["department"],
+                         _demo_pin(a["code"], a["pin"])) for i, a in enumerate(agents)])
+        tx.executemany("INSERT INTO customer (id, name, phone, id_number, tier, green_channel,"
+                       " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
+        if columns:
+            tx.executemany(f"INSERT INTO ticket ({', '.join(columns)}) VALUES "
+                           f"({', '.join('?' * len(columns))})",
+                           [tuple(r[c] for c in columns) for r in ticket_rows])
+        tx.executemany("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
+                       "VALUES (?, ?, ?, ?, ?)", events)
+        cases = import_in(tx, _demo_case_lines(), author="demo").imported
+    with store.write() as tx:
+        tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)
 
 
-def load_demo_cases(store: Store) -> int:
+def _demo_case_lines() -> list[str]:
     """The shipped knowledge base of past fault cases (bilingual)."""
-    from agent_console.services.knowledge import import_jsonl
-
-    lines = resources.files("agent_console.content").joinpath("kb_cases.jsonl") \
+    return resources.files("agent_console.content").joinpath("kb_cases.jsonl") \
         .read_text(encoding="utf-8").splitlines()
-    return import_jsonl(store, lines, author="demo").imported
 
 
 def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id: int,

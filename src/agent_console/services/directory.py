@@ -1,4 +1,4 @@
-"""Agents and their remembered queue choices (plain SQL: both sit on the start-up path)."""
+"""Agents as actors, and each agent's remembered preferences (queue choices, drafts)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,29 @@ from dataclasses import asdict, fields
 
 from agent_console.models.read import AgentInfo
 from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
+from agent_console.services.actor import Actor
 from agent_console.services.store import Store
 
 _AGENT_COLUMNS = "id, code, name, role, team, department"
 
 
 def find_agent(store: Store, code: str) -> AgentInfo | None:
-    with store.connection() as conn:
-        row = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ?", (code,)).fetchone()
+    """An enabled agent with this id."""
+    with store.read() as tx:
+        row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ? AND active = 1", (code,))
     return AgentInfo(*row) if row else None
 
 
+def actor(store: Store, code: str) -> Actor | None:
+    """The enabled agent `code` as an actor, with what their role may do in this store."""
+    found = find_agent(store, code)
+    return Actor.of(found, store.permissions) if found else None
+
+
 def list_agents(store: Store) -> list[AgentInfo]:
-    with store.connection() as conn:
-        rows = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE active = 1 ORDER BY code")
-        return [AgentInfo(*row) for row in rows]
+    with store.read() as tx:
+        rows = tx.all(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE active = 1 ORDER BY code")
+    return [AgentInfo(*row) for row in rows]
 
 
 _CHOICES = {"scope": SCOPES, "state": STATES, "view": VIEWS, "sort": SORTS}
@@ -54,19 +62,19 @@ def save_queue_filter(store: Store, agent_code: str, flt: QueueFilter) -> None:
 
 
 def get_preference(store: Store, agent_code: str, key: str) -> str | None:
-    with store.connection() as conn:
-        row = conn.execute("SELECT value FROM agent_preference WHERE agent_code = ? AND key = ?",
-                           (agent_code, key)).fetchone()
+    with store.read() as tx:
+        row = tx.one("SELECT value FROM agent_preference WHERE agent_code = ? AND key = ?",
+                     (agent_code, key))
     return row[0] if row else None
 
 
 def set_preference(store: Store, agent_code: str, key: str, value: str | None) -> None:
     """Store a value for the agent; None removes it."""
-    with store.connection() as conn:
+    with store.write() as tx:
         if value is None:
-            conn.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
-                         (agent_code, key))
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (agent_code, key))
         else:
-            conn.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
+            tx.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
                          "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value",
-                         (agent_code, key, value))
+                       (agent_code, key, value))

@@ -1,21 +1,28 @@
-"""Knowledge-base use cases: search, cases with edit history, cases from tickets, JSONL import/export."""
+"""Knowledge-base use cases: search, cases with edit history, cases from tickets.
+
+Searching and reading cases is open to every agent (cases hold no customer data); changing the
+knowledge base needs EDIT_KB and is audited in the same transaction. Full-text search goes
+through a services.case_search index chosen by the store's database engine. JSON-lines import
+and export are in services.kb_jsonl.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
 from agent_console.db import from_db, to_db
-from agent_console.models.kb import (Case, CaseChange, CaseCreate, CaseHit, ImportReport,
-                                     LineProblem)
-from agent_console.services import audit, cjk
+from agent_console.models.kb import Case, CaseChange, CaseCreate, CaseHit, CaseSearch, Fallback
+from agent_console.services import case_search, cjk
+from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
-from agent_console.services.permissions import require_kb_editor
-from agent_console.services.store import InputError, NotFoundError, Store
+from agent_console.services.case_search import CaseIndex, IndexEntry
+from agent_console.services.errors import InputError, NotFoundError, ServiceError
+from agent_console.services.permissions import EDIT_KB
+from agent_console.services.store import Store, Tx
 from agent_console.text import clean_line, strip_controls
 
 FIELDS = ("title", "symptoms", "cause", "resolution", "prevention", "category", "tags")
@@ -26,10 +33,10 @@ TITLE_LIMIT = 200
 TEXT_LIMIT = 4000
 TAG_LIMIT = 40
 TAGS_MAX = 20
+REASON_LIMIT = 200
 SNIPPET_CHARS = 100
 SNIPPET_LEAD = 16  # characters shown before the first match
-RANK_ALL = 2000  # a query matching more cases ranks a bounded set of them (see _rank)
-BATCH = 2000
+RANK_ALL = 2000  # a query matching more cases ranks its newest RANK_ALL (see CaseIndex.rank)
 _CASE_COLUMNS = ("id, title, symptoms, cause, resolution, prevention, category, tags, language, "
                  "source_ticket_id, author, created_at, updated_at, times_used, retired")
 _CJK_CHAR = re.compile(f"[{cjk.CJK_CLASS}]")
@@ -41,6 +48,12 @@ def _language(text: str) -> str:
     """"zh" when Chinese carries the text (a few CJK characters outweigh many Latin letters)."""
     han = len(_CJK_CHAR.findall(text))
     return "zh" if han and han * 3 >= len(_LATIN_LETTER.findall(text)) else "en"
+
+
+def quoted(value: Any) -> str:
+    """A value quoted in a message: one short line."""
+    text = clean_line(value if isinstance(value, str) else repr(value))
+    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
 # --- checking what users and files give -------------------------------------------------------
@@ -56,7 +69,8 @@ def _text(field: str, value: Any, *, required: bool, limit: int, line: bool = Fa
     if required and not text:
         raise InputError(field, "must not be empty", code="required")
     if len(text) > limit:
-        raise InputError(field, f"is longer than {limit} characters")
+        raise InputError(field, f"is longer than {limit} characters", code="too_long",
+                         limit=limit)
     return text
 
 
@@ -80,11 +94,13 @@ def check_case(store: Store, data: Mapping[str, Any]) -> CaseCreate:
               for field in ("title", "symptoms", "cause", "resolution", "prevention")}
     category = _text("category", data.get("category"), required=False, limit=TAG_LIMIT, line=True)
     if category and category not in store.catalog.categories:
-        raise InputError("category", f"{category!r} is not one of: "
-                                     f"{', '.join(store.catalog.categories)}")
+        raise InputError("category", f"{quoted(category)} is not one of: "
+                                     f"{', '.join(store.catalog.categories)}", code="choice",
+                         allowed=list(store.catalog.categories))
     language = data.get("language")
     if language is not None and language not in LANGUAGES:
-        raise InputError("language", f"{language!r} is not one of: zh, en")
+        raise InputError("language", f"{quoted(language)} is not one of: zh, en", code="choice",
+                         allowed=LANGUAGES)
     source = data.get("source_ticket_id")
     if source is not None and (not isinstance(source, int) or isinstance(source, bool)):
         raise InputError("source_ticket_id", "must be a ticket id")
@@ -95,95 +111,94 @@ def check_case(store: Store, data: Mapping[str, Any]) -> CaseCreate:
 
 # --- the index ---------------------------------------------------------------------------------
 
-def _category_token(category: str) -> str:
-    return "k" + category.encode().hex()  # letters and digits only, one per category
+def index_for(store: Store) -> CaseIndex:
+    engine = store.engine.dialect.name
+    kind = case_search.INDEXES.get(engine)
+    if kind is None:
+        raise ServiceError(f"searching cases is not available on {engine} stores")
+    return kind()
 
 
-def _fts_values(case: CaseCreate | Case) -> tuple[str, str, str]:
-    """(title, body, meta) tokens; meta holds the filters, so they are matched in the index."""
-    body = "\n".join((case.symptoms, case.cause, case.resolution, case.prevention, *case.tags))
-    meta = _category_token(case.category) + (" retired" if getattr(case, "retired", False) else "")
-    return cjk.index_text(case.title), cjk.index_text(body), meta
-
-
-_FTS_INSERT = "INSERT INTO kb_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)"
-
-
-def _fts_delete(conn: sqlite3.Connection, case: Case) -> None:
-    # A contentless table forgets a row only when given the tokens it was indexed with.
-    conn.execute("INSERT INTO kb_fts (kb_fts, rowid, title, body, meta) "
-                 "VALUES ('delete', ?, ?, ?, ?)", (case.id, *_fts_values(case)))
-
-
-def _fts_insert(conn: sqlite3.Connection, case_id: int, case: CaseCreate | Case) -> None:
-    conn.execute(_FTS_INSERT, (case_id, *_fts_values(case)))
+def _entry(case_id: int, case: CaseCreate | Case) -> IndexEntry:
+    return case_search.entry(
+        case_id, title=case.title, category=case.category,
+        body=(case.symptoms, case.cause, case.resolution, case.prevention, *case.tags),
+        retired=getattr(case, "retired", False))
 
 
 # --- search ------------------------------------------------------------------------------------
 
+def find_cases(store: Store, *, query: str, limit: int = 20, category: str | None = None,
+               include_retired: bool = False) -> CaseSearch:
+    """The search of the app and of `kb search`: cases holding every part of `query`, best
+    first, the last word possibly unfinished (not an upper-case code such as LOS, nor a word
+    of fewer than cjk.PREFIX_MIN letters).
+
+    When no case holds them all, cases holding some of the words, then some shorter pieces of
+    the Chinese words; the result says which fallback found them.
+    """
+    text = strip_controls(query)
+    if not text.strip():
+        raise InputError("query", "must not be empty", code="required")
+    phrases = cjk.query_phrases(text, prefix_last=True)
+    if not phrases or limit < 1:
+        return CaseSearch(())
+    tries = [(phrases, False, Fallback.NONE)]
+    if len(phrases) > 1:
+        tries.append((phrases, True, Fallback.WORDS))
+    if (pieces := cjk.pieces(phrases)) != phrases:
+        tries.append((pieces, True, Fallback.PIECES))
+    index = index_for(store)
+    with store.read() as tx:
+        for terms, any_, fallback in tries:
+            hits = _ranked(tx, index, terms, any_=any_, limit=limit, category=category,
+                           include_retired=include_retired)
+            if hits:
+                return CaseSearch(tuple(hits), fallback)
+    return CaseSearch(())
+
+
 def search(store: Store, *, query: str, limit: int = 20, category: str | None = None,
            include_retired: bool = False, prefix: bool = False) -> list[CaseHit]:
-    """Cases matching every part of `query`, best first (bm25, title weighted 5:1 over body).
-
-    `prefix` lets the last word be unfinished (search as you type).
-    """
-    return _ranked(store, cjk.query_phrases(strip_controls(query), prefix_last=prefix),
-                   any_=False, limit=limit, category=category, include_retired=include_retired)
+    """Cases holding every part of `query`, best first (title weighted over body), with no
+    fallback; `prefix` lets the last word be unfinished."""
+    phrases = cjk.query_phrases(strip_controls(query), prefix_last=prefix)
+    if not phrases or limit < 1:
+        return []
+    index = index_for(store)
+    with store.read() as tx:
+        return _ranked(tx, index, phrases, any_=False, limit=limit, category=category,
+                       include_retired=include_retired)
 
 
 def similar(store: Store, *, text: str, limit: int = 5, category: str | None = None) -> list[CaseHit]:
     """Cases sharing the most (and rarest) words with a longer text, such as a description."""
-    return _ranked(store, cjk.any_terms(strip_controls(text)), any_=True, limit=limit,
-                   category=category, include_retired=False)
-
-
-def _match(expr: str, category: str | None, include_retired: bool) -> str:
-    """The MATCH text: the user's phrases in title or body, and the filters held in meta."""
-    text = f"{{title body}} : ({expr})"
-    if category:
-        text = f'({text}) AND meta : "{_category_token(category)}"'
-    return text if include_retired else f"({text}) NOT meta : retired"
-
-
-_RANK = "SELECT rowid, bm25(kb_fts, 5.0, 1.0, 0.0) AS rank FROM kb_fts WHERE kb_fts MATCH ?"
-_NTH_NEWEST = "SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
-
-
-def _rank(conn: sqlite3.Connection, expr: str, *, limit: int, category: str | None,
-          include_retired: bool) -> list[tuple[int, float]]:
-    """(case id, bm25) best first.
-
-    bm25 costs 1-5 µs a match, so a query matching more than RANK_ALL cases (a common word on
-    its own) is ranked among its newest RANK_ALL matches: a bounded cost at any store size.
-    """
-    match = _match(expr, category, include_retired)
-    sql, args = _RANK, [match]
-    floor = conn.execute(_NTH_NEWEST, (match, RANK_ALL - 1)).fetchone()
-    if floor is not None:
-        sql, args = f"{sql} AND rowid >= ?", [match, floor[0]]
-    return conn.execute(f"{sql} ORDER BY rank, rowid DESC LIMIT ?", (*args, limit)).fetchall()
-
-
-def _ranked(store: Store, phrases: list[cjk.Phrase], *, any_: bool, limit: int,
-            category: str | None, include_retired: bool) -> list[CaseHit]:
+    phrases = cjk.any_terms(strip_controls(text))
     if not phrases or limit < 1:
         return []
-    with store.connection() as conn:
-        ranked = _rank(conn, cjk.match_expression(phrases, any_=any_), limit=limit,
-                       category=category, include_retired=include_retired)
-        if not ranked:
-            return []
-        marks = ",".join("?" * len(ranked))
-        rows = {row[0]: row for row in conn.execute(
-            f"SELECT id, title, category, language, retired, symptoms, cause, resolution, "
-            f"prevention, tags FROM kb_case WHERE id IN ({marks})", [i for i, _ in ranked])}
+    index = index_for(store)
+    with store.read() as tx:
+        return _ranked(tx, index, phrases, any_=True, limit=limit, category=category,
+                       include_retired=False)
+
+
+def _ranked(tx: Tx, index: CaseIndex, phrases: list[cjk.Phrase], *, any_: bool, limit: int,
+            category: str | None, include_retired: bool) -> list[CaseHit]:
+    ranked = index.rank(tx, phrases, any_=any_, limit=limit, category=category,
+                        include_retired=include_retired, window=RANK_ALL)
+    if not ranked:
+        return []
+    marks = ",".join("?" * len(ranked))
+    rows = {row[0]: row for row in tx.all(
+        f"SELECT id, title, category, language, retired, symptoms, cause, resolution, "
+        f"prevention, tags FROM kb_case WHERE id IN ({marks})", [i for i, _ in ranked])}
     hits = []
-    for case_id, rank in ranked:
+    for case_id, score in ranked:
         _, title, cat, language, retired, *body, tags = rows[case_id]
         snippet, spans = cjk.snippet([*body, " · ".join(json.loads(tags))], phrases,
                                      width=SNIPPET_CHARS, lead=SNIPPET_LEAD)
         hits.append(CaseHit(case_id, title, tuple(cjk.find_spans(title, phrases)), cat,
-                            float(f"{-rank:.6g}"), snippet, spans, language, bool(retired)))
+                            float(f"{score:.6g}"), snippet, spans, language, bool(retired)))
     return hits
 
 
@@ -197,26 +212,20 @@ def _case(row: tuple[Any, ...]) -> Case:
                 from_db(updated_at), times_used, bool(retired))
 
 
-def _get(conn: sqlite3.Connection, case_id: int) -> Case:
-    row = conn.execute(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id = ?", (case_id,)).fetchone()
+def load_case(tx: Tx, case_id: int) -> Case:
+    row = tx.one(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id = ?", (case_id,))
     if row is None:
-        raise NotFoundError(f"case {case_id} does not exist")
+        raise NotFoundError(f"case {case_id}")
     return _case(row)
 
 
 def get_case(store: Store, *, case_id: int) -> Case:
-    with store.connection() as conn:
-        return _get(conn, case_id)
+    with store.read() as tx:
+        return load_case(tx, case_id)
 
 
 def _tags_json(tags: Iterable[str]) -> str:
     return json.dumps(list(tags), ensure_ascii=False)
-
-
-def _row(case_id: int, case: CaseCreate, author: str, now: str) -> tuple[Any, ...]:
-    return (case_id, case.title, case.symptoms, case.cause, case.resolution, case.prevention,
-            case.category, _tags_json(case.tags), case.language, case.source_ticket_id, author,
-            now, now)
 
 
 _INSERT_CASE = ("INSERT INTO kb_case (id, title, symptoms, cause, resolution, prevention, category, "
@@ -224,23 +233,33 @@ _INSERT_CASE = ("INSERT INTO kb_case (id, title, symptoms, cause, resolution, pr
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def create_case(store: Store, *, case: CaseCreate, author: str) -> Case:
+def next_case_id(tx: Tx) -> int:
+    """The id the next new case gets (ids are given here: the index keys on them)."""
+    return tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM kb_case")
+
+
+def insert_cases(tx: Tx, index: CaseIndex, cases: Sequence[tuple[int, CaseCreate]], *,
+                 author: str) -> None:
+    """Save checked new cases and index them."""
+    now = to_db(tx.now)
+    tx.executemany(_INSERT_CASE, [
+        (case_id, case.title, case.symptoms, case.cause, case.resolution, case.prevention,
+         case.category, _tags_json(case.tags), case.language, case.source_ticket_id,
+         author, now, now) for case_id, case in cases])
+    index.add(tx, [_entry(case_id, case) for case_id, case in cases])
+
+
+def create_case(store: Store, actor: Actor, *, case: CaseCreate) -> Case:
     """Save a new case (checked as an import line would be)."""
+    actor.require(EDIT_KB)
     clean = check_case(store, asdict(case))
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            case_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM kb_case").fetchone()[0]
-            conn.execute(_INSERT_CASE, _row(case_id, clean, author, to_db(store.clock.now())))
-            _fts_insert(conn, case_id, clean)
-            audit.append(conn, at=store.clock.now(), agent=author, action=Action.KB_CREATE,
-                         target=f"case:{case_id}", detail={"title": clean.title,
-                                                          "source_ticket": clean.source_ticket_id})
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return _get(conn, case_id)
+    index = index_for(store)
+    with store.write(actor) as tx:
+        case_id = next_case_id(tx)
+        insert_cases(tx, index, [(case_id, clean)], author=actor.code)
+        tx.audit(Action.KB_CREATE, f"case:{case_id}",
+                 {"title": clean.title, "source_ticket": clean.source_ticket_id})
+        return load_case(tx, case_id)
 
 
 def _column(value: Any) -> Any:
@@ -253,156 +272,83 @@ def _history(value: Any) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
 
-def _write(store: Store, case_id: int, author: str, changes: Mapping[str, Any]) -> Case:
-    """Apply already-checked `changes` and one history row per changed field."""
-    now = to_db(store.clock.now())
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            role = conn.execute("SELECT role FROM agent WHERE code = ?", (author,)).fetchone()
-            require_kb_editor(role[0] if role else "")
-            old = _get(conn, case_id)
-            changed = {f: v for f, v in changes.items() if getattr(old, f) != v}
-            if changed:
-                new = replace(old, **changed)
-                sets = ", ".join(f"{f} = ?" for f in changed)
-                conn.execute(f"UPDATE kb_case SET {sets}, updated_at = ? WHERE id = ?",
-                             (*map(_column, changed.values()), now, case_id))
-                conn.executemany(
-                    "INSERT INTO kb_case_history (case_id, at, author, field, old, new) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(case_id, now, author, f, _history(getattr(old, f)), _history(v))
-                     for f, v in changed.items()])
-                if _fts_values(new) != _fts_values(old):
-                    _fts_delete(conn, old)
-                    _fts_insert(conn, case_id, new)
-                action = Action.KB_RETIRE if set(changed) == {"retired"} else Action.KB_EDIT
-                audit.append(conn, at=store.clock.now(), agent=author, action=action,
-                             target=f"case:{case_id}", detail={"fields": sorted(changed)})
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return _get(conn, case_id)
+def change_case(tx: Tx, index: CaseIndex, old: Case, changes: Mapping[str, Any], *,
+                author: str) -> list[str]:
+    """Write already-checked `changes` with one history row per changed field; the fields
+    that changed."""
+    changed = {f: v for f, v in changes.items() if getattr(old, f) != v}
+    if not changed:
+        return []
+    now = to_db(tx.now)
+    sets = ", ".join(f"{f} = ?" for f in changed)  # field names come from EDITABLE, not users
+    tx.execute(f"UPDATE kb_case SET {sets}, updated_at = ? WHERE id = ?",
+               (*map(_column, changed.values()), now, old.id))
+    tx.executemany("INSERT INTO kb_case_history (case_id, at, author, field, old, new) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [(old.id, now, author, f, _history(getattr(old, f)), _history(v))
+                    for f, v in changed.items()])
+    before, after = _entry(old.id, old), _entry(old.id, replace(old, **changed))
+    if before != after:
+        index.remove(tx, [before])
+        index.add(tx, [after])
+    return sorted(changed)
 
 
-def update_case(store: Store, *, case_id: int, author: str, changes: Mapping[str, Any]) -> Case:
-    """Change some of a case's fields (FIELDS and language); history keeps old and new values."""
+def _only_editable(changes: Mapping[str, Any]) -> None:
     for field in changes:
         if field not in EDITABLE:
             raise InputError(field, f"cannot be changed; editable: {', '.join(EDITABLE)}")
-    current = asdict(get_case(store, case_id=case_id))
-    clean = asdict(check_case(store, {**current, **changes}))
-    return _write(store, case_id, author, {f: clean[f] for f in changes})
 
 
-def retire_case(store: Store, *, case_id: int, author: str, retired: bool = True) -> Case:
-    """Hide a case from search (or bring it back), recorded in its history."""
-    return _write(store, case_id, author, {"retired": retired})
+def update_case(store: Store, actor: Actor, *, case_id: int, changes: Mapping[str, Any]) -> Case:
+    """Change some of a case's fields (FIELDS and language); history keeps old and new values."""
+    actor.require(EDIT_KB)
+    _only_editable(changes)
+    index = index_for(store)
+    with store.write(actor) as tx:
+        old = load_case(tx, case_id)
+        clean = asdict(check_case(store, {**asdict(old), **changes}))
+        if fields := change_case(tx, index, old, {f: clean[f] for f in changes},
+                                 author=actor.code):
+            tx.audit(Action.KB_EDIT, f"case:{case_id}", {"fields": fields})
+        return load_case(tx, case_id)
+
+
+def retire_case(store: Store, actor: Actor, *, case_id: int, retired: bool, reason: str) -> Case:
+    """Hide a case from search (or bring it back), with the reason, recorded in its history."""
+    actor.require(EDIT_KB)
+    why = _text("reason", reason, required=True, limit=REASON_LIMIT, line=True)
+    index = index_for(store)
+    with store.write(actor) as tx:
+        if change_case(tx, index, load_case(tx, case_id), {"retired": bool(retired)},
+                       author=actor.code):
+            tx.audit(Action.KB_RETIRE if retired else Action.KB_RESTORE, f"case:{case_id}",
+                     {"reason": why})
+        return load_case(tx, case_id)
 
 
 def case_history(store: Store, *, case_id: int) -> list[CaseChange]:
     """Every change to a case, oldest first."""
-    with store.connection() as conn:
+    with store.read() as tx:
         return [CaseChange(from_db(at), author, field, old, new) for at, author, field, old, new
-                in conn.execute("SELECT at, author, field, old, new FROM kb_case_history "
-                                "WHERE case_id = ? ORDER BY id", (case_id,))]
+                in tx.all("SELECT at, author, field, old, new FROM kb_case_history "
+                          "WHERE case_id = ? ORDER BY id", (case_id,))]
 
 
-def case_from_ticket(store: Store, *, ticket_id: int) -> CaseCreate:
-    """A draft case from a ticket: symptoms from its description, resolution from its
-    resolution (or, when that is empty, its notes)."""
-    with store.connection() as conn:
-        row = conn.execute("SELECT description, category, resolution FROM ticket WHERE id = ?",
-                           (ticket_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"ticket {ticket_id} does not exist")
-        notes = [json.loads(detail).get("text", "") for (detail,) in conn.execute(
-            "SELECT detail FROM ticket_event WHERE ticket_id = ? AND kind = 'note' ORDER BY id",
-            (ticket_id,))]
-    description, category, resolution = row
-    description = strip_controls(description).strip()
+def case_from_ticket(store: Store, actor: Actor, *, ticket_id: int) -> CaseCreate:
+    """A draft case from a ticket the actor may see: symptoms from its description, resolution
+    from its resolution (or, when that is empty, its notes)."""
+    from agent_console.models.vocab import EventKind
+    from agent_console.services import tickets
+
+    ticket = tickets.ticket_detail(store, actor, ticket_id=ticket_id)
+    notes = [str(event.detail.get("text", "")) for event in ticket.events
+             if event.kind == EventKind.NOTE]
+    description = strip_controls(ticket.description).strip()
     first = re.split(r"[\n。！？!?]|\.\s", description, maxsplit=1)[0]
+    resolution = ticket.resolution or "\n".join(filter(None, notes))
     return CaseCreate(title=clean_line(first)[:60], symptoms=description, cause="",
-                      resolution=strip_controls(resolution or "\n".join(filter(None, notes))).strip(),
-                      category=category if category in store.catalog.categories else "",
+                      resolution=strip_controls(resolution).strip(),
+                      category=ticket.category if ticket.category in store.catalog.categories
+                      else "",
                       language=_language(description), source_ticket_id=ticket_id)
-
-
-# --- JSON lines ------------------------------------------------------------------------------
-
-def _parse_line(store: Store, line: str) -> CaseCreate:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError("line", f"not valid JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise InputError("line", "must be a JSON object")
-    unknown = sorted(set(data) - set(FIELDS) - {"language"})
-    if unknown:
-        raise InputError(unknown[0], f"unknown field; fields are: {', '.join(FIELDS)}, language")
-    for field in REQUIRED:
-        if field not in data:
-            raise InputError(field, "missing")
-    return check_case(store, data)
-
-
-def import_jsonl(store: Store, lines: Iterable[str], *, strict: bool = False,
-                 author: str) -> ImportReport:
-    """Import one case per line in one transaction; bad lines are reported and skipped.
-
-    With `strict`, any bad line means nothing is imported (all lines are still checked).
-    """
-    problems: list[LineProblem] = []
-    imported = 0
-    now = to_db(store.clock.now())
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM kb_case").fetchone()[0]
-            batch: list[tuple[int, CaseCreate]] = []
-            for number, line in enumerate(lines, start=1):
-                line = line.lstrip("\ufeff") if number == 1 else line
-                if not line.strip():
-                    continue
-                try:
-                    case = _parse_line(store, line)
-                except InputError as exc:
-                    problems.append(LineProblem(number, str(exc)))
-                    continue
-                if strict and problems:
-                    continue  # nothing will be kept; only look for more problems
-                batch.append((next_id + imported + len(batch), case))
-                if len(batch) >= BATCH:
-                    imported += _insert_batch(conn, batch, author, now)
-            if strict and problems:
-                conn.execute("ROLLBACK")
-                return ImportReport(0, tuple(problems), strict)
-            imported += _insert_batch(conn, batch, author, now)
-            if imported >= max(BATCH, next_id - 1):
-                # A bulk load leaves many index segments; merging them speeds every search.
-                conn.execute("INSERT INTO kb_fts (kb_fts) VALUES ('optimize')")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return ImportReport(imported, tuple(problems), strict)
-
-
-def _insert_batch(conn: sqlite3.Connection, batch: list[tuple[int, CaseCreate]], author: str,
-                  now: str) -> int:
-    conn.executemany(_INSERT_CASE, [_row(case_id, case, author, now) for case_id, case in batch])
-    conn.executemany(_FTS_INSERT, [(case_id, *_fts_values(case)) for case_id, case in batch])
-    count = len(batch)
-    batch.clear()
-    return count
-
-
-def export_jsonl(store: Store) -> Iterator[str]:
-    """One JSON line (without newline) per case in use, oldest first, in the format import reads."""
-    with store.connection() as conn:
-        for row in conn.execute("SELECT title, symptoms, cause, resolution, prevention, category, "
-                                "tags, language FROM kb_case WHERE retired = 0 ORDER BY id"):
-            record = dict(zip((*FIELDS, "language"), row))
-            record["tags"] = json.loads(record["tags"])
-            yield json.dumps(record, ensure_ascii=False)

@@ -1,14 +1,12 @@
-"""What each role may do: one table (content/permissions.toml), asked by screens and services."""
+"""What each role may do: one table, kept in the store (seeded from content/permissions.toml)."""
 
 from __future__ import annotations
 
 import tomllib
-from functools import cache
 from importlib import resources
-from pathlib import Path
 
 from agent_console.models.vocab import Role
-from agent_console.services.store import InputError
+from agent_console.services.errors import Refused
 
 REVEAL_PII = "reveal_pii"
 CHANGE_CUSTOMER = "change_customer"
@@ -19,21 +17,18 @@ RUN_REPORTS = "run_reports"
 MANAGE_AGENTS = "manage_agents"
 RUN_TRAINING = "run_training"
 
-
-class NotAllowedError(InputError):
-    """The agent's role does not permit this act."""
+Table = dict[str, frozenset[str]]
 
 
 class PermissionTableError(Exception):
-    """A permissions file that cannot be used."""
+    """A permissions document that cannot be used."""
 
 
-@cache
-def _table(override: Path | None = None) -> dict[str, frozenset[str]]:
-    text = resources.files("agent_console.content").joinpath("permissions.toml").read_text("utf-8")
-    source = "permissions.toml"
-    if override is not None and override.is_file():
-        source, text = str(override), override.read_text(encoding="utf-8")
+def shipped_text() -> str:
+    return resources.files("agent_console.content").joinpath("permissions.toml").read_text("utf-8")
+
+
+def table_from_text(text: str, source: str = "permissions.toml") -> Table:
     try:
         data = tomllib.loads(text)
         known = set(data["permissions"])
@@ -45,28 +40,16 @@ def _table(override: Path | None = None) -> dict[str, frozenset[str]]:
             raise PermissionTableError(f"{source}: [roles] unknown role {role!r}")
         if unknown := perms - known:
             raise PermissionTableError(f"{source}: [roles] {role}: unknown {sorted(unknown)}")
+    if MANAGE_AGENTS not in table.get(Role.ADMIN.value, frozenset()):
+        raise PermissionTableError(f"{source}: [roles] admin must keep manage_agents")
     return table
 
 
-def permissions_of(role: str) -> frozenset[str]:
-    from agent_console.config import config_dir
-
-    return _table(config_dir() / "permissions.toml").get(role, frozenset())
+def shipped_table() -> Table:
+    return table_from_text(shipped_text())
 
 
-def can(role: str, permission: str) -> bool:
-    return permission in permissions_of(role)
-
-
-def require(role: str, permission: str) -> None:
+def require(permissions: frozenset[str], role: str, permission: str) -> None:
     """Refuse at the service layer what the role may not do."""
-    if not can(role, permission):
-        raise NotAllowedError("role", f"{role or 'unknown'!r} may not {permission.replace('_', ' ')}")
-
-
-def can_edit_kb(role: str) -> bool:
-    return can(role, EDIT_KB)
-
-
-def require_kb_editor(role: str) -> None:
-    require(role, EDIT_KB)
+    if permission not in permissions:
+        raise Refused(permission, role)

@@ -1,17 +1,19 @@
-"""The queue's reads: one page at a time by key, straight SQL so start-up stays light."""
+"""The queue's reads: one page at a time by key, and the one rule of who may see which ticket."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import Any
 
-from agent_console import db
 from agent_console.models.read import TicketRow
+from agent_console.services import validation
+from agent_console.services.actor import Actor
+from agent_console.services.store import Store
 from agent_console.text import mask_phone
 
-SCOPES = ("all", "mine", "team")
+SCOPES = ("all", "mine", "team", "created")
 STATES = ("any", "overdue", "warning")
 VIEWS = ("open", "closed")
 SORTS = ("due", "grade", "newest")
@@ -29,6 +31,30 @@ SELECT t.id, t.number, t.grade, t.status, t.work_type, t.category, c.name, c.pho
        t.is_open, t.grade_rank, t.version
 FROM ticket t JOIN customer c ON c.id = t.customer_id LEFT JOIN agent a ON a.id = t.handler_id
 """
+
+# A phone typed as a person would (spaces, dashes, brackets), and the masked form the queue shows.
+_PHONE_TYPED = re.compile(r"^\+?[\d\s()\-]+$")
+_PHONE_MASKED = re.compile(r"^(\+?\d*)(\*+)(\d{4})$")
+
+
+def _team_clause(actor: Actor, alias: str) -> tuple[str, list[object]]:
+    """Handled by someone of the actor's team, or unassigned in the actor's department."""
+    return (f"({alias}.handler_id IN (SELECT id FROM agent WHERE team = ? AND team != '')"
+            f" OR ({alias}.handler_id IS NULL AND {alias}.department = ?))",
+            [actor.team, actor.department or ""])
+
+
+def visible_clause(actor: Actor, alias: str = "t") -> tuple[str, list[object]]:
+    """The SQL condition (and its parameters) for the tickets `actor` may see.
+
+    With SEE_OTHER_TEAMS: all. Without: their team's, their department's unassigned ones, the
+    ones they handle and the ones they created. Every read and write of a ticket uses this.
+    """
+    if actor.sees_all_teams:
+        return "1 = 1", []
+    team, params = _team_clause(actor, alias)
+    return (f"({team} OR {alias}.handler_id = ? OR {alias}.created_by = ?)",
+            [*params, actor.agent_id, actor.agent_id])
 
 
 @dataclass(frozen=True)
@@ -48,31 +74,49 @@ class QueueFilter:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: decides what "mine" and "my team" mean."""
-
-    agent_id: int | None
-    team: str = ""
-    department: str | None = None
-    see_all: bool = True  # a role without it sees its own team's tickets, whatever the scope
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _where(flt: QueueFilter, viewer: Viewer, now_ts: int) -> tuple[list[str], list[object]]:
-    clauses = ["t.is_open = ?"]
-    params: list[object] = [1 if flt.view == "open" else 0]
+def _phone_clause(text: str) -> tuple[str, list[object]] | None:
+    """How a search may match a hidden number: the whole number, its last four digits, or the
+    masked form as shown. Never part of the hidden middle, which a run of searches would spell out."""
+    compact = re.sub(r"[\s()\-]", "", text)
+    if masked := _PHONE_MASKED.match(compact):
+        prefix, stars, last4 = masked.groups()
+        length = len(prefix) + 8 if prefix else len(stars) + 4
+        sample = prefix + "0" * (length - len(prefix) - 4) + last4
+        if mask_phone(sample) != compact:
+            return None  # no stored number is shown like this
+        return ("(length(c.phone) = ? AND substr(c.phone, 1, ?) = ? AND substr(c.phone, -4) = ?)",
+                [length, len(prefix), prefix, last4])
+    if not _PHONE_TYPED.match(text):
+        return None
+    if re.fullmatch(r"\d{4}", compact):
+        return "substr(c.phone, -4) = ?", [compact]
+    try:
+        return "c.phone = ?", [validation.phone("phone", text)]
+    except ValueError:
+        return None
+
+
+def _where(flt: QueueFilter, actor: Actor, now_ts: int) -> tuple[list[str], list[object]]:
+    visible, params = visible_clause(actor)
+    clauses = [visible]
+    if flt.view != "all":  # "all" is for the command line; the screen shows open or closed
+        clauses.insert(0, "t.is_open = ?")
+        params = [1 if flt.view == "open" else 0, *params]
     if flt.scope == "mine":
         clauses.append("t.handler_id = ?")
-        params.append(viewer.agent_id if viewer.agent_id is not None else -1)
-    if flt.scope == "team" or (flt.scope == "all" and not viewer.see_all):
-        clauses.append("(t.handler_id IN (SELECT id FROM agent WHERE team = ? AND team != '')"
-                       " OR (t.handler_id IS NULL AND t.department = ?))")
-        params += [viewer.team, viewer.department or ""]
+        params.append(actor.agent_id)
+    elif flt.scope == "created":
+        clauses.append("t.created_by = ?")
+        params.append(actor.agent_id)
+    elif flt.scope == "team":
+        team, team_params = _team_clause(actor, "t")
+        clauses.append(team)
+        params += team_params
     if flt.state == "overdue":
         clauses.append("t.due_key <= ?")
         params.append(now_ts)
@@ -83,72 +127,76 @@ def _where(flt: QueueFilter, viewer: Viewer, now_ts: int) -> tuple[list[str], li
         if value := getattr(flt, column):
             clauses.append(f"t.{column} = ?")
             params.append(value)
-    if flt.text.strip():
-        pattern = _like(flt.text.strip())
-        clauses.append("(t.number LIKE ?1 ESCAPE '\\' OR c.name LIKE ?1 ESCAPE '\\' OR c.phone LIKE ?1"
-                       " ESCAPE '\\' OR t.description LIKE ?1 ESCAPE '\\')".replace("?1", "?"))
-        params += [pattern] * 4
+    if text := flt.text.strip():
+        pattern = _like(text)
+        matches = ["t.number LIKE ? ESCAPE '\\'", "c.name LIKE ? ESCAPE '\\'",
+                   "t.description LIKE ? ESCAPE '\\'"]
+        params += [pattern] * 3
+        if phone := _phone_clause(text):
+            matches.append(phone[0])
+            params += phone[1]
+        clauses.append(f"({' OR '.join(matches)})")
     return clauses, params
 
 
+def _beyond(flt: QueueFilter, key: tuple[int, ...], op: str) -> tuple[str, list[object]]:
+    """Rows whose sort key compares to `key` by `op`. The view pins is_open, so a key led by it
+    compares on the rest: the same rows, and SQLite then seeks the grade index."""
+    columns = _SORT_COLUMNS[flt.sort]
+    if columns[0] == "t.is_open" and key[0] == (flt.view == "open"):
+        columns, key = columns[1:], key[1:]
+    return f"({', '.join(columns)}) {op} ({', '.join('?' * len(key))})", list(key)
+
+
 class QueueReader:
-    """A read connection shared by the queue's workers (one query at a time)."""
+    """Pages of the queue as `actor` may see them, each read in its own snapshot."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = db.connect(path, check_same_thread=False)
-        self._lock = threading.Lock()
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self.store.read() as tx:
+            return tx.all(sql, tuple(params))
 
-    def data_version(self) -> int:
-        """Changes whenever another connection commits to the store."""
-        with self._lock:
-            return self._conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def page(self, flt: QueueFilter, viewer: Viewer, *, now_ts: int, limit: int,
+    def page(self, flt: QueueFilter, actor: Actor, *, now_ts: int, limit: int,
              after: tuple[int, ...] | None = None, before: tuple[int, ...] | None = None,
              inclusive: bool = False, from_end: bool = False) -> list[TicketRow]:
         """Up to `limit` rows in queue order: after or before a row's sort key, or the last ones."""
-        clauses, params = _where(flt, viewer, now_ts)
-        columns = _SORT_COLUMNS[flt.sort]
+        clauses, params = _where(flt, actor, now_ts)
         descending = flt.sort in _DESCENDING
         backwards = before is not None or from_end
         key = before if backwards else after
         if key is not None:
             forward_op = "<" if descending else ">"
             op = {">": "<", "<": ">"}[forward_op] if backwards else forward_op
-            clauses.append(f"({', '.join(columns)}) {op}{'=' if inclusive else ''} "
-                           f"({', '.join('?' * len(key))})")
-            params += list(key)
+            clause, key_params = _beyond(flt, key, op + ("=" if inclusive else ""))
+            clauses.append(clause)
+            params += key_params
         direction = "DESC" if descending != backwards else "ASC"
+        # The limit is written in: as a parameter SQLite plans for an unknown size and can pick
+        # the sort index over a far more selective one (scope "created" of someone with none).
         sql = (f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY "
-               f"{', '.join(f'{c} {direction}' for c in columns)} LIMIT ?")
-        with self._lock:
-            raw = self._conn.execute(sql, [*params, limit]).fetchall()
-        rows = [_row(r) for r in raw]
+               f"{', '.join(f'{c} {direction}' for c in _SORT_COLUMNS[flt.sort])} "
+               f"LIMIT {int(limit)}")
+        rows = [_row(r) for r in self._all(sql, params)]
         return rows[::-1] if backwards else rows
 
-    def count(self, flt: QueueFilter, viewer: Viewer, *, now_ts: int,
+    def count(self, flt: QueueFilter, actor: Actor, *, now_ts: int,
               before: tuple[int, ...] | None = None) -> int:
         """How many rows the filter holds, or how many sort before `before`."""
-        clauses, params = _where(flt, viewer, now_ts)
+        clauses, params = _where(flt, actor, now_ts)
         if before is not None:
-            columns = _SORT_COLUMNS[flt.sort]
-            op = ">" if flt.sort in _DESCENDING else "<"
-            clauses.append(f"({', '.join(columns)}) {op} ({', '.join('?' * len(before))})")
-            params += list(before)
+            clause, key_params = _beyond(flt, before, ">" if flt.sort in _DESCENDING else "<")
+            clauses.append(clause)
+            params += key_params
         join = "JOIN customer c ON c.id = t.customer_id " if flt.text.strip() else ""
         sql = f"SELECT count(*) FROM ticket t {join}WHERE {' AND '.join(clauses)}"
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()[0]
+        return self._all(sql, params)[0][0]
 
 
-def _row(r: sqlite3.Row | tuple) -> TicketRow:
+def _row(r: Any) -> TicketRow:
     return TicketRow(
         id=r[0], number=r[1], grade=r[2], status=r[3], work_type=r[4], category=r[5],
         customer_name=r[6], phone_masked=mask_phone(r[7]), handler_name=r[8], channel=r[9],
         due_key=r[10], warn_key=r[11], paused=bool(r[12]), is_open=bool(r[13]), grade_rank=r[14],
         version=r[15])
-

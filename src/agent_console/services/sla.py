@@ -196,17 +196,23 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy") -> SlaPolicy:
                      lead, share, grade_up, factor, calendars)
 
 
-def load_policy(override: Path | None = None) -> SlaPolicy:
-    """The shipped policy, with the override file (if it exists) laid over it."""
-    data = tomllib.loads(resources.files("agent_console.content").joinpath("sla_policy.toml")
-                         .read_text(encoding="utf-8"))
-    source = "sla_policy.toml"
-    if override is not None and override.is_file():
-        source = str(override)
-        try:
-            data = _merge(data, tomllib.loads(override.read_text(encoding="utf-8")))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{override}: not valid TOML ({exc})") from None
+def shipped_policy_text() -> str:
+    return resources.files("agent_console.content").joinpath("sla_policy.toml").read_text(
+        encoding="utf-8")
+
+
+def load_policy() -> SlaPolicy:
+    """The shipped policy (a site's own is kept in its store: services.site)."""
+    return policy_from_text(shipped_policy_text(), "sla_policy.toml")
+
+
+def policy_from_text(text: str, source: str) -> SlaPolicy:
+    """A site's policy: its text laid over the shipped policy, so it may name only changes."""
+    data = tomllib.loads(shipped_policy_text())
+    try:
+        data = _merge(data, tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML ({exc})") from None
     return policy_from_dict(data, source)
 
 

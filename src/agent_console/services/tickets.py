@@ -1,23 +1,40 @@
-"""Ticket use cases: create, claim, assign, status moves, notes, SLA crossings and the detail view."""
+"""Ticket use cases: create, claim, assign, status moves, notes, cases, SLA crossings, the detail.
+
+Every entry point takes the acting agent; a ticket the actor may not see (queue.visible_clause)
+is "not found" to them, for reads and writes alike. Each write is audited in its transaction.
+The `*_in(tx, …)` forms do the same inside a unit of work the caller holds (a finished intake
+is one transaction).
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent_console.db import to_db, ts
+from agent_console.db import from_db, to_db, ts
 from agent_console.models.read import (AgentInfo, CustomerInfo, EventView, TicketCreated,
                                        TicketDetail)
 from agent_console.models.vocab import (OPEN_STATUSES, RESPONDED_STATUSES, TRANSITIONS, Channel,
                                         ClockKind, EventKind, Grade, Status, Tier, WorkType)
-from agent_console.services import audit, validation
+from agent_console.services import validation
+from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
+from agent_console.services.queue import visible_clause
 from agent_console.services.sla import Targets, clock_view, compute_dues
 from agent_console.services.store import (SENTINEL_KEY, ConflictError, InputError, NotFoundError,
-                                          Store)
+                                          Store, Tx)
 from agent_console.text import mask_id_number, mask_phone
+
+_TIMES = ("handler_set_at", "owner_set_at", "dispatched_at", "created_at", "updated_at",
+          "responded_at", "resolved_at", "closed_at", "paused_since", "response_due",
+          "resolution_due", "response_warned_at", "response_breached_at", "resolution_warned_at",
+          "resolution_breached_at")
+_AGENT_COLUMNS = "id, code, name, role, team, department"
+
+Change = Callable[[dict[str, Any], datetime], tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
 def default_grade(work_type: str) -> str:
@@ -54,109 +71,134 @@ def sla_columns(store: Store, *, channel: str, created_at: datetime, status: str
     return values
 
 
-def _event(session: Any, ticket_id: int, at: datetime, agent_id: int | None, kind: str,
-           **detail: Any) -> None:
-    from agent_console.models.tables import TicketEvent
+# --- the parts every route shares --------------------------------------------------------------
 
-    session.add(TicketEvent(ticket_id=ticket_id, at=at, agent_id=agent_id, kind=kind,
-                            detail=json.dumps(detail, ensure_ascii=False)))
-
-
-def _find_agent(session: Any, code: str | None) -> Any:
-    from sqlmodel import select
-
-    from agent_console.models.tables import Agent
-
-    if code is None:
-        return None
-    return session.exec(select(Agent).where(Agent.code == code)).first()
+def acting(tx: Tx) -> Actor:
+    """The unit of work's actor, still a known and enabled agent."""
+    actor = tx.actor
+    if actor is None:
+        raise ValueError("a ticket write needs an actor")
+    if not tx.scalar("SELECT active FROM agent WHERE id = ?", (actor.agent_id,)):
+        raise NotFoundError(f"agent {actor.code}")
+    return actor
 
 
-def create_ticket(store: Store, *, phone: str, channel: str, work_type: str, category: str,
-                  description: str, grade: str | None = None, customer_name: str = "",
-                  by: str | None = None) -> TicketCreated:
-    """Validate, route to the category's department, start both SLA clocks, record the event."""
-    from sqlmodel import select
+def visible_row(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """The ticket's stored row (times as datetimes), if `actor` may see it."""
+    clause, params = visible_clause(actor)
+    row = tx.one(f"SELECT t.* FROM ticket t WHERE t.id = ? AND {clause}", (ticket_id, *params))
+    if row is None:
+        raise NotFoundError(f"ticket {ticket_id}")
+    values = dict(row._mapping)
+    for column in _TIMES:
+        values[column] = from_db(values[column])
+    return values
 
-    from agent_console.models.tables import Customer, Ticket
 
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_db(value)
+    return int(value) if isinstance(value, bool) else value
+
+
+def created_view(row: dict[str, Any]) -> TicketCreated:
+    """What creation reports, from a ticket's row (see `visible_row`)."""
+    return TicketCreated(row["id"], row["number"], row["grade"], row["department"],
+                         row["response_due"], row["resolution_due"])
+
+
+# --- creation ----------------------------------------------------------------------------------
+
+def create_ticket(store: Store, actor: Actor, *, phone: str, channel: str, work_type: str,
+                  category: str, description: str, grade: str | None = None,
+                  customer_name: str = "", intake_key: str | None = None) -> TicketCreated:
+    """Validate, route to the category's department, start both SLA clocks, record the event.
+
+    With `intake_key`, a second call for the same contact returns the ticket the first made.
+    """
+    with store.write(actor) as tx:
+        return create_in(tx, phone=phone, channel=channel, work_type=work_type, category=category,
+                         description=description, grade=grade, customer_name=customer_name,
+                         intake_key=intake_key)
+
+
+def create_in(tx: Tx, *, phone: str, channel: str, work_type: str, category: str,
+              description: str, grade: str | None = None, customer_name: str = "",
+              intake_key: str | None = None, parent_id: int | None = None) -> TicketCreated:
+    store = tx.store
     phone = validation.phone("phone", phone)
     validation.choice("channel", channel, [c.value for c in Channel])
     validation.choice("type", work_type, [w.value for w in WorkType])
     validation.choice("category", category, list(store.catalog.categories))
     grade = validation.choice("grade", grade or default_grade(work_type), [g.value for g in Grade])
-    text, _cut = validation.required_text("description", description, validation.DESCRIPTION_LIMIT)
-    now = store.clock.now()
-    with store.session() as session:
-        customer = session.exec(select(Customer).where(Customer.phone == phone)).first()
-        if customer is None:
-            customer = Customer(name=validation.name("name", customer_name) if customer_name else "",
-                                phone=phone, tier=Tier.STANDARD, created_at=now)
-            session.add(customer)
-            session.flush()
-        targets = store.policy.targets(grade=grade, category=category, work_type=work_type,
-                                       vip=customer.tier == Tier.VIP,
-                                       green_channel=customer.green_channel)
-        agent = _find_agent(session, by)
-        department = store.catalog.department_for(category)
-        ticket = Ticket(
-            number=f"new-{uuid.uuid4().hex}", customer_id=customer.id, channel=channel,
-            work_type=work_type, category=category, requested_grade=grade, grade=targets.grade,
-            grade_rank=Grade(targets.grade).rank, status=Status.NEW, description=text,
-            department=department, created_by=agent.id if agent else None, created_at=now,
-            updated_at=now, response_target_s=int(targets.response.total_seconds()),
-            resolution_target_s=int(targets.resolution.total_seconds()),
-            response_lead_s=int(targets.response_lead.total_seconds()),
-            resolution_lead_s=int(targets.resolution_lead.total_seconds()),
-            **sla_columns(store, channel=channel, created_at=now, status=Status.NEW, targets=targets))
-        session.add(ticket)
-        session.flush()
-        ticket.number = ticket_number(now, ticket.id)
-        _event(session, ticket.id, now, agent.id if agent else None, EventKind.CREATED,
-               grade=targets.grade, raised_by=targets.raised_by, department=department or "")
-        return TicketCreated(ticket.id, ticket.number, targets.grade, department,
-                             ticket.response_due, ticket.resolution_due)
+    text, cut = validation.required_text("description", description, validation.DESCRIPTION_LIMIT)
+    name = validation.name("name", customer_name) if customer_name else ""
+    actor = acting(tx)
+    if intake_key is not None:
+        found = tx.scalar("SELECT id FROM ticket WHERE intake_key = ?", (intake_key,))
+        if found is not None:
+            return created_view(visible_row(tx, actor, found))
+    now = tx.now
+    # Several agents may take a first call from the same new number at once: one customer row.
+    tx.execute("INSERT INTO customer (name, phone, tier, created_at) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT(phone) DO NOTHING", (name, phone, Tier.STANDARD.value, to_db(now)))
+    customer = tx.one("SELECT id, tier, green_channel FROM customer WHERE phone = ?", (phone,))
+    targets = store.policy.targets(grade=grade, category=category, work_type=work_type,
+                                   vip=customer.tier == Tier.VIP,
+                                   green_channel=bool(customer.green_channel))
+    department = store.catalog.department_for(category)
+    values: dict[str, Any] = {
+        "number": f"new-{uuid.uuid4().hex}", "customer_id": customer.id, "channel": channel,
+        "work_type": work_type, "category": category, "requested_grade": grade,
+        "grade": targets.grade.value, "grade_rank": targets.grade.rank,
+        "status": Status.NEW.value, "description": text, "department": department,
+        "created_by": actor.agent_id, "created_at": now, "updated_at": now,
+        "response_target_s": int(targets.response.total_seconds()),
+        "resolution_target_s": int(targets.resolution.total_seconds()),
+        "response_lead_s": int(targets.response_lead.total_seconds()),
+        "resolution_lead_s": int(targets.resolution_lead.total_seconds()),
+        "intake_key": intake_key, "parent_id": parent_id,
+        **sla_columns(store, channel=channel, created_at=now, status=Status.NEW, targets=targets),
+    }
+    ticket_id = tx.scalar(f"INSERT INTO ticket ({', '.join(values)}) VALUES "
+                          f"({', '.join('?' * len(values))}) RETURNING id",
+                          tuple(_stored(v) for v in values.values()))
+    number = ticket_number(now, ticket_id)
+    tx.execute("UPDATE ticket SET number = ? WHERE id = ?", (number, ticket_id))
+    tx.event(ticket_id, EventKind.CREATED, grade=targets.grade, raised_by=targets.raised_by,
+             department=department or "")
+    tx.audit(Action.TICKET_CREATE, f"ticket:{number}",
+             {"customer": customer.id, "channel": channel, "work_type": work_type,
+              "category": category, "grade": targets.grade.value, "department": department or ""})
+    return TicketCreated(ticket_id, number, targets.grade, department, values["response_due"],
+                         values["resolution_due"], description_cut=cut)
 
 
-def _row_dict(ticket: Any) -> dict[str, Any]:
-    return ticket.model_dump()
+# --- changes under the optimistic lock ---------------------------------------------------------
 
-
-def _apply(store: Store, ticket_id: int, expected_version: int, by: str | None,
-           change: Any, audit_action: str = "") -> int:
-    """Run `change(session, row, agent, now) -> (values, events)` under the optimistic lock."""
-    from sqlalchemy import update
-
-    from agent_console.models.tables import Ticket
-
-    now = store.clock.now()
-    with store.session() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFoundError(f"ticket {ticket_id} does not exist")
-        if ticket.version != expected_version:
-            raise ConflictError(ticket.number)
-        row = _row_dict(ticket)
-        agent = _find_agent(session, by)
-        values, events = change(session, row, agent, now)
-        row.update(values)
-        values.update(sla_columns(store, channel=row["channel"], created_at=row["created_at"],
-                                  status=row["status"], row=row))
-        values.update(updated_at=now, version=expected_version + 1)
-        result = session.execute(update(Ticket).where(Ticket.id == ticket_id,
-                                                      Ticket.version == expected_version)
-                                 .values(**values).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            session.rollback()
-            raise ConflictError(ticket.number)
-        for kind, detail in events:
-            _event(session, ticket_id, now, agent.id if agent else None, kind, **detail)
-        if audit_action:
-            # The same transaction as the change: no act without its record, nor the reverse.
-            audit.append(session.connection().connection.driver_connection, at=now,
-                         agent=by or "", action=audit_action, target=f"ticket:{row['number']}",
-                         detail={"events": [{"kind": k, **d} for k, d in events]})
-        return expected_version + 1
+def _change(tx: Tx, ticket_id: int, expected_version: int, change: Change, action: str) -> int:
+    """Apply `change(row, now) -> (values, events)` if the ticket is still at `expected_version`;
+    the SLA columns follow, the version moves on, and the act is audited."""
+    actor = acting(tx)
+    row = visible_row(tx, actor, ticket_id)
+    if row["version"] != expected_version:
+        raise ConflictError(row["number"])
+    values, events = change(row, tx.now)
+    row.update(values)
+    values.update(sla_columns(tx.store, channel=row["channel"], created_at=row["created_at"],
+                              status=row["status"], row=row))
+    values.update(updated_at=tx.now, version=expected_version + 1)
+    changed = tx.execute(f"UPDATE ticket SET {', '.join(f'{c} = ?' for c in values)} "
+                         "WHERE id = ? AND version = ?",
+                         (*(_stored(v) for v in values.values()), ticket_id,
+                          expected_version)).rowcount
+    if changed != 1:
+        raise ConflictError(row["number"])
+    for kind, detail in events:
+        tx.event(ticket_id, kind, **detail)
+    tx.audit(action, f"ticket:{row['number']}",
+             {"events": [{"kind": str(k), **d} for k, d in events]})
+    return expected_version + 1
 
 
 def _status_values(row: dict[str, Any], new: str, now: datetime, store: Store) -> dict[str, Any]:
@@ -185,53 +227,65 @@ def _status_values(row: dict[str, Any], new: str, now: datetime, store: Store) -
     return values
 
 
-def change_status(store: Store, *, ticket_id: int, expected_version: int, status: str,
-                  by: str | None) -> int:
-    def change(_session: Any, row: dict[str, Any], _agent: Any, now: datetime) -> Any:
+def change_status(store: Store, actor: Actor, *, ticket_id: int, expected_version: int,
+                  status: str) -> int:
+    """Move the ticket along the workflow; returns the new version."""
+    with store.write(actor) as tx:
+        return status_in(tx, ticket_id=ticket_id, expected_version=expected_version, status=status)
+
+
+def status_in(tx: Tx, *, ticket_id: int, expected_version: int, status: str) -> int:
+    def change(row: dict[str, Any], now: datetime) -> Any:
         old = Status(row["status"])
         new = Status(validation.choice("status", status, [s.value for s in Status]))
         if new not in TRANSITIONS[old]:
             raise InputError("status", f"cannot move from {old} to {new}; allowed: "
                              f"{', '.join(TRANSITIONS[old])}")
-        return _status_values(row, new, now, store), [(EventKind.STATUS_CHANGED,
-                                                       {"from": old.value, "to": new.value})]
+        return _status_values(row, new, now, tx.store), [(EventKind.STATUS_CHANGED,
+                                                          {"from": old.value, "to": new.value})]
 
-    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_STATUS)
+    return _change(tx, ticket_id, expected_version, change, Action.TICKET_STATUS)
 
 
-def claim(store: Store, *, ticket_id: int, expected_version: int, by: str) -> int:
-    """The agent takes the ticket: handler (and owner if none) is them; new becomes assigned."""
-    def change(_session: Any, row: dict[str, Any], agent: Any, now: datetime) -> Any:
-        if agent is None:
-            raise NotFoundError(f"agent {by} does not exist")
-        values: dict[str, Any] = {"handler_id": agent.id, "handler_set_at": now}
+def claim(store: Store, actor: Actor, *, ticket_id: int, expected_version: int) -> int:
+    """The actor takes the ticket: handler (and owner if none) is them; new becomes assigned."""
+    def change(row: dict[str, Any], now: datetime) -> Any:
+        values: dict[str, Any] = {"handler_id": actor.agent_id, "handler_set_at": now}
         if row["owner_id"] is None:
-            values.update(owner_id=agent.id, owner_set_at=now)
+            values.update(owner_id=actor.agent_id, owner_set_at=now)
         if row["dispatched_at"] is None:
             values["dispatched_at"] = now
         if row["status"] == Status.NEW:
             values["status"] = Status.ASSIGNED
-        return values, [(EventKind.CLAIMED, {"agent": agent.name})]
+        return values, [(EventKind.CLAIMED, {"agent": actor.name})]
 
-    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_ASSIGN)
+    with store.write(actor) as tx:
+        return _change(tx, ticket_id, expected_version, change, Action.TICKET_ASSIGN)
 
 
-def assign(store: Store, *, ticket_id: int, expected_version: int, by: str | None,
+def assign(store: Store, actor: Actor, *, ticket_id: int, expected_version: int,
            handler: str | None = None, owner: str | None = None,
            department: str | None = None) -> int:
-    """Dispatch: set any of handler 处理人, owner 负责人 and department; each is its own event."""
-    def change(session: Any, row: dict[str, Any], _agent: Any, now: datetime) -> Any:
+    """Dispatch: set any of handler 处理人, owner 负责人 (agent codes) and department."""
+    with store.write(actor) as tx:
+        return assign_in(tx, ticket_id=ticket_id, expected_version=expected_version,
+                         handler=handler, owner=owner, department=department)
+
+
+def assign_in(tx: Tx, *, ticket_id: int, expected_version: int, handler: str | None = None,
+              owner: str | None = None, department: str | None = None) -> int:
+    def change(row: dict[str, Any], now: datetime) -> Any:
         values: dict[str, Any] = {}
         events: list[tuple[str, dict[str, Any]]] = []
         if department is not None and department != row["department"]:
-            validation.choice("department", department, list(store.catalog.departments))
+            validation.choice("department", department, list(tx.store.catalog.departments))
             values["department"] = department
             events.append((EventKind.ASSIGNED, {"department": department}))
         for field, code, kind in (("handler", handler, EventKind.HANDLER_SET),
                                   ("owner", owner, EventKind.OWNER_SET)):
             if code is None:
                 continue
-            target = _find_agent(session, code)
+            target = tx.one("SELECT id, name FROM agent WHERE code = ? AND active = 1", (code,))
             if target is None:
                 raise InputError(field, f"no agent with id {code!r}")
             if target.id != row[f"{field}_id"]:
@@ -243,70 +297,55 @@ def assign(store: Store, *, ticket_id: int, expected_version: int, by: str | Non
                 values["status"] = Status.ASSIGNED
         return values, events
 
-    return _apply(store, ticket_id, expected_version, by, change, Action.TICKET_ASSIGN)
+    return _change(tx, ticket_id, expected_version, change, Action.TICKET_ASSIGN)
 
 
-def add_note(store: Store, *, ticket_id: int, text: str, by: str | None) -> None:
+# --- additions that do not move the workflow ---------------------------------------------------
+
+def add_note(store: Store, actor: Actor, *, ticket_id: int, text: str) -> None:
     """Notes only add to the timeline, so they never conflict with other changes."""
-    from agent_console.models.tables import Ticket
-
     note, cut = validation.required_text("note", text, validation.DESCRIPTION_LIMIT)
-    with store.session() as session:
-        if session.get(Ticket, ticket_id) is None:
-            raise NotFoundError(f"ticket {ticket_id} does not exist")
-        agent = _find_agent(session, by)
-        _event(session, ticket_id, store.clock.now(), agent.id if agent else None, EventKind.NOTE,
-               text=note, cut=cut)
+    with store.write(actor) as tx:
+        row = visible_row(tx, acting(tx), ticket_id)
+        tx.event(ticket_id, EventKind.NOTE, text=note, cut=cut)
+        # The note's words stay on the timeline; the trail records the act, not what was said.
+        tx.audit(Action.TICKET_NOTE, f"ticket:{row['number']}", {"chars": len(note), "cut": cut})
 
 
-def apply_case(store: Store, *, ticket_id: int, case_id: int, by: str | None) -> bool:
+def apply_case(store: Store, actor: Actor, *, ticket_id: int, case_id: int) -> bool:
     """Use a knowledge-base case on a ticket: link it, add its resolution to the ticket's
     resolution draft, count the use and put it on the timeline, in one transaction.
 
     False when the case was already used on this ticket (nothing is added twice).
     """
-    now = to_db(store.clock.now())
-    with store.connection() as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            case = conn.execute("SELECT title, resolution FROM kb_case WHERE id = ?",
-                                (case_id,)).fetchone()
-            ticket = conn.execute("SELECT resolution FROM ticket WHERE id = ?",
-                                  (ticket_id,)).fetchone()
-            if case is None or ticket is None:
-                raise NotFoundError(f"case {case_id} or ticket {ticket_id} does not exist")
-            agent = conn.execute("SELECT id FROM agent WHERE code = ?", (by,)).fetchone()
-            agent_id = agent[0] if agent else None
-            linked = conn.execute("INSERT OR IGNORE INTO ticket_case (ticket_id, case_id, at, "
-                                  "agent_id) VALUES (?, ?, ?, ?)",
-                                  (ticket_id, case_id, now, agent_id)).rowcount
-            if linked:
-                draft = "\n\n".join(filter(None, (ticket[0], case[1])))
-                conn.execute("UPDATE ticket SET resolution = ? WHERE id = ?",
-                             (draft[:validation.DESCRIPTION_LIMIT], ticket_id))
-                conn.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ?",
-                             (case_id,))
-                conn.execute("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
-                             "VALUES (?, ?, ?, ?, ?)",
-                             (ticket_id, now, agent_id, EventKind.CASE_USED,
-                              json.dumps({"case_id": case_id, "title": case[0]},
-                                         ensure_ascii=False)))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return bool(linked)
+    with store.write(actor) as tx:
+        row = visible_row(tx, acting(tx), ticket_id)
+        case = tx.one("SELECT title, resolution FROM kb_case WHERE id = ?", (case_id,))
+        if case is None:
+            raise NotFoundError(f"case {case_id}")
+        linked = tx.execute("INSERT INTO ticket_case (ticket_id, case_id, at, agent_id) "
+                            "VALUES (?, ?, ?, ?) ON CONFLICT(ticket_id, case_id) DO NOTHING",
+                            (ticket_id, case_id, to_db(tx.now), actor.agent_id)).rowcount
+        if not linked:
+            return False
+        draft = "\n\n".join(filter(None, (row["resolution"], case.resolution)))
+        tx.execute("UPDATE ticket SET resolution = ?, updated_at = ?, version = version + 1 "
+                   "WHERE id = ?", (draft[:validation.DESCRIPTION_LIMIT], to_db(tx.now), ticket_id))
+        tx.execute("UPDATE kb_case SET times_used = times_used + 1 WHERE id = ?", (case_id,))
+        tx.event(ticket_id, EventKind.CASE_USED, case_id=case_id, title=case.title)
+        tx.audit(Action.TICKET_CASE, f"ticket:{row['number']}", {"case": case_id})
+        return True
 
 
 def record_crossings(store: Store, *, limit: int = 500) -> int:
     """Write one warning or breach event per clock crossing (never one per tick); returns count.
 
-    Safe with several apps on one store: each flag is set only where it is still empty.
+    A system act: no agent. Safe with several apps on one store, since each flag is set only
+    where it is still empty; the write lock is taken only when a crossing is due.
     """
-    now = store.clock.now()
-    now_key = ts(now)
-    with store.connection() as conn:
-        rows = conn.execute(
+    now_key = ts(store.clock.now())
+    with store.read() as tx:
+        rows = tx.all(
             "SELECT id, responded_at IS NULL, due_key <= ?, response_warned_at IS NULL, "
             "response_breached_at IS NULL, resolution_warned_at IS NULL, "
             "resolution_breached_at IS NULL FROM ticket "
@@ -315,81 +354,71 @@ def record_crossings(store: Store, *, limit: int = 500) -> int:
             "   (due_key <= ? AND response_breached_at IS NULL))) OR "
             " (responded_at IS NOT NULL AND (resolution_warned_at IS NULL OR "
             "   (due_key <= ? AND resolution_breached_at IS NULL)))) LIMIT ?",
-            (now_key, now_key, now_key, now_key, limit)).fetchall()
-        if not rows:
-            return 0
-        stamp = to_db(now)
-        written = 0
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for ticket_id, on_response, breached, rw, rb, sw, sb in rows:
-                clock = ClockKind.RESPONSE if on_response else ClockKind.RESOLUTION
-                warn_open, breach_open = (rw, rb) if on_response else (sw, sb)
-                todo = [(f"{clock}_warned_at", EventKind.SLA_WARNING)] if warn_open else []
-                if breached and breach_open:
-                    todo.append((f"{clock}_breached_at", EventKind.SLA_BREACHED))
-                for column, kind in todo:
-                    changed = conn.execute(f"UPDATE ticket SET {column} = ? WHERE id = ? AND "
-                                           f"{column} IS NULL", (stamp, ticket_id)).rowcount
-                    if changed:
-                        conn.execute("INSERT INTO ticket_event (ticket_id, at, kind, detail) "
-                                     "VALUES (?, ?, ?, ?)",
-                                     (ticket_id, stamp, kind, json.dumps({"clock": clock.value})))
-                        written += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            (now_key, now_key, now_key, now_key, limit))
+    if not rows:
+        return 0
+    written = 0
+    with store.write() as tx:
+        stamp = to_db(tx.now)
+        for ticket_id, on_response, breached, rw, rb, sw, sb in rows:
+            clock = ClockKind.RESPONSE if on_response else ClockKind.RESOLUTION
+            warn_open, breach_open = (rw, rb) if on_response else (sw, sb)
+            todo = [(f"{clock}_warned_at", EventKind.SLA_WARNING)] if warn_open else []
+            if breached and breach_open:
+                todo.append((f"{clock}_breached_at", EventKind.SLA_BREACHED))
+            for column, kind in todo:
+                if tx.execute(f"UPDATE ticket SET {column} = ? WHERE id = ? AND {column} IS NULL",
+                              (stamp, ticket_id)).rowcount:
+                    tx.event(ticket_id, kind, clock=clock.value)
+                    written += 1
     return written
 
 
-def _agent_info(agent: Any) -> AgentInfo | None:
-    if agent is None:
+# --- the detail view ---------------------------------------------------------------------------
+
+def _agent(tx: Tx, agent_id: int | None) -> AgentInfo | None:
+    if agent_id is None:
         return None
-    return AgentInfo(agent.id, agent.code, agent.name, agent.role, agent.team, agent.department)
+    row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE id = ?", (agent_id,))
+    return AgentInfo(*row) if row else None
 
 
-def ticket_detail(store: Store, *, ticket_id: int) -> TicketDetail:
+def ticket_detail(store: Store, actor: Actor, *, ticket_id: int) -> TicketDetail:
     """Everything the ticket screen shows, with both clocks evaluated now."""
-    from sqlmodel import select
-
-    from agent_console.models.tables import Agent, Customer, Ticket, TicketEvent
-
     now = store.clock.now()
-    with store.session() as session:
-        t = session.get(Ticket, ticket_id)
-        if t is None:
-            raise NotFoundError(f"ticket {ticket_id} does not exist")
-        c = session.get(Customer, t.customer_id)
-        names = {a.id: a.name for a in session.exec(select(Agent)).all()}
+    with store.read() as tx:
+        t = visible_row(tx, actor, ticket_id)
+        c = tx.one("SELECT id, name, phone, tier, green_channel, id_number, contact_phone, "
+                   "address, plan FROM customer WHERE id = ?", (t["customer_id"],))
         events = tuple(
-            EventView(e.at, e.kind, names.get(e.agent_id, ""), json.loads(e.detail))
-            for e in session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-                                  .order_by(TicketEvent.id)).all())
-        calendar = store.policy.calendar(t.channel)
-        clocks = []
-        for kind, target_s, lead_s, due, met in (
-                (ClockKind.RESPONSE, t.response_target_s, t.response_lead_s, t.response_due,
-                 t.responded_at),
-                (ClockKind.RESOLUTION, t.resolution_target_s, t.resolution_lead_s, t.resolution_due,
-                 t.resolved_at)):
-            clocks.append(clock_view(
-                kind=kind, now=now, created_at=t.created_at, target=timedelta(seconds=target_s),
-                due=due, warn_at=due - timedelta(seconds=lead_s), calendar=calendar,
-                paused_seconds=t.paused_seconds,
-                paused_since=t.paused_since if kind == ClockKind.RESOLUTION else None, met_at=met))
-        return TicketDetail(
-            id=t.id, number=t.number, version=t.version,
-            customer=CustomerInfo(c.id, c.name, mask_phone(c.phone), c.tier, c.green_channel,
-                                  mask_id_number(c.id_number) if c.id_number else "",
-                                  mask_phone(c.contact_phone) if c.contact_phone else "",
-                                  c.address, c.plan),
-            channel=t.channel, work_type=t.work_type, category=t.category,
-            requested_grade=t.requested_grade, grade=t.grade, status=t.status,
-            description=t.description, resolution=t.resolution, department=t.department,
-            handler=_agent_info(session.get(Agent, t.handler_id) if t.handler_id else None),
-            handler_set_at=t.handler_set_at,
-            owner=_agent_info(session.get(Agent, t.owner_id) if t.owner_id else None),
-            owner_set_at=t.owner_set_at, dispatched_at=t.dispatched_at, created_at=t.created_at,
-            updated_at=t.updated_at, responded_at=t.responded_at, resolved_at=t.resolved_at,
-            closed_at=t.closed_at, clocks=tuple(clocks), events=events)
+            EventView(from_db(at), kind, name, json.loads(detail))
+            for at, kind, name, detail in tx.all(
+                "SELECT e.at, e.kind, coalesce(a.name, ''), e.detail FROM ticket_event e "
+                "LEFT JOIN agent a ON a.id = e.agent_id WHERE e.ticket_id = ? ORDER BY e.id",
+                (ticket_id,)))
+        handler, owner = _agent(tx, t["handler_id"]), _agent(tx, t["owner_id"])
+    calendar = store.policy.calendar(t["channel"])
+    clocks = []
+    for kind, met in ((ClockKind.RESPONSE, t["responded_at"]),
+                      (ClockKind.RESOLUTION, t["resolved_at"])):
+        due = t[f"{kind}_due"]
+        clocks.append(clock_view(
+            kind=kind, now=now, created_at=t["created_at"],
+            target=timedelta(seconds=t[f"{kind}_target_s"]), due=due,
+            warn_at=due - timedelta(seconds=t[f"{kind}_lead_s"]), calendar=calendar,
+            paused_seconds=t["paused_seconds"],
+            paused_since=t["paused_since"] if kind == ClockKind.RESOLUTION else None, met_at=met))
+    return TicketDetail(
+        id=t["id"], number=t["number"], version=t["version"],
+        customer=CustomerInfo(c.id, c.name, mask_phone(c.phone), c.tier, bool(c.green_channel),
+                              mask_id_number(c.id_number) if c.id_number else "",
+                              mask_phone(c.contact_phone) if c.contact_phone else "",
+                              c.address, c.plan),
+        channel=t["channel"], work_type=t["work_type"], category=t["category"],
+        requested_grade=t["requested_grade"], grade=t["grade"], status=t["status"],
+        description=t["description"], resolution=t["resolution"], department=t["department"],
+        handler=handler, handler_set_at=t["handler_set_at"], owner=owner,
+        owner_set_at=t["owner_set_at"], dispatched_at=t["dispatched_at"],
+        created_at=t["created_at"], updated_at=t["updated_at"], responded_at=t["responded_at"],
+        resolved_at=t["resolved_at"], closed_at=t["closed_at"], clocks=tuple(clocks),
+        events=events)

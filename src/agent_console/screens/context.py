@@ -1,0 +1,107 @@
+"""What a screen is given when it is made: the store, the signed-in agent, their zone and
+settings; and the base class with the hooks the App calls on its screens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual.screen import Screen
+from textual.worker import Worker
+
+from agent_console.widgets.localized import localize_bindings
+
+if TYPE_CHECKING:
+    from agent_console.config import Settings
+    from agent_console.services.actor import Actor
+    from agent_console.services.scripts import ScriptLibrary
+    from agent_console.services.store import Store
+
+
+def _shipped_and_trainers_scripts() -> ScriptLibrary:
+    from agent_console.config import config_dir
+    from agent_console.services.scripts import load_scripts
+
+    return load_scripts(config_dir() / "scripts")
+
+
+class ScriptShelf:
+    """The service scripts, read once on first use and shared by every context of the seat.
+
+    `get()` reads files: call it from a worker.
+    """
+
+    def __init__(self, load: Callable[[], ScriptLibrary] = _shipped_and_trainers_scripts) -> None:
+        self._load = load
+        self._library: ScriptLibrary | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ScriptLibrary:
+        with self._lock:
+            if self._library is None:
+                self._library = self._load()
+            return self._library
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """Everything a screen needs from outside; a new one is made when another agent signs in."""
+
+    store: Store
+    actor: Actor
+    zone: tzinfo
+    settings: Settings
+    scripts: ScriptShelf = field(default_factory=ScriptShelf, compare=False)
+
+
+class ReportsWorkerErrors:
+    """Mixin for screens with workers: a failed worker is reported by the App's one funnel
+    (a worker's state messages go to its screen only; they do not bubble)."""
+
+    app: Any
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.report_worker_error(event)
+
+
+ResultType = TypeVar("ResultType")
+
+
+class ContextScreen(ReportsWorkerErrors, Screen[ResultType]):
+    """A screen made with a `ScreenContext`.
+
+    Keys whose action needs a permission the agent lacks are switched off (`PERMISSIONS`), so
+    the footer, F1 help and the command palette never offer them.
+    """
+
+    PERMISSIONS: ClassVar[Mapping[str, str]] = {}  # action name -> permission it needs
+
+    def __init__(self, ctx: ScreenContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        localize_bindings(self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = self.PERMISSIONS.get(action)
+        return self.ctx.actor.can(needed) if needed else True
+
+    def on_app_lock(self) -> None:
+        """The seat is being locked: drop anything that must not outlive the lock."""
+
+    def open_destination(self, destination_id: str) -> bool:
+        """Open a destination this screen's own way (True), or leave it to the App (False)."""
+        return False
+
+    def reload(self) -> None:
+        """Read the screen's data again (someone else changed it)."""
+
+
+@dataclass(frozen=True)
+class DraftSlot:
+    """Where a dialog keeps what is typed, as plain functions (called from worker threads)."""
+
+    load: Callable[[], str | None]
+    save: Callable[[str | None], None]
