@@ -21,3 +21,7 @@ class TicketConflict(Message):
         super().__init__()
         self.ticket_id = ticket_id
         self.number = number
+
+
+class TerminalClosed(Message):
+    """The console's terminal has gone (posted by the terminal driver): nobody can see it now."""
