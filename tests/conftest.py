@@ -1,11 +1,16 @@
-"""Shared fixtures: a frozen clock, fresh stores, a demo store and the app factory."""
+"""Shared fixtures: a frozen clock, fresh stores, a demo store, the app factory; waits for Pilot."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from textual.message import Message
 
 from agent_console import i18n
 from agent_console.clock import FrozenClock
@@ -15,6 +20,10 @@ from agent_console.services.store import Store, open_store
 
 # 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+DEADLINE = 10.0  # seconds a Pilot test waits for a condition; generous for a busy machine
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +93,53 @@ def app_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: ob
                     agent=ensure_agent(store, agent))
 
 
-async def settle(app, pilot, delay: float = 0.0) -> None:
-    """Let timers fire for `delay` seconds, then wait until every worker has finished."""
-    await pilot.pause(delay)
-    await app.workers.wait_for_complete()
+async def wait_until(check: Callable[[], T], timeout: float = DEADLINE, what: str = "") -> T:
+    """Poll `check` in small steps while the app runs; what it returned once truthy.
+
+    Fails after `timeout` seconds, which only a broken app should ever reach.
+    """
+    end = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout:g} s: {what or check}")
+        await asyncio.sleep(0.02)
+    return found
+
+
+async def settle(app, pilot, timeout: float = DEADLINE) -> None:
+    """Wait until no worker is running and what the workers posted has been handled.
+
+    A worker replaced by a newer one (search as you type) ends cancelled: normal, not an error.
+    Timers are not waited for: wait for what they lead to with `wait_until` or `Dispatched`.
+    """
+    def quiet() -> bool:
+        return all(worker.is_finished for worker in app.workers)
+
     await pilot.pause()
+    while not quiet():
+        await wait_until(quiet, timeout, "every worker to finish")
+        await pilot.pause()
+
+
+class Dispatched:
+    """The messages the app has dispatched: `app.run_test(message_hook=dispatched)`."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._checked = 0  # messages before this one were matched or passed over already
+
+    def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    async def wait_for(self, kind: type[M], where: Callable[[M], bool] = lambda _: True,
+                       timeout: float = DEADLINE) -> M:
+        """The next `kind` message (for which `where` holds) since the last one waited for."""
+        def found() -> M | None:
+            for index in range(self._checked, len(self.messages)):
+                message = self.messages[index]
+                if isinstance(message, kind) and where(message):
+                    self._checked = index + 1
+                    return message
+            return None
+
+        return await wait_until(found, timeout, f"a {kind.__name__} message")

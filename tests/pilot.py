@@ -1,18 +1,8 @@
-"""Helpers for Pilot tests: wait on a condition, read the footer, F1 help and the palette."""
+"""Helpers for Pilot tests: read the footer, F1 help and the palette."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-
-async def wait_until(pilot, condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Let the app run until `condition()` is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {condition}")
-        await pilot.pause(0.02)
+from .conftest import wait_until
 
 
 def footer_text(app) -> str:
@@ -28,10 +18,10 @@ async def help_text(app, pilot) -> str:
     from agent_console.screens.help_screen import HelpScreen
 
     await pilot.press("f1")
-    await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+    await wait_until(lambda: isinstance(app.screen, HelpScreen))
     text = str(app.screen.query_one("#help-keys Static").render())
     await pilot.press("escape")
-    await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+    await wait_until(lambda: not isinstance(app.screen, HelpScreen))
     return text
 
 
@@ -40,7 +30,7 @@ async def palette_entries(app, pilot) -> list[str]:
     from textual.command import CommandList, CommandPalette
 
     await pilot.press("ctrl+p")
-    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette)
+    await wait_until(lambda: isinstance(app.screen, CommandPalette)
                      and app.screen.query_one(CommandList).option_count > 0)
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -49,5 +39,5 @@ async def palette_entries(app, pilot) -> list[str]:
                            options.get_option_at_index(i).prompt))
                for i in range(options.option_count)]
     await pilot.press("escape")
-    await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+    await wait_until(lambda: not isinstance(app.screen, CommandPalette))
     return entries

@@ -13,33 +13,39 @@ from agent_console.services import knowledge, tickets
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import actor_for, app_for, settle
-from .pilot import wait_until
+from .conftest import Dispatched, actor_for, app_for, settle, wait_until
 
 
 def _detail(store, ticket_id: int):
     return tickets.ticket_detail(store, actor_for(store, "s900"), ticket_id=ticket_id)
 
 
+async def _searched(app, pilot, dispatched: Dispatched, query: str) -> None:
+    """Wait until the knowledge screen has shown the results for `query` (typed a moment ago)."""
+    await dispatched.wait_for(KnowledgeScreen.HitsLoaded, lambda m: m.query == query)
+    await settle(app, pilot)
+
+
 async def test_search_as_you_type_finds_two_character_words(demo_store):
     app = app_for(demo_store, lang="zh")
-    async with app.run_test(size=(120, 40)) as pilot:
+    dispatched = Dispatched()
+    async with app.run_test(size=(120, 40), message_hook=dispatched) as pilot:
         await settle(app, pilot)
         await pilot.press("f2")
         await settle(app, pilot)
         assert isinstance(app.screen, KnowledgeScreen)
         await pilot.press(*"断网")
-        await settle(app, pilot, 0.2)
+        await _searched(app, pilot, dispatched, "断网")
         hits = app.screen.query_one(CaseList).hits
         assert hits and all("断网" in (h.title + h.snippet) for h in hits[:3])
         assert app.screen.case is not None and app.screen.case.id == hits[0].id
         await pilot.press(*" LOS")
-        await settle(app, pilot, 0.2)
+        await _searched(app, pilot, dispatched, "断网 LOS")
         narrowed = app.screen.query_one(CaseList).hits
         assert narrowed and len(narrowed) <= len(hits)
         for hostile in ('"', "AND", "NEAR(", "*", "^", ":"):
             app.screen.query_one(Input).value = hostile
-            await settle(app, pilot, 0.2)  # results or nothing, never an error
+            await _searched(app, pilot, dispatched, hostile)  # results or nothing, never an error
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
@@ -101,17 +107,18 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
 @pytest.mark.parametrize(("agent", "allowed"), [("a001", False), ("s900", True)])
 async def test_only_supervisors_retire_cases(demo_store, agent, allowed):
     app = app_for(demo_store, agent=agent)
-    async with app.run_test(size=(120, 40)) as pilot:
+    dispatched = Dispatched()
+    async with app.run_test(size=(120, 40), message_hook=dispatched) as pilot:
         await settle(app, pilot)
         await pilot.press("f2", *"补卡")
-        await settle(app, pilot, 0.2)
+        await _searched(app, pilot, dispatched, "补卡")
         case = app.screen.case
         await pilot.press("down", "d")
         await settle(app, pilot)
         assert isinstance(app.screen, ReasonScreen) is allowed
         if allowed:
             await pilot.press(*"duplicate of a newer case", "enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, KnowledgeScreen))
+            await wait_until(lambda: isinstance(app.screen, KnowledgeScreen))
             await settle(app, pilot)
         assert knowledge.get_case(demo_store, case_id=case.id).retired is allowed
         shot = app.export_screenshot().replace("&#160;", " ")

@@ -3,14 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from textual.widgets import Input, Select, TextArea
@@ -21,9 +13,15 @@ from agent_console.services import tickets
 from agent_console.services.directory import get_preference
 from agent_console.widgets.case_list import CaseList
 
-from .conftest import actor_for, app_for, settle
+from .conftest import actor_for, app_for, settle, wait_until
+from .e2e_pty import Terminal, demo_env, make_demo_store, stored_row
 
 
+async def _suggested(app, pilot) -> None:
+    """Wait until the description typed a moment ago has its classification and similar cases."""
+    screen = app.screen
+    await wait_until(lambda: screen.proposal is not None, what="the proposal")
+    await settle(app, pilot)
 
 
 async def test_new_contact_with_suggestions_and_checks(demo_store):
@@ -37,7 +35,7 @@ async def test_new_contact_with_suggestions_and_checks(demo_store):
         await pilot.press(*"12345", "tab", *"王建国")
         screen.query_one("#new-category", Select).value = "broadband"
         screen.query_one("#new-description", TextArea).text = "光猫 LOS 灯红，家里断网"
-        await settle(app, pilot, 0.4)
+        await _suggested(app, pilot)
         hits = screen.query_one(CaseList).hits
         assert hits and any("LOS" in h.title or "断网" in h.title for h in hits[:3])
         await pilot.press("ctrl+s")
@@ -63,8 +61,13 @@ async def test_an_unfinished_contact_comes_back(demo_store):
         await settle(app, pilot)
         await pilot.press(*"13700001111")
         app.screen.query_one("#new-description", TextArea).text = "IPTV 黑屏 1302"
-        await settle(app, pilot, 1.6)  # the draft is written about a second behind
-    saved = json.loads(get_preference(demo_store, "a001", "new_ticket_draft"))
+
+        def draft() -> dict | None:  # written about a second behind the typing
+            raw = get_preference(demo_store, "a001", "new_ticket_draft")
+            return json.loads(raw) if raw and "IPTV" in raw else None
+
+        saved = await wait_until(draft)
+        await settle(app, pilot)
     assert saved["form"]["phone"] == "13700001111" and saved["form"]["description"] == "IPTV 黑屏 1302"
     assert saved["run"]["step"] == "greet"  # the script's place is kept too
     again = app_for(demo_store)
@@ -79,70 +82,29 @@ async def test_an_unfinished_contact_comes_back(demo_store):
 
 def test_kill_9_mid_contact_then_resume_where_it_stood(tmp_path: Path):
     """A real terminal: type into a new contact, kill -9, start again: the contact is offered back."""
-    import fcntl
-    import struct
-    import termios
+    env = demo_env(tmp_path)
+    store = make_demo_store(tmp_path / "s.db", env)
+    args = ["--db", str(store), "--agent", "a002", "--lang", "en"]
 
-    exe = str(Path(sys.executable).parent / "agent-console")
-    store = tmp_path / "s.db"
-    env = {**os.environ, "AGENT_CONSOLE_NOW": "2026-11-24T02:00:00+00:00",
-           "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path), "TERM": "xterm-256color"}
-    subprocess.run([exe, "demo", "--db", str(store), "--no-open", "--tickets", "30"], env=env,
-                   check=True, capture_output=True)
+    with Terminal(args, env) as term:
+        term.expect("PIN")
+        term.send("1111\r")  # a002's demo PIN: the app opens on sign-in
+        term.expect("Row 1 of")
+        term.send("N")
+        term.expect("What the customer says")
+        term.send("13800138000")
+        term.expect("13800138000")
+        row = stored_row(store, "SELECT value FROM agent_preference WHERE agent_code = 'a002' "
+                                "AND key = 'new_ticket_draft' AND value LIKE '%13800138000%'")
+        term.kill()  # kill -9: nothing gets a chance to save
+    assert json.loads(row[0])["form"]["phone"] == "13800138000"
 
-    def launch() -> tuple[int, int]:
-        pid, fd = pty.fork()
-        if pid == 0:  # the child becomes the app in the pseudo-terminal
-            os.execve(exe, [exe, "--db", str(store), "--agent", "a002", "--lang", "en"], env)
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        return pid, fd
-
-    def pump(fd: int, seconds: float) -> bytes:
-        """Read what the app draws (so it never blocks) for a while."""
-        out = b""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                try:
-                    out += os.read(fd, 65536)
-                except OSError:
-                    break
-        return out
-
-    def kill(pid: int, fd: int) -> None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(fd)
-
-    pid, fd = launch()
-    try:
-        pump(fd, 3.0)
-        os.write(fd, b"1111\r")  # a002's demo PIN: the app opens on sign-in
-        pump(fd, 2.0)
-        os.write(fd, b"N")
-        pump(fd, 1.5)
-        os.write(fd, b"13800138000")
-        pump(fd, 2.0)
-    finally:
-        kill(pid, fd)
-    conn = sqlite3.connect(store)
-    row = conn.execute("SELECT value FROM agent_preference WHERE agent_code = 'a002' "
-                       "AND key = 'new_ticket_draft'").fetchone()
-    conn.close()
-    assert row is not None and json.loads(row[0])["form"]["phone"] == "13800138000"
-
-    pid, fd = launch()
-    try:
-        pump(fd, 3.0)
-        os.write(fd, b"1111\r")
-        shown = pump(fd, 2.5)
-        assert b"unfinished contact" in shown
-        os.write(fd, b"\r")  # resume it
-        shown = pump(fd, 2.5)
-    finally:
-        kill(pid, fd)
-    assert b"13800138000" in shown
+    with Terminal(args, env) as term:
+        term.expect("PIN")
+        term.send("1111\r")
+        term.expect("unfinished contact")
+        term.send("\r")  # resume it
+        term.expect("13800138000")
 
 
 async def _walk(app, pilot, choose: dict[str, str]) -> list[str]:
@@ -192,7 +154,7 @@ async def _start_complaint(app, pilot, description: str) -> None:
     await pilot.press(*"13912345678", "tab", *"王建国")
     screen.query_one("#new-work_type", Select).value = "complaint"
     screen.query_one("#new-description", TextArea).text = description
-    await settle(app, pilot, 0.5)
+    await _suggested(app, pilot)
 
 
 async def test_a_complaint_from_first_keystroke_to_a_dissatisfied_survey(demo_store):
@@ -234,7 +196,7 @@ async def test_a_contact_solved_on_the_spot_closes_as_a_direct_answer(demo_store
         await pilot.press(*"13912345678")
         screen.query_one("#new-work_type", Select).value = "consultation"
         screen.query_one("#new-description", TextArea).text = "想咨询一下5G套餐有哪些档位"
-        await settle(app, pilot, 0.5)
+        await _suggested(app, pilot)
         screen.query_one("#new-category", Select).value = "plan_dispute"
         await settle(app, pilot)
         await _walk(app, pilot, {"satisfaction": "1", "solved": "yes"})
@@ -251,7 +213,7 @@ async def test_a_wrong_value_in_a_script_step_is_named_in_the_agents_language(de
         await _start_complaint(app, pilot, "家里宽带断网，光猫红灯")
         screen = app.screen
         screen.query_one("#new-work_type", Select).value = "fault"
-        await settle(app, pilot, 0.3)
+        await settle(app, pilot)
         await pilot.press("f6")  # greet
         await settle(app, pilot)
         assert screen.run.step.id == "verify"

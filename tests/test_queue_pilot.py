@@ -15,7 +15,7 @@ from agent_console.services import tickets
 from agent_console.services.permissions import RUN_REPORTS
 from agent_console.widgets.ticket_table import TicketTable
 
-from .conftest import actor_for, app_for, settle
+from .conftest import actor_for, app_for, settle, wait_until
 from .pilot import footer_text, help_text, palette_entries
 
 
@@ -88,13 +88,11 @@ async def test_text_filter_narrows_live_and_escape_clears(app):
         first = screen.query_one(TicketTable).rows[5]
         await pilot.press("slash")
         await pilot.press(*first.number)
-        await pilot.pause(0.3)
-        await settle(app, pilot)
         table = screen.query_one(TicketTable)
-        assert [r.id for r in table.rows] == [first.id]
+        await wait_until(lambda: [r.id for r in table.rows] == [first.id], what="one row")
         await pilot.press("enter", "escape")
-        await settle(app, pilot)
-        assert screen.filter.text == "" and len(table.rows) > 1
+        await wait_until(lambda: screen.filter.text == "" and len(table.rows) > 1,
+                         what="the search cleared")
 
 
 async def test_claim_from_the_queue_records_the_handler(app, demo_store):
@@ -155,10 +153,10 @@ async def test_hostile_text_renders_literally(demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("slash", *"13800009999", "enter")
-        await pilot.pause(0.3)
-        await settle(app, pilot)
         table = app.screen.query_one(TicketTable)
-        assert table.current.id == created.id
+        await wait_until(lambda: table.current is not None and table.current.id == created.id,
+                         what="the ticket found")
+        await settle(app, pilot)
         line = _lines(table)[1]
         assert "[bold]王[" in line and "\x1b" not in line
         await pilot.press("enter")
@@ -178,20 +176,20 @@ async def test_ticket_screen_shows_clocks_and_timeline_and_changes_status(app, d
         screen = app.screen
         assert isinstance(screen, TicketScreen) and screen.detail.id == row.id
         await pilot.press("s")
-        await pilot.pause()
+        await settle(app, pilot)
         await pilot.press("enter")  # the first allowed move
         await settle(app, pilot)
         detail = _detail(demo_store, row.id)
         assert detail.status != row.status
         assert detail.events[-1].kind == "status_changed"
         await pilot.press("n")
-        await pilot.pause()
+        await settle(app, pilot)
         await pilot.press(*"客户同意明早回电")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert _detail(demo_store, row.id).events[-1].detail["text"] == "客户同意明早回电"
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen)
 
 
@@ -199,7 +197,7 @@ async def test_a_note_draft_survives_closing_the_dialog(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("n")
-        await pilot.pause()
+        await settle(app, pilot)
         await pilot.press(*"未写完的备注")
         await pilot.press("escape")
         await settle(app, pilot)

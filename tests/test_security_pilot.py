@@ -19,7 +19,7 @@ from agent_console.screens.ticket_screen import TicketScreen
 from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
 from agent_console.services import audit
 
-from .conftest import actor_for, app_for, settings_for, settle
+from .conftest import actor_for, app_for, settings_for, settle, wait_until
 from .pilot import footer_text, help_text, palette_entries
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
@@ -84,7 +84,10 @@ async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(dem
         await pilot.press("N")
         await settle(app, pilot)
         await pilot.press(*"13912345678")
-        await settle(app, pilot, 1.0)
+        await wait_until(lambda: "13912345678" in (get_preference(demo_store, "a003",
+                                                                   "new_ticket_draft") or ""),
+                         what="the draft written")  # about a second behind the typing
+        await settle(app, pilot)
         app.action_lock()
         await settle(app, pilot)
         code = app.screen.query_one("#sign-in-code", Input)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-from .conftest import app_for
+from .conftest import app_for, settle, wait_until
 
 SIZE = (120, 40)
 
@@ -13,8 +12,7 @@ SIZE = (120, 40)
 async def _settled(pilot) -> None:
     from textual.widgets import Input, TextArea
 
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await settle(pilot.app, pilot)
     for widget in pilot.app.screen.query("Input, TextArea"):
         if isinstance(widget, (Input, TextArea)):
             widget.cursor_blink = False  # a blinking cursor would make the picture flaky
@@ -41,9 +39,19 @@ def test_ticket(snap_compare, demo_store, lang):
 
 def _kb_search(query: str):
     async def run(pilot) -> None:
+        from agent_console.screens.knowledge_screen import RESULTS
+        from agent_console.services import knowledge
+        from agent_console.services.permissions import EDIT_KB
+        from agent_console.widgets.case_list import CaseList
+
+        app = pilot.app
         await _settled(pilot)
         await pilot.press("f2", *query)
-        await pilot.pause(0.3)
+        found = [hit.id for hit in knowledge.find_cases(
+            app.store, query=query, limit=RESULTS, include_retired=app.agent.can(EDIT_KB)).hits]
+        cases = app.screen.query_one(CaseList)
+        await wait_until(lambda: found and [hit.id for hit in cases.hits] == found,
+                         what=f"the cases for {query!r}")  # not those for a part of it
         await _settled(pilot)
     return run
 
@@ -61,16 +69,12 @@ async def _intake(pilot) -> None:
     await pilot.press("N")
     await _settled(pilot)
     await pilot.press(*"13912345678", "tab", *"王建国")
-    pilot.app.screen.query_one("#new-description", TextArea).text = "家里宽带断网，光猫 LOS 灯红"
-    # Timers (suggestions 0.3 s, draft 0.8 s) and the workers they start must all be done,
-    # even on a loaded machine: wait, settle, and settle again.
-    for _ in range(3):
-        await pilot.pause(0.5)
-        await _settled(pilot)
+    screen = pilot.app.screen
+    screen.query_one("#new-description", TextArea).text = "家里宽带断网，光猫 LOS 灯红"
+    await wait_until(lambda: screen.proposal is not None, what="the proposal")
+    await _settled(pilot)
     await pilot.press("f6")
-    for _ in range(2):
-        await pilot.pause(0.3)
-        await _settled(pilot)
+    await _settled(pilot)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

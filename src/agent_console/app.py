@@ -3,14 +3,17 @@ palette, help and the error funnel."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
+from typing import Any, Protocol, runtime_checkable
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -18,7 +21,7 @@ from agent_console.config import Settings
 from agent_console import destinations as navigation
 from agent_console.destinations import Destination
 from agent_console.i18n import set_language, t
-from agent_console.messages import Navigate, OpenTicket
+from agent_console.messages import Navigate, OpenTicket, TerminalClosed
 from agent_console.models.read import AgentInfo
 from agent_console.screens.context import ContextScreen, ScreenContext, ScriptShelf
 from agent_console.services import audit
@@ -31,6 +34,16 @@ from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
 OPEN_WHILE_LOCKED = ("help", "quit")
+HANG_UP_SAVE_SECONDS = 1.0  # how long drafts may take to be written once the terminal has gone
+HANG_UP_EXIT_CODE = 129  # what a shell reports for a process ended by SIGHUP
+
+
+@runtime_checkable
+class KeepsDraft(Protocol):
+    """A screen that writes what is typed to the store a moment behind."""
+
+    def keep_draft(self) -> Worker[None] | None:
+        """Write now what is still waiting to be written; the worker doing it, if any."""
 
 
 class AgentConsoleApp(App[None]):
@@ -66,6 +79,7 @@ class AgentConsoleApp(App[None]):
             self.ctx = self._context_for(agent)
         self.locked = False
         self._last_activity = store.clock.now()
+        self._hung_up = False
         localize_bindings(self)
         # Destinations come first among the app's keys, so the footer shows them before Quit.
         self._bindings = BindingsMap.merge([BindingsMap(
@@ -80,6 +94,15 @@ class AgentConsoleApp(App[None]):
     def agent(self) -> Actor | None:
         """The signed-in agent, or None before anyone has signed in."""
         return self.ctx.actor if self.ctx is not None else None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this platform; on Linux and macOS one that notices a hang-up."""
+        driver = super().get_driver_class()
+        if driver.__name__ != "LinuxDriver":
+            return driver  # Windows, or a driver chosen through TEXTUAL_DRIVER
+        from agent_console.terminal_guard import TerminalGuardDriver
+
+        return TerminalGuardDriver
 
     def on_mount(self) -> None:
         self.title = t("app.title")
@@ -118,6 +141,21 @@ class AgentConsoleApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self._start()
+
+    @on(TerminalClosed)
+    async def hang_up(self) -> None:
+        """The terminal has gone: write the drafts still waiting for their timers, then end."""
+        if self._hung_up:
+            return
+        self._hung_up = True
+        writes = [worker.wait() for screen in self.screen_stack
+                  if isinstance(screen, KeepsDraft) and (worker := screen.keep_draft())]
+        try:
+            await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True),
+                                   HANG_UP_SAVE_SECONDS)
+        except asyncio.TimeoutError:
+            pass  # a store too busy to answer in time keeps the draft written a second before
+        self.exit(return_code=HANG_UP_EXIT_CODE)
 
     # --- idle lock -----------------------------------------------------------------------------
 

@@ -155,7 +155,7 @@ def _run_app(store: Store, settings: Settings) -> int:
     finally:
         if app.agent is not None:
             sign_out(store, code=app.agent.code)
-    return 0
+    return app.return_code or 0
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,10 +21,13 @@ class OpenTicket(Message):
         super().__init__()
         self.ticket_id = ticket_id
 
-
 class Navigate(Message):
     """Go to a destination of the App's registry (as its key would)."""
 
     def __init__(self, destination_id: str) -> None:
         super().__init__()
         self.destination_id = destination_id
+
+
+class TerminalClosed(Message):
+    """The console's terminal has gone (posted by the terminal driver): nobody can see it now."""

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.worker import Worker
 
 from agent_console.formatting import duration, local_time
 from agent_console.i18n import current_language, label, t
@@ -203,11 +204,19 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
 
-    def _save_draft(self) -> None:
+    def keep_draft(self) -> Worker[None] | None:
+        """Write the draft now if a change is still waiting for its timer."""
+        if self._draft_timer is None:
+            return None
+        self._draft_timer.stop()
+        return self._save_draft()
+
+    def _save_draft(self) -> Worker[None]:
+        self._draft_timer = None
         values = self.form_values()
         started = any(values[k] for k in ("phone", "name", "description")) or self.ticket_id
-        self.write_draft(json.dumps(self.draft(), ensure_ascii=False, default=str)
-                         if started else None)
+        return self.write_draft(json.dumps(self.draft(), ensure_ascii=False, default=str)
+                                if started else None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-draft")
     def write_draft(self, value: str | None) -> None:
@@ -346,9 +355,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         return field, refused.localized()
 
     def action_leave(self) -> None:
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-            self._save_draft()
+        self.keep_draft()
         if any(self.form_values()[k] for k in ("phone", "name", "description")):
             self.notify(t("new.draft_kept"))
         self.dismiss(None)

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, TextArea
+from textual.worker import Worker
 
 from agent_console.i18n import t
 from agent_console.screens.context import DraftSlot, ReportsWorkerErrors
@@ -64,8 +65,16 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
 
-    def _save_draft(self) -> None:
-        self.write_draft(self.query_one(TextArea).text or None)
+    def keep_draft(self) -> Worker[None] | None:
+        """Write the draft now if a change is still waiting for its timer."""
+        if self._draft_timer is None:
+            return None
+        self._draft_timer.stop()
+        return self._save_draft()
+
+    def _save_draft(self) -> Worker[None]:
+        self._draft_timer = None
+        return self.write_draft(self.query_one(TextArea).text or None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
     def write_draft(self, text: str | None) -> None:
@@ -82,8 +91,5 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
         self.dismiss(text)
 
     def action_cancel(self) -> None:
-        # The draft stays: an accidental Escape loses nothing.
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-            self._save_draft()
+        self.keep_draft()  # the draft stays: an accidental Escape loses nothing
         self.dismiss(None)

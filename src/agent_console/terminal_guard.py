@@ -1,0 +1,98 @@
+"""TerminalGuardDriver: Textual's Linux driver, told when its terminal goes away.
+
+Textual 8.2.8 reads the terminal in a thread that takes an empty read for piped input and
+selects again; once the terminal is closed every read is empty at once, so a console whose tmux
+pane or SSH link is dropped spins on select and read for ever, and it gets no SIGHUP when it is
+not the session leader (under `make demo`, make is). This driver watches the terminal for a
+hang-up (POLLHUP, an EIO read, or SIGHUP) and posts `TerminalClosed` to the app; output to a dead
+terminal is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import select
+import signal
+import threading
+from typing import IO, Any
+
+from textual.drivers.linux_driver import LinuxDriver
+
+from agent_console.messages import TerminalClosed
+
+
+class _DroppingOutput:
+    """The terminal's output stream, which drops writes once the terminal has gone.
+
+    Textual's writer thread dies on the first failed write, after which the app blocks as soon as
+    its output queue fills; dropping keeps the app able to save and exit.
+    """
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def write(self, text: str) -> None:
+        try:
+            self._file.write(text)
+        except (OSError, ValueError):
+            pass
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except (OSError, ValueError):
+            pass
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+
+class TerminalGuardDriver(LinuxDriver):
+    """LinuxDriver plus a hang-up watch: POLLHUP on the terminal, an EIO read, or SIGHUP."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._file = _DroppingOutput(self._file)  # type: ignore[assignment]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watch_stop: int | None = None  # write end of the pipe that ends the watch
+
+    def start_application_mode(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_signal_handler(signal.SIGHUP, self._closed)
+        read_end, self._watch_stop = os.pipe()
+        threading.Thread(target=self._watch, args=(read_end,), name="terminal-guard",
+                         daemon=True).start()
+        super().start_application_mode()
+
+    def stop_application_mode(self) -> None:
+        if self._watch_stop is not None:
+            os.close(self._watch_stop)  # the watch sees the pipe close and returns
+            self._watch_stop = None
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGHUP)
+        super().stop_application_mode()
+
+    def run_input_thread(self) -> None:
+        try:
+            super().run_input_thread()
+        except OSError as error:
+            if error.errno != errno.EIO:
+                raise
+            self._closed()
+
+    def _watch(self, stop: int) -> None:
+        """Block until the terminal hangs up (POLLHUP/POLLERR need no mask) or the watch ends."""
+        poller = select.poll()
+        poller.register(self.fileno, 0)
+        poller.register(stop, select.POLLIN)
+        try:
+            ready = dict(poller.poll())
+        finally:
+            os.close(stop)
+        if self.fileno in ready:
+            self._closed()
+
+    def _closed(self) -> None:
+        self._app.post_message(TerminalClosed())

@@ -1,0 +1,150 @@
+"""The installed `agent-console` in a pseudo-terminal: wait for what it draws, never a fixed time.
+
+Deadlines are generous (a busy machine may take many seconds to start the app); a wait that
+fails says what the app drew last.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+EXE = str(Path(sys.executable).parent / "agent-console")
+DEADLINE = 45.0
+NOW = "2026-11-24T02:00:00+00:00"
+
+# CSI and OSC/DCS sequences, then any other two-byte escape.
+_ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]P_^][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
+
+T = TypeVar("T")
+
+
+def plain(raw: bytes) -> str:
+    """What the app drew, without escape sequences."""
+    return _ESCAPES.sub(b"", raw).decode("utf-8", "replace")
+
+
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "AGENT_CONSOLE_NOW": NOW, "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path),
+            "TERM": "xterm-256color"}
+
+
+def make_demo_store(path: Path, env: dict[str, str], tickets: int = 30) -> Path:
+    subprocess.run([EXE, "demo", "--db", str(path), "--no-open", "--tickets", str(tickets)],
+                   env=env, check=True, capture_output=True)
+    return path
+
+
+def poll_until(check: Callable[[], T], timeout: float = DEADLINE, what: str = "") -> T:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout:.0f} s: {what or check}")
+        time.sleep(0.05)
+    return found
+
+
+def stored_row(db: Path, sql: str, params: tuple[Any, ...] = (),
+               timeout: float = DEADLINE) -> tuple[Any, ...]:
+    """The first row `sql` returns, once there is one."""
+    def row() -> tuple[Any, ...] | None:
+        conn = sqlite3.connect(db, timeout=5)
+        try:
+            return conn.execute(sql, params).fetchone()
+        finally:
+            conn.close()
+
+    return poll_until(row, timeout, sql)
+
+
+class Terminal:
+    """A running `agent-console` on the slave side of a pty; this object holds the master.
+
+    Use it in a `with` block: whatever happens, the app is killed at the end.
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str], size: tuple[int, int] = (120, 40),
+                 exe: str = EXE):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child becomes the app in the pseudo-terminal
+            os.execve(exe, [exe, *args], env)
+        width, height = size
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        self.raw = b""
+        self._seen = 0  # where the next expect starts looking, in the plain text
+        self.status: int | None = None
+
+    def _read(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if ready:
+            try:
+                self.raw += os.read(self.fd, 65536)
+            except OSError:  # EIO: nothing holds the terminal open any more
+                raise AssertionError(f"the app exited; last drawn: {plain(self.raw)[-600:]!r}")
+
+    def started(self, timeout: float = DEADLINE) -> None:
+        """Wait until the app writes its first bytes (its terminal driver has started)."""
+        end = time.monotonic() + timeout
+        while not self.raw:
+            if (left := end - time.monotonic()) <= 0:
+                raise AssertionError(f"nothing written within {timeout:.0f} s")
+            self._read(min(left, 0.2))
+
+    def expect(self, text: str, timeout: float = DEADLINE) -> None:
+        """Read what the app draws until `text` appears after what the last expect matched."""
+        end = time.monotonic() + timeout
+        while True:
+            drawn = plain(self.raw)
+            if (at := drawn.find(text, self._seen)) >= 0:
+                self._seen = at + len(text)
+                return
+            if (left := end - time.monotonic()) <= 0:
+                raise AssertionError(f"{text!r} not drawn within {timeout:.0f} s; "
+                                     f"last drawn: {drawn[-600:]!r}")
+            self._read(min(left, 0.2))
+
+    def send(self, keys: str | bytes) -> None:
+        os.write(self.fd, keys.encode() if isinstance(keys, str) else keys)
+
+    def hang_up(self) -> float:
+        """Close the terminal as a killed tmux pane would; the seconds until the app exited."""
+        os.close(self.fd)
+        self.fd = -1
+        start = time.monotonic()
+        poll_until(self.exited, what="the app to exit after its terminal closed")
+        return time.monotonic() - start
+
+    def exited(self) -> bool:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        return self.status is not None
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.kill()
+
+    def kill(self) -> None:
+        if not self.exited():
+            os.killpg(self.pid, signal.SIGKILL)  # the app and any shell it runs behind
+            self.status = os.waitpid(self.pid, 0)[1]
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
