@@ -12,7 +12,8 @@ API:
     autoplay(scenario, *, seed=0, runs=500, max_moves=150) -> Coverage
     play(scenario, *, seed, run, taken=None, max_moves=150) -> Played   one run
     branches(scenario) -> tuple[str, ...]          every transition's key (opening.on[0], anywhere[1])
-Coverage: branches, taken (key -> times), endings, nodes, items_passed, failures, slowest_ms;
+Coverage: branches, taken (key -> times), endings, nodes, items_passed (rubric item -> runs
+    passed), unfinished, failures, slowest_ms;
     .missing, .percent, .complete, .as_dict() (for --json)
 """
 
@@ -72,6 +73,7 @@ class Coverage:
     failures: tuple[Failure, ...] = ()
     slowest_ms: float = 0.0
     all_nodes: tuple[str, ...] = field(default=())
+    all_items: tuple[str, ...] = field(default=())
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -91,7 +93,9 @@ class Coverage:
                 "branches": len(self.branches), "taken": len(self.branches) - len(self.missing),
                 "percent": self.percent, "missing": list(self.missing),
                 "endings": dict(self.endings), "nodes_missing": [n for n in self.all_nodes if not self.nodes.get(n)],
-                "items_passed": dict(self.items_passed), "unfinished": self.unfinished,
+                "items_passed": dict(self.items_passed),
+                "items_never_passed": [i for i in self.all_items if not self.items_passed.get(i)],
+                "unfinished": self.unfinished,
                 "failures": [str(f) for f in self.failures], "slowest_ms": round(self.slowest_ms, 2)}
 
 
@@ -126,7 +130,8 @@ def autoplay(scenario: Scenario, *, seed: int = 0, runs: int = 500, max_moves: i
     return Coverage(scenario=scenario.id, seed=seed, runs=played, branches=every, taken=dict(taken),
                     endings=dict(endings), nodes=dict(nodes), items_passed=dict(passed),
                     unfinished=unfinished, failures=tuple(failures), slowest_ms=slowest,
-                    all_nodes=tuple(n.id for n in scenario.spec.nodes))
+                    all_nodes=tuple(n.id for n in scenario.spec.nodes),
+                    all_items=tuple(item.id for _, item in scenario.rubric.items()))
 
 
 def play(scenario: Scenario, *, seed: int, run: int, taken: Mapping[str, int] | None = None,

@@ -14,7 +14,8 @@ Beyond what loading refuses (bad TOML, wrong keys or values, names that point no
     contact   the category exists and the console would pick the scenario's script for it
 
 API:
-    lint(files=None) -> list[Problem]                the shipped content, or only `files`
+    lint(files=None, *, extra_dir=None, scripts=None) -> list[Problem]
+                                                     the shipped content, or only `files`
     lint_scenario(scenario, *, scripts, catalog) -> list[Problem]
     lint_phrases(book, source, place="") -> list[Problem]
 Problem(file, place, message) prints as file:place: message.
@@ -41,10 +42,12 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MIN_ZH, MIN_EN = 2, 3
 
 
-def lint(files: Sequence[Path] | None = None) -> list[Problem]:
-    """Everything wrong in the shipped scenarios, rubrics and phrase sets, or in `files` only."""
-    scripts = load_scripts()
-    library = load_scenarios(files=files, scripts=scripts)
+def lint(files: Sequence[Path] | None = None, *, extra_dir: Path | None = None,
+         scripts: ScriptLibrary | None = None) -> list[Problem]:
+    """Everything wrong in the shipped scenarios, rubrics and phrase sets (plus a trainer's
+    `extra_dir`), or in `files` only."""
+    scripts = scripts or load_scripts()
+    library = load_scenarios(extra_dir if files is None else None, files=files, scripts=scripts)
     catalog = load_catalog()
     problems = list(library.problems)
     if files is None:

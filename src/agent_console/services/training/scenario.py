@@ -264,7 +264,12 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def _validation_problems(source: str, exc: ValidationError, prefix: str = "") -> list[Problem]:
     problems = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors:
+        # a list whose items failed is also reported as too short; the items say enough
+        if err["type"] == "too_short" and any(
+                len(o["loc"]) > len(err["loc"]) and o["loc"][:len(err["loc"])] == err["loc"] for o in errors):
+            continue
         # a union (rubric = id | table) reports each alternative; name the place once
         loc = tuple(p for p in err["loc"] if p not in ("str", "RubricSpec", "function-after[_one_trigger(), When]"))
         message = {"extra_forbidden": "unknown key (check the spelling)",
