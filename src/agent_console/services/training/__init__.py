@@ -2,6 +2,7 @@
 scoring with evidence, certification, the linter and the auto-player.
 
     scenario.py  ScenarioSpec (the file), Scenario (resolved), load_scenarios() -> ScenarioLibrary
+    sandbox.py   the customer, plan, equipment, tickets, outage and bill a run needs
     phrases.py   bilingual phrase sets and matching what the trainee typed
     moves.py     Move kinds, When conditions, Line, CustomerState, Reaction, RunRecord, frames()
     customer.py  CustomerSim(scenario, seed, lang): opening(), react(move, at_seconds); replay()

@@ -30,8 +30,8 @@ from typing import Any
 from agent_console.models.vocab import WorkType
 from agent_console.services.training.customer import CustomerSim, replay
 from agent_console.services.training.moves import (ANY, COMPENSATION_KINDS, COMPLAINT_FORMS, CaseUsed,
-                                                   Classified, Compensation, Move, RunRecord, Said,
-                                                   StepDone, StepSkipped, Tick, When)
+                                                   Classified, ClassifiedIs, Compensation, Move,
+                                                   RunRecord, Said, StepDone, StepSkipped, Tick, When)
 from agent_console.services.training.rubric import score
 from agent_console.services.training.scenario import Edge, Scenario, edge_key
 
@@ -92,7 +92,8 @@ class Coverage:
         return {"scenario": self.scenario, "seed": self.seed, "runs": self.runs,
                 "branches": len(self.branches), "taken": len(self.branches) - len(self.missing),
                 "percent": self.percent, "missing": list(self.missing),
-                "endings": dict(self.endings), "nodes_missing": [n for n in self.all_nodes if not self.nodes.get(n)],
+                "endings": dict(self.endings),
+                "nodes_missing": [n for n in self.all_nodes if not self.nodes.get(n)],
                 "items_passed": dict(self.items_passed),
                 "items_never_passed": [i for i in self.all_items if not self.items_passed.get(i)],
                 "unfinished": self.unfinished,
@@ -202,13 +203,12 @@ def _move_for(when: When, scenario: Scenario, rng: random.Random) -> Move:
         return CaseUsed(case_id="K1") if ref == ANY else CaseUsed(tags=(ref,))
     if when.compensation:
         kind = rng.choice(when.compensation)
-        offer = rng.choice(COMPENSATION_KINDS) if kind == ANY else kind
+        offer = rng.choice(COMPENSATION_KINDS) if kind == "any" else kind
         fits = [Decimal(a) for a in AMOUNTS if (when.amount_min is None or a >= when.amount_min)
                 and (when.amount_max is None or a <= when.amount_max)]
         amount = rng.choice(fits) if fits else (when.amount_min or when.amount_max or Decimal(0))
-        return Compensation(offer=offer, amount=amount)  # type: ignore[arg-type]
-    wanted = when.classified
-    assert wanted is not None
+        return Compensation(offer=offer, amount=amount)
+    wanted = when.classified or ClassifiedIs()
     return Classified(category=rng.choice(wanted.category or (scenario.spec.contact.category, "billing")),
                       work_type=rng.choice(wanted.work_type or tuple(w.value for w in WorkType)),
                       complaint_form=rng.choice(wanted.complaint_form or COMPLAINT_FORMS))

@@ -23,6 +23,7 @@ same seed and the same moves give the same transcript. Nothing here reads the cl
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -99,7 +100,7 @@ class CustomerSim:
     # ── answering ────────────────────────────────────────────────────────────
 
     def react(self, move: Move, at_seconds: float) -> Reaction:
-        if at_seconds < self._now:
+        if not math.isfinite(at_seconds) or at_seconds < self._now:
             raise ValueError(f"moves go forward in time: {at_seconds} s is before {self._now} s")
         self._now = at_seconds
         if self._ending is None:

@@ -159,7 +159,8 @@ def _texts(value: Any, place: str) -> Iterator[tuple[str, Text]]:
         yield place, value
     elif isinstance(value, BaseModel):
         for name, info in type(value).model_fields.items():
-            yield from _texts(getattr(value, name), f"{place}.{info.alias or name}" if place else info.alias or name)
+            key = info.alias or name
+            yield from _texts(getattr(value, name), f"{place}.{key}" if place else key)
     elif isinstance(value, (tuple, list)):
         for n, item in enumerate(value):
             yield from _texts(item, f"{place}[{n}]")

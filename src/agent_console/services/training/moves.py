@@ -30,8 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from agent_console.services.scripts import StageId
 from agent_console.services.training.phrases import Ident, PhraseHit
 
-COMPENSATION_KINDS = ("bill_credit", "data_gift", "points")
-COMPLAINT_FORMS = ("complaint_ticket", "direct_answer", "none")
+Offer = Literal["bill_credit", "data_gift", "points"]
+Form = Literal["complaint_ticket", "direct_answer", "none"]
+COMPENSATION_KINDS: tuple[Offer, ...] = ("bill_credit", "data_gift", "points")
+COMPLAINT_FORMS: tuple[Form, ...] = ("complaint_ticket", "direct_answer", "none")
 ANY = "any"
 
 
@@ -76,7 +78,7 @@ class CaseUsed(_Frozen):
 
 class Compensation(_Frozen):
     kind: Literal["compensation"] = "compensation"
-    offer: Literal["bill_credit", "data_gift", "points"]
+    offer: Offer
     amount: Decimal = Field(ge=0)
 
 
@@ -120,7 +122,7 @@ class ClassifiedIs(_Frozen):
 
     category: tuple[str, ...] = ()
     work_type: tuple[str, ...] = ()
-    complaint_form: tuple[Literal["complaint_ticket", "direct_answer", "none"], ...] = ()
+    complaint_form: tuple[Form, ...] = ()
 
     def accepts(self, move: Classified) -> bool:
         return all(not allowed or value in allowed for allowed, value in (
@@ -145,7 +147,7 @@ class When(_Frozen):
     said: tuple[Ident, ...] = ()
     said_anything: bool = False
     case_used: tuple[str, ...] = ()
-    compensation: tuple[Literal["bill_credit", "data_gift", "points", "any"], ...] = ()
+    compensation: tuple[Offer | Literal["any"], ...] = ()
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     classified: ClassifiedIs | None = None

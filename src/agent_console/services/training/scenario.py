@@ -12,9 +12,9 @@ Loading resolves what the engine and the scorer need, so neither reads files:
         Problem(file, place, message); the others still load.
     parse_scenario(source, text, *, scripts, phrasebook, rubrics) -> (Scenario | None, problems)
     load_phrasebook() / load_rubrics() -> the shared phrase sets and rubrics, with problems
-    Scenario: spec (the file as a ScenarioSpec), phrases (shared sets + the file's + the script's
-        forbidden wording), rubric (resolved), script, step_stages (step id -> stage, over the
-        script and the scripts it branches to), source.
+    Scenario: spec (the file as a ScenarioSpec; its sandbox models are in sandbox.py), phrases
+        (shared sets + the file's + the script's forbidden wording), rubric (resolved), script,
+        step_stages (step id -> stage, over the script and the scripts it branches to), source.
 """
 
 from __future__ import annotations
@@ -23,97 +23,26 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
-from agent_console.models.vocab import Channel, Status, Tier, WorkType
+from agent_console.models.vocab import Channel, Tier, WorkType
 from agent_console.services.scripts import Script, ScriptLibrary, StageId, Text, load_scripts
 from agent_console.services.training.moves import Ending, When
 from agent_console.services.training.phrases import Ident, Phrasebook, PhraseSet, parse_phrasebook
 from agent_console.services.training.rubric import Rubric, RubricSpec, resolve
+from agent_console.services.training.sandbox import Sandbox
 
 PHRASES_FILE = "phrases.toml"
 CERTIFICATION_FILE = "certification.toml"
-Phone = Annotated[str, StringConstraints(pattern=r"^1\d{10}$")]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-# ── the sandbox: what the trainee finds when looking the customer up ─────────
-
-class SandboxCustomer(_Frozen):
-    name: Text
-    phone: Phone
-    tier: Tier = Tier.STANDARD
-    address: Text | None = None
-    age: int | None = Field(default=None, ge=0, le=120)
-    customer_since: int | None = Field(default=None, ge=1990, le=2100)
-
-
-class Plan(_Frozen):
-    code: Ident
-    name: Text
-    monthly_fee: Decimal = Field(ge=0)
-    data_gb: Decimal | None = Field(default=None, ge=0)
-    voice_minutes: int | None = Field(default=None, ge=0)
-    contract_months_left: int = Field(default=0, ge=0)
-    early_exit_fee: Decimal | None = Field(default=None, ge=0)
-    terms: tuple[Text, ...] = ()
-
-
-class Equipment(_Frozen):
-    kind: Literal["modem", "router", "set_top_box", "phone", "sim"]
-    model: str
-    serial: str
-    status: Text | None = None
-
-
-class PastTicket(_Frozen):
-    days_ago: int = Field(ge=0)
-    work_type: WorkType
-    category: Ident
-    status: Status
-    summary: Text
-
-
-class Outage(_Frozen):
-    area: Text
-    cause: Text
-    level: Literal["onu", "pon", "olt", "cell"]
-    started_minutes_ago: int = Field(ge=0)
-    restore_eta: Text
-
-
-class Charge(_Frozen):
-    months_ago: int = Field(ge=0)
-    item: Text
-    amount: Decimal
-    disputed: bool = False
-
-
-class Subscription(_Frozen):
-    name: Text
-    monthly_fee: Decimal = Field(ge=0)
-    months_ago: int = Field(ge=0)
-    channel: Text
-    confirmed: bool = True
-
-
-class Sandbox(_Frozen):
-    customer: SandboxCustomer
-    plan: Plan
-    equipment: tuple[Equipment, ...] = ()
-    tickets: tuple[PastTicket, ...] = ()
-    outage: Outage | None = None
-    charges: tuple[Charge, ...] = ()
-    subscriptions: tuple[Subscription, ...] = ()
 
 
 # ── the customer: persona, nodes and transitions ─────────────────────────────
@@ -175,6 +104,16 @@ class Node(_Frozen):
     end: Ending | None = None
 
 
+def _rubric_kind(value: Any) -> str:
+    return "rubric-table" if isinstance(value, (dict, RubricSpec)) else "rubric-id"
+
+
+# A shared rubric's id, or a table of the scenario's own; errors name only the form given.
+RubricRef = Annotated[Annotated[Ident, Tag("rubric-id")] | Annotated[RubricSpec, Tag("rubric-table")],
+                      Discriminator(_rubric_kind)]
+_TAGS = ("rubric-id", "rubric-table")
+
+
 class ScenarioSpec(_Frozen):
     id: Ident
     title: Text
@@ -186,7 +125,7 @@ class ScenarioSpec(_Frozen):
     time_budget: int = Field(gt=0)  # seconds
     start: Ident
     hang_up: Ident  # where the customer goes when patience runs out; an ending node
-    rubric: Ident | RubricSpec
+    rubric: RubricRef
     phrases: dict[Ident, PhraseSet] = {}
     nodes: tuple[Node, ...] = Field(min_length=2)
     anywhere: tuple[Edge, ...] = ()  # tried at every node after the node's own transitions
@@ -270,8 +209,7 @@ def _validation_problems(source: str, exc: ValidationError, prefix: str = "") ->
         if err["type"] == "too_short" and any(
                 len(o["loc"]) > len(err["loc"]) and o["loc"][:len(err["loc"])] == err["loc"] for o in errors):
             continue
-        # a union (rubric = id | table) reports each alternative; name the place once
-        loc = tuple(p for p in err["loc"] if p not in ("str", "RubricSpec", "function-after[_one_trigger(), When]"))
+        loc = tuple(p for p in err["loc"] if p not in _TAGS)
         message = {"extra_forbidden": "unknown key (check the spelling)",
                    "missing": "required key is missing"}.get(err["type"], str(err["msg"]))
         problems.append(Problem(source, _dotted((prefix,) + loc if prefix else loc),
@@ -359,7 +297,8 @@ def _forbidden_of(script: Script) -> PhraseSet:
                      en=tuple(dict.fromkeys(p for g in (script.forbidden, *steps) for p in g.en)), bad=True)
 
 
-def _references(spec: ScenarioSpec, steps: Mapping[str, StageId], book: Phrasebook) -> Iterator[tuple[str, str]]:
+def _references(spec: ScenarioSpec, steps: Mapping[str, StageId],
+                book: Phrasebook) -> Iterator[tuple[str, str]]:
     """(place, what is wrong) for every name in the scenario that points nowhere."""
     seen: dict[str, int] = {}
     for i, node in enumerate(spec.nodes):
