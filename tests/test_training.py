@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,6 +169,13 @@ def test_autoplay_takes_every_branch_without_a_failure(library, scenario_id):
 def test_lint_reports_broken_toml_with_its_line(tmp_path):
     problems = problems_of(tmp_path, MINI.replace('id = "mini"', 'id = "mini'))
     assert len(problems) == 1 and "line 2" in problems[0] and "not valid TOML" in problems[0]
+
+
+def test_lint_reports_a_file_it_cannot_read(tmp_path):
+    (tmp_path / "latin1.toml").write_bytes("title = \"caf\u00e9\"".encode("latin-1"))
+    problems = [str(p) for p in lint([tmp_path / "missing.toml", tmp_path / "latin1.toml"])]
+    assert problems == [f"{tmp_path / 'missing.toml'}: cannot be read: No such file or directory",
+                        f"{tmp_path / 'latin1.toml'}: cannot be read: not UTF-8 text"]
 
 
 def test_lint_reports_an_unknown_key(tmp_path):
@@ -456,6 +464,37 @@ def test_the_same_transcript_scores_the_same_every_time(library):
     first = score(record, scenario.rubric)
     again = RunRecord.model_validate_json(record.model_dump_json())
     assert all(score(again, scenario.rubric) == first for _ in range(100))
+
+
+def good_run(spec: str) -> list[tuple[object, float]]:
+    """The moves of tests/fixtures/training_good_runs.toml, 10 seconds apart."""
+    moves: list[object] = []
+    for line in spec:
+        kind, _, rest = line.partition(":")
+        if kind == "step":
+            moves.append(StepDone(step=rest))
+        elif kind == "said":
+            moves.append(Said(text=rest))
+        elif kind == "case":
+            moves.append(CaseUsed(tags=(rest,)))
+        elif kind == "offer":
+            offer, amount = rest.split(":")
+            moves.append(Compensation(offer=offer, amount=Decimal(amount)))
+        else:
+            category, work_type, form = rest.split("/")
+            moves.append(Classified(category=category, work_type=work_type, complaint_form=form))
+    return [(move, 10.0 * n) for n, move in enumerate(moves, start=1)]
+
+
+GOOD_RUNS = tomllib.loads((Path(__file__).parent / "fixtures" / "training_good_runs.toml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("scenario_id", REQUIRED)
+def test_every_shipped_scenario_can_be_passed_by_a_well_played_run(library, scenario_id):
+    scenario = library.get(scenario_id)
+    result = score(play(scenario, good_run(GOOD_RUNS[scenario_id]["moves"])), scenario.rubric)
+    failed = [item.id for item in result.items if item.applicable and not item.passed]
+    assert result.ending is Ending.SOLVED_SATISFIED and result.passed and result.total >= 95, failed
 
 
 # ── certification ────────────────────────────────────────────────────────────

@@ -178,7 +178,7 @@ def _next_move(scenario: Scenario, sim: CustomerSim, rng: random.Random,
         fresh = [o for o in options if not taken.get(o[0])]
         key, edge = rng.choice(fresh if fresh and rng.random() < 0.8 else options)
         if edge.when.after is not None:
-            return Tick(), max(at, sim.node_entered_at + edge.when.after)
+            return Tick(), max(at, sim.quiet_since + edge.when.after)
         return _move_for(edge.when, scenario, rng), at
     if roll < 0.85:
         return Tick(), at

@@ -9,9 +9,10 @@
 How a move is answered, at `at_seconds` (never earlier than the previous move):
  1. patience drains with time (persona.drain points a minute since the start of the run);
  2. the first transition whose condition the move meets and whose `if` holds is taken: the
-    current node's own transitions in order, then the scenario's `anywhere` ones; a transition
-    with `after` (time at this node) is tried only when no other one matched, and restarts the
-    node's timer when taken;
+    current node's own transitions in order, then the scenario's `anywhere` ones. A transition
+    with `after = N` is for silence: it is taken on a Tick() once N seconds have passed since
+    the trainee last did anything or the customer last spoke; the screen sends Tick() while the
+    trainee is idle (once a second is plenty);
  3. the transition's lines are said, mood and patience change, flags are set, and the customer
     moves to `goto`, saying one of its lines and passing on through any `then`;
  4. if patience reaches 0 before an ending, the customer goes to the hang-up node.
@@ -29,7 +30,7 @@ from collections import Counter
 
 from agent_console.services.scripts import Text
 from agent_console.services.training.moves import (CustomerState, Ending, Event, Line, Move, Reaction,
-                                                   RunRecord, Said, StepDone, StepSkipped)
+                                                   RunRecord, Said, StepDone, StepSkipped, Tick)
 from agent_console.services.training.phrases import PhraseHit
 from agent_console.services.training.scenario import Edge, Guard, Scenario, edge_key
 
@@ -50,11 +51,11 @@ class CustomerSim:
         self._visits: Counter[str] = Counter()
         self._fired: set[str] = set()
         self._now = 0.0
-        self._entered_at = 0.0
+        self._quiet_since = 0.0
         self._ending: Ending | None = None
         self._node = scenario.spec.start
         self._events: list[Event] = []
-        self._opening = tuple(self._enter(scenario.spec.start, 0.0))
+        self._opening = tuple(self._enter(scenario.spec.start))
         self._start = self.state
 
     # ── what the UI reads ────────────────────────────────────────────────────
@@ -77,9 +78,9 @@ class CustomerSim:
         return self._now
 
     @property
-    def node_entered_at(self) -> float:
-        """When the customer came to the current node (or last lost patience waiting there)."""
-        return self._entered_at
+    def quiet_since(self) -> float:
+        """The second since which neither side has done anything: `after` transitions count from it."""
+        return self._quiet_since
 
     @property
     def record(self) -> RunRecord:
@@ -114,9 +115,11 @@ class CustomerSim:
             found = self._pick(move, hits, stage, at_seconds)
             if found is not None:
                 taken, edge = found
-                lines.extend(self._take(taken, edge, at_seconds))
+                lines.extend(self._take(taken, edge))
         if self._patience <= 0 and self._ending is None:
-            lines.extend(self._enter(self.scenario.spec.hang_up, at_seconds))
+            lines.extend(self._enter(self.scenario.spec.hang_up))
+        if taken is not None or lines or not isinstance(move, Tick):
+            self._quiet_since = at_seconds
         reaction = Reaction(lines=tuple(lines), state=self.state, edge=taken, hits=hits, stage=stage)
         self._events.append(Event(second=at_seconds, move=move, reaction=reaction))
         return reaction
@@ -137,9 +140,10 @@ class CustomerSim:
         for key, edge in open_edges:
             if edge.when.after is None and edge.when.matches(move, hits, stage):
                 return key, edge
-        for key, edge in open_edges:
-            if edge.when.after is not None and at - self._entered_at >= edge.when.after:
-                return key, edge
+        if isinstance(move, Tick):
+            for key, edge in open_edges:
+                if edge.when.after is not None and at - self._quiet_since >= edge.when.after:
+                    return key, edge
         return None
 
     def _holds(self, guard: Guard) -> bool:
@@ -153,24 +157,22 @@ class CustomerSim:
                 and all(self._visits[n] for n in guard.visited)
                 and not any(self._visits[n] for n in guard.not_visited))
 
-    def _take(self, key: str, edge: Edge, at: float) -> list[Line]:
+    def _take(self, key: str, edge: Edge) -> list[Line]:
         if edge.once:
             self._fired.add(key)
         self._mood = min(100, max(0, self._mood + edge.mood))
         self._patience = min(100, max(0, self._patience + edge.patience))
         self._flags.update(edge.set)
-        if edge.when.after is not None:
-            self._entered_at = at
         lines = self._choose(key, edge.lines)
         if edge.goto is not None:
-            lines.extend(self._enter(edge.goto, at))
+            lines.extend(self._enter(edge.goto))
         return lines
 
-    def _enter(self, node_id: str, at: float) -> list[Line]:
+    def _enter(self, node_id: str) -> list[Line]:
         lines: list[Line] = []
         node = self.scenario.node(node_id)
         for _ in range(MAX_THEN):
-            self._node, self._entered_at = node.id, at
+            self._node = node.id
             self._visits[node.id] += 1
             lines.extend(self._choose(node.id, node.lines))
             if node.end is not None:

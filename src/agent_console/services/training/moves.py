@@ -5,7 +5,7 @@ A move is one thing the trainee does, at a second of the run:
     StepSkipped(step="survey", reason="...")     a script step skipped, with the reason given
     Said(text="...")                             what the trainee typed to the customer
     CaseUsed(case_id="K12", category="billing", tags=("漫游",))   a knowledge-base case opened
-    Compensation(kind="bill_credit", amount=Decimal("20"))       bill_credit, data_gift or points
+    Compensation(offer="bill_credit", amount=Decimal("20"))      bill_credit, data_gift or points
     Classified(category="billing", work_type="complaint", complaint_form="complaint_ticket")
     Tick()                                       time passes and nothing else happens
 `Move` is their union (discriminated by `kind`); `MOVE` reads one back from JSON.
@@ -139,7 +139,7 @@ class When(_Frozen):
     of one of these stages, typed a phrase of one of these sets (or anything at all), used a KB
     case with one of these ids/categories/tags ("any" for any case), offered one of these kinds of
     compensation (with an optional amount range; "any" for any kind), chose a classification, or
-    `after` seconds have passed since the customer's last change of node."""
+    has been silent `after` seconds (see customer.py)."""
 
     step_done: tuple[Ident, ...] = ()
     step_skipped: tuple[Ident, ...] = ()

@@ -371,7 +371,7 @@ def load_scenarios(extra_dir: Path | None = None, *, files: Sequence[Path] | Non
     phrasebook, problems = load_phrasebook()
     rubrics, found = load_rubrics()
     problems.extend(found)
-    groups: list[list[tuple[str, str | None]]] = []
+    groups: list[list[tuple[str, str | OSError | UnicodeError]]] = []
     if files is None:
         groups.append([(s, t) for s, t in _shipped("scenarios") if not s.endswith(PHRASES_FILE)])
     else:
@@ -383,8 +383,9 @@ def load_scenarios(extra_dir: Path | None = None, *, files: Sequence[Path] | Non
     for group in groups:
         in_group: dict[str, str] = {}
         for source, text in group:
-            if text is None:
-                problems.append(Problem(source, "", "cannot be read as UTF-8 text"))
+            if not isinstance(text, str):
+                why = text.strerror if isinstance(text, OSError) else "not UTF-8 text"
+                problems.append(Problem(source, "", f"cannot be read: {why}"))
                 continue
             scenario, found = parse_scenario(source, text, scripts=scripts, phrasebook=phrasebook,
                                              rubrics=rubrics)
@@ -400,8 +401,9 @@ def load_scenarios(extra_dir: Path | None = None, *, files: Sequence[Path] | Non
     return ScenarioLibrary(dict(sorted(scenarios.items())), rubrics, phrasebook, tuple(problems))
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path) -> str | OSError | UnicodeError:
+    """The file's text, or why it cannot be read."""
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    except (OSError, UnicodeError) as exc:
+        return exc
