@@ -458,6 +458,14 @@ def test_a_skipped_step_shows_as_evidence_but_earns_nothing(library):
     assert "step_skipped verify (客户着急)" in [e.text for e in item.evidence]
 
 
+def test_empathy_and_the_answer_in_one_breath_counts_as_empathy_first(tmp_path):
+    scenario = mini(tmp_path)
+    for text, first in (("非常抱歉，经查询是系统原因。", True), ("经查询是系统原因。", False)):
+        item = next(i for i in score(play(scenario, [(Said(text=text), 5), (Said(text="对不起"), 9)]),
+                                     scenario.rubric).items if i.id == "empathy_first")
+        assert item.passed is first
+
+
 def test_the_same_transcript_scores_the_same_every_time(library):
     scenario = library.get("outage_angry_broadband")
     record = play(scenario, PASSING[:12])
@@ -545,6 +553,12 @@ def test_autoplay_is_repeatable(tmp_path):
     first, again = (autoplay(scenario, seed=9, runs=30).as_dict() for _ in range(2))
     assert {**first, "slowest_ms": 0} == {**again, "slowest_ms": 0}
     assert branches(scenario) == ("open.on[0]", "open.on[1]", "calm.on[0]", "calm.on[1]", "anywhere[0]")
+
+
+def test_the_train_command_keeps_start_up_lean():
+    code = "import sys, agent_console.training_cli\nprint('pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
 
 
 def test_the_training_core_stays_headless():

@@ -6,17 +6,18 @@ An item is one of these checks:
     steps        these script steps were completed (points in proportion to those done)
     happened     some move met one of `when`                 (e.g. the KB was used)
     never        no move met any of `when`                   (e.g. forbidden wording)
-    before       a move meeting `when` came before any move meeting `then` (empathy first)
+    before       a move meeting `when` came no later than any move meeting `then` (empathy first)
     classified   the last classification chosen fits `classified`
     time_budget  the run took at most `seconds` (default: the scenario's time budget)
     ending       the customer's ending is one of `endings`
 An item is not applicable (left out of the total) unless a move met one of `applies_if` and the
 customer reached one of the nodes `applies_if_visited`, when those are given, and none of the
-nodes `applies_unless_visited`. An item with
-`auto_fail = "section"` zeroes its section when it fails; `auto_fail = "run"` zeroes the run.
+nodes `applies_unless_visited`. An item with `auto_fail = "section"` zeroes its section when it
+fails; `auto_fail = "run"` zeroes the run.
 
 API:
-    RubricSpec / Rubric / Section / Item           the data; resolve(spec, shared) -> Rubric
+    RubricSpec / Rubric / Section / Item           the data
+    resolve(spec, shared, *, default_id) -> Rubric a spec with its base's sections
     score(record, rubric) -> Result                pure: the same record scores the same
     Result.items[i]: ItemResult(id, section, title, weight, points, applicable, passed, evidence)
     Evidence(frame, second, text)                  frame = index in moves.frames(record)
@@ -213,7 +214,7 @@ def _judge(item: Item, record: RunRecord) -> tuple[float, bool, tuple[Evidence, 
     if item.check == "before":
         first, then = _first(record, item.when), _first(record, item.then)
         shown = tuple(_found(n, events[n]) for n in (first, then) if n is not None)
-        ok = first is not None and (then is None or first < then)
+        ok = first is not None and (then is None or first <= then)  # one breath: sorry, then why
         return float(ok), ok, shown or (Evidence(frame=None, second=None, text="not found"),)
     if item.check == "classified":
         chosen = [n for n, e in enumerate(events) if isinstance(e.move, Classified)]
