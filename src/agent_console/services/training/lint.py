@@ -115,7 +115,9 @@ def _graph(spec: ScenarioSpec) -> Iterator[tuple[str, str]]:
         chain, current = [node.id], node
         while current.then is not None and current.then in spec.node_index:
             if current.then in chain:
-                yield f"{place}.then", f"`then` loops: {' → '.join([*chain, current.then])}"
+                loop = chain[chain.index(current.then):]
+                if node.id == min(loop):  # reported once, at the loop's first node by id
+                    yield f"{place}.then", f"`then` loops: {' → '.join([*loop, current.then])}"
                 break
             chain.append(current.then)
             current = spec.node_index[current.then]
