@@ -191,7 +191,7 @@ def test_missing_tables_indexes_and_triggers_are_named(tmp_path):
 def test_tables_match_the_models(tmp_path):
     from sqlmodel import SQLModel
 
-    import agent_console.models.tables  # noqa: F401 - registers the tables
+    import agent_console.models.schema  # noqa: F401 - registers the tables
 
     path = tmp_path / "s.db"
     _open(path).dispose()

@@ -24,6 +24,7 @@ from agent_console.services.errors import ServiceError
 from agent_console.services.sla import PolicyError
 from agent_console.services.store import Store
 from agent_console.ticket_cli import add_ticket_parser, run_ticket
+from agent_console.training_cli import add_train_parser, run_train
 
 if TYPE_CHECKING:
     from agent_console.app import AgentConsoleApp
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
-                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify}")
+                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
     add_classify_parser(sub, lambda p: _common(p, suppress=True))
+    add_train_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -239,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         i18n.set_language(settings.lang)
         if args.command == "classify":  # needs no store
             return run_classify(args)
+        if args.command == "train" and args.train_command in ("lint", "autoplay"):
+            return run_train(args)
         if args.command == "demo":
             return _cmd_demo(args, settings)
         if args.command == "check":

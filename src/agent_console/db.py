@@ -1,5 +1,5 @@
 """The store's file and engine: opening checks, the SQLAlchemy engine, schema version and
-forward migrations. The schema itself is `models.tables`; this module adds only what SQLModel
+forward migrations. The schema itself is `models.schema`; this module adds only what SQLModel
 cannot say (SQLite's full-text table and the audit trail's triggers)."""
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 def _create_all(conn: Any) -> None:
     from sqlmodel import SQLModel
 
-    import agent_console.models.tables  # noqa: F401  (registers the tables)
+    import agent_console.models.schema  # noqa: F401  (registers every table)
 
     SQLModel.metadata.create_all(conn)
     for statement in SQLITE_EXTRAS:
@@ -243,7 +243,7 @@ def schema_problems(engine: Any) -> list[str]:
     from sqlalchemy import inspect
     from sqlmodel import SQLModel
 
-    import agent_console.models.tables  # noqa: F401
+    import agent_console.models.schema  # noqa: F401
 
     found = inspect(engine)
     tables = set(found.get_table_names())

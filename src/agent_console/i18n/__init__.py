@@ -24,9 +24,20 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    """All messages of one language, keyed by dotted names."""
-    text = resources.files("agent_console.i18n").joinpath(f"{LANGS[lang]}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    """All messages of one language, keyed by dotted names: `en.toml` and the catalogs of
+    each capability beside it (`en.training.toml`, `en.hall.toml` …)."""
+    folder = resources.files("agent_console.i18n")
+    name = LANGS[lang]
+    parts = [f"{name}.toml", *sorted(p.name for p in folder.iterdir()
+                                     if p.name.startswith(f"{name}.") and p.name.endswith(".toml")
+                                     and p.name != f"{name}.toml")]
+    messages: dict[str, str] = {}
+    for part in parts:
+        flat = _flatten(tomllib.loads(folder.joinpath(part).read_text("utf-8")))
+        if clash := set(flat) & set(messages):
+            raise ValueError(f"{part}: keys already defined: {sorted(clash)[:3]}")
+        messages.update(flat)
+    return messages
 
 
 def set_language(lang: str) -> None:

@@ -1,0 +1,4 @@
+"""Every table of the store, registered with SQLModel's metadata: the core tables and those of
+each capability. `db` imports this module to create or check a store."""
+
+from agent_console.models import tables  # noqa: F401
