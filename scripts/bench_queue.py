@@ -29,7 +29,7 @@ import re
 import signal
 import statistics
 import struct
-import getpass
+import pwd
 import subprocess
 import sys
 import tempfile
@@ -42,6 +42,10 @@ CLI = Path(sys.executable).with_name("agent-console")
 ROWS, COLS = 40, 120
 TICKET = re.compile(rb"T\d{12}")
 BUDGET_SIZE = 100_000
+# The floor: a hello-world Textual app whose first frame shows a ticket-like number.
+HELLO = ("from textual.app import App\nfrom textual.widgets import Static\n"
+         "class Hello(App):\n    def compose(self):\n        yield Static('T000000000000')\n"
+         "Hello().run()\n")
 # column key -> (budget, unit shown in the budget row)
 BUDGETS = {"first": (0.6, "s"), "rss": (120.0, "MB"), "idle": (300.0, "B/s"), "move": (1024.0, "B")}
 
@@ -56,8 +60,9 @@ def clean_env(config_dir: str) -> dict[str, str]:
 class Session:
     """One app process on a pty; a thread drains the master fd into a timestamped log."""
 
-    def __init__(self, db: Path, env: dict[str, str]) -> None:
-        argv = [str(CLI), "--db", str(db), "--agent", "a001", "--lang", "en"]
+    def __init__(self, db: Path | None, env: dict[str, str]) -> None:
+        argv = ([str(CLI), "--db", str(db), "--agent", "a001", "--lang", "en"] if db is not None
+                else [sys.executable, "-c", HELLO])
         self.log: list[tuple[float, int]] = []  # (time, bytes) per read
         self.raw = bytearray()
         self.first_rows: float | None = None
@@ -182,9 +187,10 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict[str, object
                     "--no-open"], env=env, check=True, stdout=subprocess.DEVNULL)
     result: dict[str, object] = {"size": size, "build": time.monotonic() - started}
     # Sign in as a001 without a PIN prompt: bind this OS account to the agent, as an SSH seat is.
-    subprocess.run([str(CLI), "agent", "bind", "a001", "--os-user", getpass.getuser(), "--db",
-                    str(db), "--agent", "admin", "--my-pin", "9999"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([str(CLI), "agent", "bind", "a001", "--os-user",
+                    pwd.getpwuid(os.getuid()).pw_name, "--db", str(db), "--agent", "admin",
+                    "--pin-stdin"], env=env, check=True, stdout=subprocess.DEVNULL,
+                   input=b"9999\n")
     (work / "config" / "config.toml").write_text("os_user_sign_in = true\n")
     firsts, screens, exits = [], [], []
     dump = Path(args.dump) / str(size) if args.dump else None
@@ -281,6 +287,13 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument("--dump", metavar="DIR", help="save each phase's raw pty output here")
     args = parser.parse_args()
+    floors = []
+    for _ in range(args.runs):
+        hello = Session(None, clean_env(tempfile.gettempdir()))
+        floors.append(hello.wait_rows(limit=60) or float("nan"))
+        os.kill(hello.pid, signal.SIGKILL)
+        os.waitpid(hello.pid, 0)
+    floor = statistics.median(floors)
     results = []
     for size in (int(s.replace("_", "")) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
@@ -291,7 +304,10 @@ def main() -> int:
                   f"exit {r['exit']}", file=sys.stderr, flush=True)
             results.append(r)
     print(f"\nQueue screen, {COLS}x{ROWS} pty, first frame = median of {args.runs}; "
-          f"idle over {args.idle_seconds:g}s; ✓/✗ = budget at {BUDGET_SIZE:,}\n")
+          f"idle over {args.idle_seconds:g}s; ✓/✗ = budget at {BUDGET_SIZE:,}")
+    print(f"Floor in the same run: a hello-world Textual app's first frame {floor:.3f} s; "
+          f"the queue's first frame at each size is "
+          + ", ".join(f"{r['first'] / floor:.1f}×" for r in results if r.get("first")) + "\n")
     print(render(results, markdown=False))
     if args.markdown:
         print()

@@ -178,7 +178,7 @@ def main() -> int:
         print("| " + " | ".join(columns) + " |")
         print("|" + "---:|" * len(columns))
     else:
-        print("  ".join(f"{c:>11}" for c in columns))
+        print("  ".join(f"{c.replace(' ', '_'):>11}" for c in columns))
     for row in rows:
         cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()]
         print(("| " + " | ".join(cells) + " |") if args.markdown

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 APPLICATION_ID = 0x41474331  # "AGC1": marks a file as an Agent Console store
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -27,6 +27,14 @@ class StoreError(Exception):
 _DB_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+@overload
+def to_db(value: datetime) -> str: ...
+@overload
+def to_db(value: None) -> None: ...
+@overload
+def to_db(value: datetime | None) -> str | None: ...
+
+
 def to_db(value: datetime | None) -> str | None:
     """Aware datetime -> the stored UTC text (the same text SQLAlchemy's DateTime uses)."""
     if value is None:
@@ -34,6 +42,14 @@ def to_db(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     return value.astimezone(timezone.utc).strftime(_DB_FORMAT)
+
+
+@overload
+def from_db(value: str | datetime) -> datetime: ...
+@overload
+def from_db(value: None) -> None: ...
+@overload
+def from_db(value: str | datetime | None) -> datetime | None: ...
 
 
 def from_db(value: str | datetime | None) -> datetime | None:

@@ -3,6 +3,7 @@ changes customer data takes one; nothing sees everything by default."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent_console.models.read import AgentInfo
@@ -21,7 +22,7 @@ class Actor:
     permissions: frozenset[str]
 
     @classmethod
-    def of(cls, agent: AgentInfo, table: dict[str, frozenset[str]]) -> Actor:
+    def of(cls, agent: AgentInfo, table: Mapping[str, frozenset[str]]) -> Actor:
         return cls(agent.id, agent.code, agent.name, agent.role, agent.team, agent.department,
                    table.get(agent.role, frozenset()))
 

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from agent_console.db import from_db, to_db
 from agent_console.models.read import AgentInfo
@@ -59,7 +61,7 @@ def check_pin(pin: str, stored: str | None) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(computed.hex(), digest)
 
 
-def _agent(row: tuple) -> AgentInfo:
+def _agent(row: Sequence[Any]) -> AgentInfo:
     return AgentInfo(*row)
 
 
@@ -101,7 +103,7 @@ def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = Lockou
     raise refusal or SignInError("wrong", left=policy.attempts - failed)
 
 
-def _refusal(tx: Tx, row: tuple | None, code: str) -> SignInError | None:
+def _refusal(tx: Tx, row: Sequence[Any] | None, code: str) -> SignInError | None:
     """Why this sign-in is refused before any PIN is checked, recorded on the trail."""
     if row is None:
         tx.audit(Action.SIGN_IN_FAILED, detail={"why": "unknown_agent"}, agent=code)
@@ -191,7 +193,7 @@ def _keeps_an_admin(store: Store, tx: Tx) -> None:
 
 
 def _admin(store: Store, actor: Actor | None, target: str, what: str, sql: str,
-           params: tuple) -> None:
+           params: tuple[Any, ...]) -> None:
     """One change to an agent, by an actor who may manage agents (None only when the first
     agent is added to a store that never had one)."""
     if actor is not None:
@@ -287,5 +289,5 @@ def list_all(store: Store) -> list[AgentRow]:
     with store.read() as tx:
         rows = tx.all("SELECT code, name, role, team, department, active, pin_hash IS NOT "
                       "NULL, os_user, locked_until FROM agent ORDER BY code")
-    return [AgentRow(c, n, r, t, d, bool(a), bool(p), o, bool(lock and from_db(lock) > now))
+    return [AgentRow(c, n, r, t, d, bool(a), bool(p), o, lock is not None and from_db(lock) > now)
             for c, n, r, t, d, a, p, o, lock in rows]

@@ -133,7 +133,7 @@ class Store:
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return bool(self.engine.dialect.name == "sqlite")
 
     @contextmanager
     def write(self, actor: Actor | None = None) -> Iterator[Tx]:
