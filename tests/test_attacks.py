@@ -377,3 +377,36 @@ def test_every_role_is_known_to_the_shipped_table():
 
     table = permissions.shipped_table()
     assert {r.value for r in Role} == set(table)
+
+
+@pytest.mark.parametrize("field", ["--description", "--name"])
+def test_invalid_utf8_names_the_field(tmp_path, field):
+    site_store(tmp_path, witness=False).close()
+    args = {"--phone": "13912345678", "--channel": "hotline", "--type": "fault",
+            "--category": "broadband", "--description": "断网", "--name": "王芳"}
+    argv = [EXE.encode(), b"--db", str(tmp_path / "site.db").encode(), b"ticket", b"new",
+            b"--agent", b"a001", b"--pin-stdin"]
+    for flag, value in args.items():
+        argv += [flag.encode(), b"\xff\xfe" if flag == field else value.encode()]
+    result = subprocess.run(argv, capture_output=True, input=b"1111\n", timeout=120)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert field.strip("-").capitalize()[:4] in err
+
+
+def test_a_damaged_store_gets_one_line_not_a_traceback(tmp_path):
+    site_store(tmp_path, witness=False).close()
+    path = tmp_path / "site.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    size = len(data) // pages
+    for page in range(2, pages):  # every page but the schema's
+        data[page * size + 8:page * size + size // 2] = b"\x07" * (size // 2 - 8)
+    path.write_bytes(bytes(data))
+    for args in (["ticket", "list"], ["check"], ["audit", "verify"]):
+        result = run("--db", str(path), *args, "--agent", "a001", "--pin-stdin", stdin="1111\n") \
+            if args[0] == "ticket" else run("--db", str(path), *args)
+        assert result.returncode in (1, 2) and "Traceback" not in result.stderr, (args, result)

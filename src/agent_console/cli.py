@@ -97,6 +97,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 FROZEN_CLOCK_ENV = "AGENT_CONSOLE_NOW"
 
 
+def _check_text(args: argparse.Namespace) -> None:
+    """Bytes that are not UTF-8 (kept by Python as surrogates) are named, never stored."""
+    from agent_console.services.errors import InputError
+
+    for name, value in vars(args).items():
+        if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
+            raise InputError(name, "is not valid UTF-8 text", code="utf8")
+
+
 def open_store(settings: Settings, *, create: bool = True, demo: bool = False) -> Store:
     """Check, create or migrate the store, and load the site's policy kept in it.
 
@@ -239,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = _settings(args)
         i18n.set_language(settings.lang)
+        _check_text(args)
         if args.command == "classify":  # needs no store
             return run_classify(args)
         if args.command == "train" and args.train_command in ("lint", "autoplay"):
@@ -273,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a damaged store: one line, never a traceback
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        print(f"{PROG}: {t('cli.error')}: {t('cli.store_damaged', error=str(exc.orig)[:200])}",
+              file=sys.stderr)
+        return 2
 
 
 def _entry() -> Any:
