@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
+from agent_console.backup_cli import add_backup_parsers, run_backup, run_restore
 from agent_console.classify_cli import add_classify_parser, run_classify
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
@@ -57,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
-                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train}")
+                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
+                                        "backup,restore}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
     add_classify_parser(sub, lambda p: _common(p, suppress=True))
     add_train_parser(sub, lambda p: _common(p, suppress=True))
+    add_backup_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -257,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_demo(args, settings)
         if args.command == "check":
             return _cmd_check(settings)
+        if args.command == "restore":
+            return run_restore(args, settings)
         store = open_store(settings)
         if args.command == "ticket":
             return run_ticket(args, store, settings)
@@ -268,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_agent(args, store, settings)
         if args.command == "audit":
             return run_audit(args, store, settings)
+        if args.command == "backup":
+            return run_backup(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

@@ -69,6 +69,8 @@ class Settings:
     # store file, as STORE.witness); for a shared server, a folder only a service account writes.
     audit_witness: str = ""
     audit_syslog: bool = False
+    backup_dir: str = ""  # "" = a backups folder beside the store
+    backup_keep: int = 7
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -80,7 +82,8 @@ def _flag(value: object) -> bool:
 
 _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
-           "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag}
+           "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
+           "backup_dir": str, "backup_keep": int}
 
 
 def _coerce(name: str, value: object) -> object:

@@ -44,6 +44,10 @@ class Action:
     KB_IMPORT = "kb_import"
     AGENT_ADMIN = "agent_admin"
     EXPORT = "export"
+    BACKUP = "backup"
+    RESTORE = "restore"
+    RETENTION = "retention"
+    ERASURE = "erasure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,40 +160,59 @@ def verify(store: Store) -> VerifyResult:
                                          f"{str(exc).splitlines()[0][:120]})")
 
 
-def _verify(store: Store) -> VerifyResult:
+_CHAIN_SQL = ("SELECT id, at, agent_code, action, target, detail, prev_hash, hash FROM audit_log "
+              "ORDER BY id")
+_HEAD_SQL = "SELECT last_id, last_hash FROM audit_head WHERE one = 1"
+
+
+def _walk(rows: Any, head: Any) -> tuple[VerifyResult, dict[int, str]]:
+    """The chain checks over the trail's rows and head row: the result and each record's hash."""
     expected_id, prev_hash, count, last_at = 1, GENESIS, 0, ""
     hashes: dict[int, str] = {}
-    with store.read() as tx:
-        rows = tx.all("SELECT id, at, agent_code, action, target, detail, prev_hash, hash "
-                      "FROM audit_log ORDER BY id")
-        head = tx.one("SELECT last_id, last_hash FROM audit_head WHERE one = 1")
-        triggers = {name for (name,) in tx.all(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")} if store.is_sqlite else None
     for record_id, at, agent, action, target, detail, stored_prev, stored_hash in rows:
         fields = (at, agent, action, target, detail, stored_prev, stored_hash)
         if not isinstance(record_id, int) or not all(isinstance(f, str) for f in fields):
             return VerifyResult(False, count, expected_id,
-                                f"record {record_id!r} holds a value of the wrong type (altered)")
+                                f"record {record_id!r} holds a value of the wrong type (altered)"), hashes
         if record_id != expected_id:
             return VerifyResult(False, count, expected_id,
-                                f"record {expected_id} is missing (deleted)")
+                                f"record {expected_id} is missing (deleted)"), hashes
         if stored_prev != prev_hash:
             return VerifyResult(False, count, record_id,
                                 f"record {record_id} does not follow record {record_id - 1} "
-                                "(inserted or reordered)")
+                                "(inserted or reordered)"), hashes
         if _digest(prev_hash, record_id, at, agent, action, target, detail) != stored_hash:
-            return VerifyResult(False, count, record_id, f"record {record_id} was altered")
+            return VerifyResult(False, count, record_id, f"record {record_id} was altered"), hashes
         if at < last_at:
             return VerifyResult(False, count, record_id,
                                 f"record {record_id} is dated before record {record_id - 1} "
-                                "(the clock was set back, or the record was backdated)")
+                                "(the clock was set back, or the record was backdated)"), hashes
         hashes[record_id] = stored_hash
         prev_hash, expected_id, count, last_at = stored_hash, expected_id + 1, count + 1, at
     if count and head is None:
-        return VerifyResult(False, count, count + 1, "the head row is missing (deleted)")
+        return VerifyResult(False, count, count + 1, "the head row is missing (deleted)"), hashes
     if head is not None and (head[0] != count or head[1] != prev_hash):
         return VerifyResult(False, count, count + 1,
-                            f"records after {count} are missing (the trail was cut short)")
+                            f"records after {count} are missing (the trail was cut short)"), hashes
+    return VerifyResult(True, count), hashes
+
+
+def check_chain(conn: Any) -> str:
+    """The chain of a store copy opened with plain sqlite3: "" when sound, else the problem."""
+    result, _ = _walk(conn.execute(_CHAIN_SQL).fetchall(), conn.execute(_HEAD_SQL).fetchone())
+    return "" if result.ok else result.problem
+
+
+def _verify(store: Store) -> VerifyResult:
+    with store.read() as tx:
+        rows = tx.all(_CHAIN_SQL)
+        head = tx.one(_HEAD_SQL)
+        triggers = {name for (name,) in tx.all(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")} if store.is_sqlite else None
+    result, hashes = _walk(rows, head)
+    if not result.ok:
+        return result
+    count = result.count
     if triggers is not None:
         from agent_console.db import SQLITE_TRIGGERS
 
