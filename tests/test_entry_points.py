@@ -14,8 +14,8 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
-                                    permissions as p, site, tickets)
+from agent_console.services import (audit, auth, backup, customers, intake, kb_jsonl,
+                                    knowledge, permissions as p, privacy, site, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
 
@@ -54,6 +54,7 @@ NO_ACTOR = {
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
     "tickets.record_crossings": "the SLA sweep: a system act on every ticket, reveals nothing",
+    "privacy.retention_policy": "reads the site's retention periods",
 }
 
 
@@ -68,6 +69,11 @@ def _case(store) -> int:
 
 def _version(store, actor, ticket_id) -> int:
     return tickets.ticket_detail(store, actor, ticket_id=ticket_id).version
+
+
+def _phone(store) -> str:
+    with store.read() as tx:
+        return str(tx.scalar("SELECT phone FROM customer ORDER BY id DESC LIMIT 1"))
 
 
 def _customer(store) -> int:
@@ -119,6 +125,11 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "site.import_document": (p.EDIT_POLICY, lambda s, a: site.import_document(
         s, a, kind="sla_policy", text=site.export_document(
             s, actor_for(s, "admin"), kind="sla_policy") + "\n# reviewed\n")),
+    "privacy.erase_customer": (p.ERASE_PERSONAL_DATA, lambda s, a: privacy.erase_customer(
+        s, a, phone=_phone(s), reason="客户申请删除", reference="DSR-1")),
+    "privacy.retention_run": (p.EDIT_POLICY, lambda s, a: privacy.retention_run(s, a)),
+    "backup.backup": (p.RUN_REPORTS, lambda s, a: backup.backup(
+        s, a, to=s.path.parent / f"backups-{a.code}")),
     "auth.add_agent": (p.MANAGE_AGENTS, lambda s, a: auth.add_agent(
         s, a, code=f"n{a.code}", name="新人", role="agent", pin="5678")),
     "auth.set_role": (p.MANAGE_AGENTS, lambda s, a: auth.set_role(s, a, code="a002",

@@ -16,7 +16,7 @@ from tests.conftest import actor_for
 
 ALL = (permissions.REVEAL_PII, permissions.CHANGE_CUSTOMER, permissions.SEE_OTHER_TEAMS,
        permissions.EDIT_KB, permissions.EDIT_POLICY, permissions.RUN_REPORTS,
-       permissions.MANAGE_AGENTS, permissions.RUN_TRAINING)
+       permissions.MANAGE_AGENTS, permissions.RUN_TRAINING, permissions.ERASE_PERSONAL_DATA)
 EXPECTED = {
     "agent": set(),
     "senior": {permissions.REVEAL_PII, permissions.SEE_OTHER_TEAMS},

@@ -9,7 +9,6 @@ from pathlib import Path
 from agent_console.cli_auth import add_proof_arguments, prove_actor
 from agent_console.config import Settings
 from agent_console.i18n import t
-from agent_console.services import permissions
 from agent_console.services.store import Store
 
 
@@ -42,7 +41,6 @@ def run_backup(args: argparse.Namespace, store: Store, settings: Settings) -> in
     from agent_console.services.backup import backup
 
     actor = prove_actor(args, store, settings)
-    actor.require(permissions.RUN_REPORTS)
     manifest = backup(store, actor, to=backup_folder(store, settings, args.to),
                       keep=args.keep or settings.backup_keep)
     print(t("backup.done", file=manifest.file, tickets=manifest.counts["ticket"],

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
 from agent_console.backup_cli import add_backup_parsers, run_backup, run_restore
+from agent_console.privacy_cli import add_privacy_parsers, run_privacy
 from agent_console.classify_cli import add_classify_parser, run_classify
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
-                                        "backup,restore}")
+                                        "backup,restore,retention,customer}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -80,13 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = psub.add_parser(name, help=f"{name} one policy document")
         _common(cmd, suppress=True)
         add_proof_arguments(cmd)
-        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog"])
+        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "retention"])
         cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
     add_classify_parser(sub, lambda p: _common(p, suppress=True))
     add_train_parser(sub, lambda p: _common(p, suppress=True))
     add_backup_parsers(sub, lambda p: _common(p, suppress=True))
+    add_privacy_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -275,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_audit(args, store, settings)
         if args.command == "backup":
             return run_backup(args, store, settings)
+        if args.command in ("retention", "customer"):
+            return run_privacy(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

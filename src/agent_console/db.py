@@ -112,6 +112,8 @@ def _v4_to_v5(conn: Any) -> None:
     conn.exec_driver_sql("ALTER TABLE ticket ADD COLUMN intake_key VARCHAR")
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_ticket_intake_key ON ticket (intake_key)")
     conn.exec_driver_sql("CREATE INDEX ix_ticket_created_by ON ticket (created_by, is_open, due_key, id)")
+    conn.exec_driver_sql("ALTER TABLE ticket ADD COLUMN anonymised_at DATETIME")
+    conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN anonymised_at DATETIME")
     _create_all(conn)  # the tables that are new in v5
 
 
@@ -190,6 +192,7 @@ def _sqlite_connected(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA secure_delete=ON")  # what is deleted or erased is overwritten on disk
     cur.close()
 
 

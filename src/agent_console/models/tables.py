@@ -101,6 +101,7 @@ class Customer(SQLModel, table=True):
     address: str = text_field()
     contact_phone: str = text_field()
     plan: str = text_field()
+    anonymised_at: datetime | None = utc_field()  # personal data removed (retention, erasure)
 
 
 class Ticket(SQLModel, table=True):
@@ -159,6 +160,7 @@ class Ticket(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="ticket.id")
     # A contact finished from a guided intake: one ticket per intake, however often it is sent.
     intake_key: str | None = Field(default=None, unique=True)
+    anonymised_at: datetime | None = utc_field()  # the customer's words removed (retention)
 
 
 class TicketEvent(SQLModel, table=True):

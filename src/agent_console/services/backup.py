@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent_console.clock import Clock
+from agent_console.services import permissions
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.errors import InputError, ServiceError
@@ -81,7 +82,11 @@ def _check_copy(path: Path) -> tuple[int, dict[str, int], tuple[int, str]]:
 
 
 def backup(store: Store, actor: Actor | None, *, to: Path, keep: int = 7) -> Manifest:
-    """Copy the live store into `to`, verify the copy, keep the newest `keep` backups."""
+    """Copy the live store into `to`, verify the copy, keep the newest `keep` backups. An agent
+    needs a role that may run exports (a backup holds everything); None is the console's own
+    schedule."""
+    if actor is not None:
+        actor.require(permissions.RUN_REPORTS)
     if not store.is_sqlite:
         raise BackupError("this store is on a database server: back it up with the server's "
                           "own tools (pg_dump, point-in-time recovery)")

@@ -31,6 +31,10 @@ def masked(field: str, value: str) -> str:
         return mask_id_number(value)
     if field in ("phone", "contact_phone"):
         return mask_phone(value)
+    if field == "name":
+        return value[0] + "*" * (len(value) - 1)
+    if field == "address":
+        return "***"
     return value
 
 

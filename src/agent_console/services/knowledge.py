@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -257,8 +257,8 @@ def create_case(store: Store, actor: Actor, *, case: CaseCreate) -> Case:
     with store.write(actor) as tx:
         case_id = next_case_id(tx)
         insert_cases(tx, index, [(case_id, clean)], author=actor.code)
-        tx.audit(Action.KB_CREATE, f"case:{case_id}",
-                 {"title": clean.title, "source_ticket": clean.source_ticket_id})
+        # The case's words stay in the case (where erasure can reach them), not on the trail.
+        tx.audit(Action.KB_CREATE, f"case:{case_id}", {"source_ticket": clean.source_ticket_id})
         return load_case(tx, case_id)
 
 
@@ -352,3 +352,30 @@ def case_from_ticket(store: Store, actor: Actor, *, ticket_id: int) -> CaseCreat
                       category=ticket.category if ticket.category in store.catalog.categories
                       else "",
                       language=_language(description), source_ticket_id=ticket_id)
+
+
+def scrub_case_in(tx: Tx, case_id: int, scrub: Callable[[str], str]) -> bool:
+    """Rewrite one case's text and its edit history through `scrub` and index it anew: the
+    erasure of personal data that found its way into a case. True when anything changed."""
+    old = load_case(tx, case_id)
+    fields = {f: scrub(getattr(old, f)) for f in ("title", "symptoms", "cause", "resolution",
+                                                   "prevention")}
+    tags = tuple(scrub(tag) for tag in old.tags)
+    changed = {f: v for f, v in fields.items() if v != getattr(old, f)}
+    if tags != old.tags:
+        changed["tags"] = tags
+    for history_id, before, after in tx.all(
+            "SELECT id, old, new FROM kb_case_history WHERE case_id = ?", (case_id,)):
+        if (before and scrub(before) != before) or (after and scrub(after) != after):
+            tx.execute("UPDATE kb_case_history SET old = ?, new = ? WHERE id = ?",
+                       (scrub(before) if before else before, scrub(after) if after else after,
+                        history_id))
+    if not changed:
+        return False
+    sets = ", ".join(f"{f} = ?" for f in changed)  # field names from the list above
+    tx.execute(f"UPDATE kb_case SET {sets} WHERE id = ?",
+               (*map(_column, changed.values()), case_id))
+    index = index_for(tx.store)
+    index.remove(tx, [_entry(case_id, old)])
+    index.add(tx, [_entry(case_id, replace(old, **changed))])
+    return True

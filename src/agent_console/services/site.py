@@ -18,6 +18,18 @@ from agent_console.services.sla import PolicyError, SlaPolicy, policy_from_text,
 from agent_console.services.store import Store, Tx
 
 
+def _shipped_retention() -> str:
+    from agent_console.services.privacy import shipped_retention_text
+
+    return shipped_retention_text()
+
+
+def _retention(text: str, source: str) -> object:
+    from agent_console.services.privacy import retention_from_text
+
+    return retention_from_text(text, source)
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -32,9 +44,10 @@ KINDS: dict[str, Kind] = {
     "sla_policy": Kind("sla_policy", shipped_policy_text, policy_from_text,
                        permissions.EDIT_POLICY),
     "catalog": Kind("catalog", shipped_catalog_text, catalog_from_text, permissions.EDIT_POLICY),
+    "retention": Kind("retention", _shipped_retention, _retention, permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
-PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError)
+PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, InputError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
