@@ -106,3 +106,24 @@ def test_backups_keep_the_newest_and_a_plain_agent_may_not_take_one(store_file, 
     refused = run("--db", str(store_file), "backup", "--to", str(tmp_path / "c"), "--agent",
                   "a001", "--pin-stdin", stdin="1111\n")
     assert refused.returncode == 2 and not (tmp_path / "c").exists()
+
+
+def test_the_console_takes_its_own_backups_once_between_several_consoles(tmp_path):
+    from datetime import timedelta
+
+    from agent_console.clock import FrozenClock
+    from agent_console.services import housekeeping
+    from agent_console.services.store import open_store
+    from tests.conftest import NOW
+
+    path = tmp_path / "s.db"
+    first = open_store(path, clock=FrozenClock(NOW))
+    second = open_store(path, clock=first.clock)
+    schedule = housekeeping.Schedule(backup_every_hours=24, backup_dir=str(tmp_path / "b"),
+                                     retention_daily=True)
+    assert housekeeping.run_due(first, schedule) == ["backup", "retention"]
+    assert housekeeping.run_due(second, schedule) == []  # the other console already did
+    first.clock.advance(timedelta(hours=25))
+    assert housekeeping.run_due(second, schedule) == ["backup", "retention"]
+    assert len(list((tmp_path / "b").glob("*.db"))) == 2
+    assert housekeeping.last_run(first, "backup") == NOW + timedelta(hours=25)

@@ -55,6 +55,8 @@ NO_ACTOR = {
     "tickets.sla_columns": "computes due times; reads nothing",
     "tickets.record_crossings": "the SLA sweep: a system act on every ticket, reveals nothing",
     "privacy.retention_policy": "reads the site's retention periods",
+    "housekeeping.run_due": "the console's own scheduled backup and retention (system acts)",
+    "housekeeping.last_run": "when a scheduled job last ran",
 }
 
 

@@ -33,6 +33,7 @@ from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
+HOUSEKEEPING_SECONDS = 600
 OPEN_WHILE_LOCKED = ("help", "quit")
 HANG_UP_SAVE_SECONDS = 1.0  # how long drafts may take to be written once the terminal has gone
 HANG_UP_EXIT_CODE = 129  # what a shell reports for a process ended by SIGHUP
@@ -112,6 +113,18 @@ class AgentConsoleApp(App[None]):
         else:
             self._start()
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
+        if self.settings.backup_every_hours > 0 or self.settings.retention_daily:
+            self.set_interval(HOUSEKEEPING_SECONDS, self.run_housekeeping)
+            self.run_housekeeping()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="housekeeping")
+    def run_housekeeping(self) -> None:
+        """The backup and retention runs the site asked the console to do (settings)."""
+        from agent_console.services.housekeeping import Schedule, run_due
+
+        settings = self.settings
+        run_due(self.store, Schedule(settings.backup_every_hours, settings.backup_dir,
+                                     settings.backup_keep, settings.retention_daily))
 
     def _push_sign_in(self, *, code: str, locked_by: Actor | None = None) -> None:
         from agent_console.screens.sign_in_screen import SignInScreen

@@ -71,6 +71,8 @@ class Settings:
     audit_syslog: bool = False
     backup_dir: str = ""  # "" = a backups folder beside the store
     backup_keep: int = 7
+    backup_every_hours: float = 0.0  # 0: no backups by the console itself
+    retention_daily: bool = False
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -83,7 +85,8 @@ def _flag(value: object) -> bool:
 _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
            "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
-           "backup_dir": str, "backup_keep": int}
+           "backup_dir": str, "backup_keep": int, "backup_every_hours": float,
+           "retention_daily": _flag}
 
 
 def _coerce(name: str, value: object) -> object:
