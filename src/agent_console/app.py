@@ -4,6 +4,7 @@ palette, help and the error funnel."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
@@ -68,7 +69,8 @@ class AgentConsoleApp(App[None]):
                  destinations: Iterable[Destination] | None = None) -> None:
         """Without `destinations`, those of the registry (`destinations.DESTINATIONS`)."""
         set_language(settings.lang)
-        super().__init__()
+        # A thin line gets the terminal's own 16 colours (see thin_link.prepare for the rest).
+        super().__init__(ansi_color=True if settings.thin else None)
         self.store = store
         self.settings = settings
         self.zone = parse_zone(settings.timezone)
@@ -86,6 +88,14 @@ class AgentConsoleApp(App[None]):
         self._bindings = BindingsMap.merge([BindingsMap(
             Binding(d.key, f"app.go('{d.id}')", t(d.name), id=d.id)
             for d in self.destinations.values()), self._bindings])
+        if settings.thin:
+            self.theme = "ansi-dark"
+            self._bindings = BindingsMap.merge([BindingsMap([Binding(
+                "f12", "thin_link", t("thin.marker"), id="thin-link")]), self._bindings])
+
+    def action_thin_link(self) -> None:
+        """The footer's marker of thin-link mode; pressing it says what the mode does."""
+        self.notify(t("thin.explained"), timeout=8)
 
     def _context_for(self, agent: AgentInfo | Actor) -> ScreenContext:
         actor = agent if isinstance(agent, Actor) else Actor.of(agent, self.store.permissions)
@@ -113,6 +123,8 @@ class AgentConsoleApp(App[None]):
         else:
             self._start()
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
+        if not self.settings.thin and os.environ.get("SSH_CONNECTION"):
+            self.notify(t("thin.offer"), timeout=10)
         if self.settings.backup_every_hours > 0 or self.settings.retention_daily:
             self.set_interval(HOUSEKEEPING_SECONDS, self.run_housekeeping)
             self.run_housekeeping()

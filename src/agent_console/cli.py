@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Ticket queue, SLA clocks and service scripts for "
                                             "telecom front-line staff.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--thin", action="store_true", default=None,
+                        help="thin-link mode: 16 colours, no animation, fewer frames (slow SSH)")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
@@ -96,7 +98,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings()
     lang = validate_lang(args.lang) if getattr(args, "lang", None) else None
     return settings.with_overrides(db=getattr(args, "db", None), lang=lang,
-                                   agent=getattr(args, "agent", None))
+                                   agent=getattr(args, "agent", None),
+                                   thin=getattr(args, "thin", None))
 
 
 FROZEN_CLOCK_ENV = "AGENT_CONSOLE_NOW"
@@ -154,6 +157,9 @@ def make_app(store: Store, settings: Settings, *, agent: AgentInfo | None = None
     Without `agent` the app opens on sign-in, unless this process's OS account is bound to an
     agent and the `os_user_sign_in` setting allows it.
     """
+    from agent_console.thin_link import prepare
+
+    prepare(settings.thin)
     from agent_console.app import AgentConsoleApp
     from agent_console.services.auth import sign_in_os_user
 

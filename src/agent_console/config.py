@@ -73,6 +73,7 @@ class Settings:
     backup_keep: int = 7
     backup_every_hours: float = 0.0  # 0: no backups by the console itself
     retention_daily: bool = False
+    thin: bool = False  # thin-link mode: 16 colours, no animation, fewer frames, minute clocks
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -86,7 +87,7 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
            "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
            "backup_dir": str, "backup_keep": int, "backup_every_hours": float,
-           "retention_daily": _flag}
+           "retention_daily": _flag, "thin": _flag}
 
 
 def _coerce(name: str, value: object) -> object:

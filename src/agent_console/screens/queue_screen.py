@@ -97,7 +97,7 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         yield Input(id="queue-search", placeholder=t("queue.search_placeholder"), max_length=200)
         lang = current_language()
         names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
-        yield TicketTable(category_names=names, id="queue-table")
+        yield TicketTable(category_names=names, id="queue-table", thin=self.ctx.settings.thin)
         yield Static(id="queue-status")
         yield Footer()
 
@@ -278,7 +278,9 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         self.reload()
 
     def _tick(self) -> None:
-        self.table.tick(self._now_ts())
+        now = self._now_ts()
+        # On a thin line the countdowns move together once a minute: one small frame, not sixty.
+        self.table.tick(now - now % 60 if self.ctx.settings.thin else now)
         self.poll_store()
         self._ticks += 1
         if self._ticks % SWEEP_EVERY == 1:
@@ -378,6 +380,8 @@ class QueueScreen(TicketActions, ContextScreen[None]):
 
     def action_clear_search(self) -> None:
         search = self.query_one("#queue-search", Input)
+        if not search.display and not self.filter.text:
+            return  # nothing to clear: the agent keeps their place in the queue
         if search.value:
             search.value = ""
         search.display = False

@@ -101,9 +101,12 @@ class TicketTable(Widget, can_focus=True):
             self.row = row
 
     def __init__(self, *, category_names: dict[str, str], sort: str = "due", buffer_pages: int = 3,
-                 **kwargs: object) -> None:
+                 thin: bool = False, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.category_names = category_names
+        # On a thin line the cursor is a mark in a one-cell gutter, not a highlighted row: a
+        # move then repaints two cells at the left edge instead of two whole rows.
+        self.thin = thin
         localize_bindings(self)
         self.sort = sort
         self.rows: list[TicketRow] = []
@@ -202,7 +205,7 @@ class TicketTable(Widget, can_focus=True):
     def tick(self, now_ts: int) -> None:
         """Advance the clocks; repaint only the countdown cells whose text or state changed."""
         self.now_ts = now_ts
-        width = COLUMNS[0].width
+        width = COLUMNS[0].width + (1 if self.thin else 0)
         for y, row in enumerate(self.rows[self.top:self.top + self.page_size], start=1):
             shown = (countdown_text(row, now_ts), sla_state_of(row, now_ts))
             if self._shown.get(row.id) != shown:
@@ -229,9 +232,11 @@ class TicketTable(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base_style = self.rich_style
+        gutter = " " if self.thin else ""
         if y == 0:
             style = self.get_component_rich_style("ticket-table--header")
-            text = "".join(fit(t(f"queue.column.{c.key}"), c.width) + " " * GAP for c in COLUMNS)
+            text = gutter + "".join(fit(t(f"queue.column.{c.key}"), c.width) + " " * GAP
+                                    for c in COLUMNS)
             return Strip([Segment(fit(text, width), style)], width)
         index = self.top + y - 1
         if index >= len(self.rows):
@@ -244,12 +249,14 @@ class TicketTable(Widget, can_focus=True):
         state = sla_state_of(row, self.now_ts)
         self._shown[row.id] = (cells[0], state)
         row_style = base_style
-        if index == self.cursor:
+        if index == self.cursor and not self.thin:
             row_style = base_style + self.get_component_rich_style("ticket-table--cursor")
         clock_style = row_style + self.get_component_rich_style(
             f"ticket-table--{state.value.replace('_', '-')}", default=Style())
         grade_style = self.get_component_rich_style(f"ticket-table--{row.grade}", default=Style())
-        segments = [Segment(fit(cells[0], COLUMNS[0].width), clock_style), Segment(" ", row_style),
+        mark = [Segment("▶" if index == self.cursor else " ", row_style)] if self.thin else []
+        segments = [*mark, Segment(fit(cells[0], COLUMNS[0].width), clock_style),
+                    Segment(" ", row_style),
                     Segment(fit(cells[1], COLUMNS[1].width), row_style + grade_style)]
         rest = "".join(" " + fit(cell, col.width) for cell, col in zip(cells[2:], COLUMNS[2:]))
         segments.append(Segment(rest, row_style))
@@ -269,7 +276,7 @@ class TicketTable(Widget, can_focus=True):
         if self.top != old_top:
             self.refresh()
         elif self.cursor != old_cursor:
-            width = self.size.width
+            width = 1 if self.thin else self.size.width
             self.refresh(Region(0, old_cursor - self.top + 1, width, 1),
                          Region(0, self.cursor - self.top + 1, width, 1))
         if self.cursor != old_cursor:
