@@ -162,6 +162,13 @@ class AgentConsoleApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.Paste)):
             self._last_activity = self.store.clock.now()
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            # Every text field takes pastes the same way: clean, in order, cut with a notice.
+            from agent_console.widgets.pasting import prepare_paste
+
+            event.text, limit = prepare_paste(self.focused, event.text)
+            if limit is not None:
+                self.notify(t("ui.paste_cut", limit=limit), severity="warning")
         await super().on_event(event)
 
     def lock_when_idle(self) -> None:
@@ -248,6 +255,15 @@ class AgentConsoleApp(App[None]):
                         found[entry_id][0] is node or entry_id != binding.id):
                     found[entry_id][2].append(display)
         return list(found.values())
+
+    def action_command_palette(self) -> None:
+        """The command palette, its own words in the agent's language."""
+        from textual.command import CommandPalette
+
+        from agent_console.widgets.command_palette import LocalCommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(LocalCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         from agent_console.screens.help_screen import HelpScreen

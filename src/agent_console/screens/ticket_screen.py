@@ -210,11 +210,13 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     def _events(self, events: tuple[EventView, ...], zone: object) -> Text:
         lang = current_language()
-        departments = {d.code: d.name(lang) for d in self.ctx.store.catalog.departments.values()}
+        catalog = self.ctx.store.catalog
+        names = {"department": {d.code: d.name(lang) for d in catalog.departments.values()},
+                 "category": {c.code: c.name(lang) for c in catalog.categories.values()}}
         text = Text()
         for event in events:
             text.append(f"{local_time(event.at, zone)}  ", style="dim")  # type: ignore[arg-type]
-            text.append(_describe(event, departments))
+            text.append(_describe(event, names))
             if event.agent_name:
                 text.append(f"  — {clean_line(event.agent_name)}", style="italic")
             text.append("\n")
@@ -328,8 +330,16 @@ _STATE_STYLE = {SlaState.BREACHED: "bold reverse", SlaState.WARNING: "bold under
                 SlaState.MET: "", SlaState.PAUSED: "dim", SlaState.ON_TRACK: ""}
 
 
-def _describe(event: EventView, departments: dict[str, str]) -> str:
-    """One timeline line in the agent's language."""
+def _named(kind: str, code: str, names: dict[str, dict[str, str]]) -> str:
+    """A code in an event (category, department, status, work type …) by its catalog name."""
+    if kind in names:
+        return names[kind].get(code, clean_line(code))
+    return label(kind, clean_line(code))
+
+
+def _describe(event: EventView, names: dict[str, dict[str, str]]) -> str:
+    """One timeline line in the agent's language: every code shown by its catalog name."""
+    departments = names["department"]
     d = event.detail
     kind = event.kind
     if kind == "status_changed":
@@ -345,8 +355,7 @@ def _describe(event: EventView, departments: dict[str, str]) -> str:
     if kind == "note":
         return t("event.note", text=strip_controls(str(d.get("text", ""))))
     if kind == "classified":
-        chosen = " · ".join(label(k, str(v)) if k != "category" else str(v)
-                            for k, v in d.get("chosen", {}).items())
+        chosen = " · ".join(_named(k, str(v), names) for k, v in d.get("chosen", {}).items())
         return t("event.classified", chosen=chosen,
                  overridden=t("ticket.overridden") if d.get("overridden") else "")
     if kind == "case_used":

@@ -66,7 +66,7 @@ class ScriptPanel(VerticalScroll):
         for field in view.fields:
             yield Label(Content(("* " if field.required else "") + field.label))
             if field.options:
-                yield Select[str](list(field.options), id=f"field-{field.id}",
+                yield Select[str](list(field.options), id=f"field-{field.id}", prompt=t("ui.select"),
                                   value=field.value if field.value in {v for _, v in field.options}
                                   else Select.NULL)
             else:
