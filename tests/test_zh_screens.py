@@ -146,3 +146,45 @@ async def test_every_text_field_takes_pastes_clean(demo_store):
 def test_prepare_paste_keeps_lines_for_text_areas():
     area = TextArea()
     assert prepare_paste(area, "a\x1b[1mb\r\nc\u202e") == ("ab\nc", None)
+
+
+# --- 2. wide characters whole where widgets overlap --------------------------------------------
+
+def _overlap_app():
+    from textual.app import App
+    from textual.containers import Horizontal
+    from textual.widgets import Static
+
+    class Overlap(App[None]):
+        CSS = """
+        Screen { layers: base above; }
+        #under Static { width: 3; height: 3; }
+        #over { layer: above; offset: 1 1; width: 40; height: 1; background: red; }
+        """
+
+        def compose(self):
+            with Horizontal(id="under"):
+                for number in range(20):  # an edge every three cells: odd and even places
+                    yield Static("甲乙丙丁" * 2)
+            yield Static("受理内容已保存为草稿，未查到订购记录", id="over")
+
+    return Overlap()
+
+
+async def test_a_widget_over_others_keeps_its_wide_characters_whole():
+    from agent_console.widgets import whole_cells
+
+    assert whole_cells.install(), "Textual is no longer 8.2.8: check WholeCellCompositor"
+    app = _overlap_app()
+    async with app.run_test(size=(60, 6)) as pilot:
+        await pilot.pause()
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert "受理内容已保存为草稿，未查到订购记录" in lines[1]
+
+
+async def test_the_footer_keeps_the_palette_key_whole_at_80_columns(demo_store):
+    app = app_for(demo_store, lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        bottom = app.screen._compositor.render_strips()[-1].text
+        assert "命令面板" in bottom

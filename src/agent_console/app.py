@@ -30,6 +30,7 @@ from agent_console.services.errors import ConflictError, InputError, ServiceErro
 from agent_console.services.sla import parse_zone
 from agent_console.services.store import Store
 from agent_console.text import clean_line
+from agent_console.widgets import whole_cells
 from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
@@ -67,6 +68,7 @@ class AgentConsoleApp(App[None]):
                  destinations: Iterable[Destination] | None = None) -> None:
         """Without `destinations`, those of the registry (`destinations.DESTINATIONS`)."""
         set_language(settings.lang)
+        whole_cells.install()  # wide characters stay whole where widgets overlap
         super().__init__()
         self.store = store
         self.settings = settings

@@ -40,12 +40,13 @@ class CaseList(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         localize_bindings(self)
         self.hits: list[CaseHit] = []
+        self._empty = ""  # what the list says while it has no hits
 
     def show_hits(self, hits: list[CaseHit], category_names: dict[str, str], retired_label: str,
                   empty_label: str) -> None:
-        if hits == self.hits and self.option_count:
-            return  # same results: no repaint
-        self.hits = hits
+        if hits == self.hits and self.option_count and (hits or empty_label == self._empty):
+            return  # same results: no repaint (an empty list repaints when what it says changes)
+        self.hits, self._empty = hits, empty_label
         self.clear_options()
         if not hits:
             self.add_option(Option(Content(empty_label), disabled=True))
