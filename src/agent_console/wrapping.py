@@ -63,7 +63,9 @@ def _break_line(line: str, width: int, rest_width: int) -> list[tuple[int, int]]
     for unit_start, unit_end in _units(line):
         piece = line[unit_start:unit_end]
         if piece.strip(" ") == "":
-            if start is not None:
+            if start is None:  # spaces that begin a line are kept: an indent of its own
+                start, end = unit_start, min(unit_end, unit_start + width - 1)
+            elif start is not None:
                 end = unit_end if cell_len(line[start:unit_end]) <= room else end
             continue
         if start is None:

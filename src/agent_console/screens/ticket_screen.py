@@ -66,7 +66,8 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
-        with Horizontal(id="ticket-top"):
+        # The details scroll (tab to them, then the arrow keys) where the terminal is short.
+        with VerticalScroll(id="ticket-detail"), Horizontal(id="ticket-top"):
             yield Static(id="ticket-fields")
             yield Static(id="ticket-clocks")
         yield Static(t("ticket.timeline"), id="timeline-title")

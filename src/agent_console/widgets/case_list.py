@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.cells import get_character_cell_size
+from rich.cells import cell_len, get_character_cell_size
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 from agent_console.models.kb import CaseHit, Span
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
+from agent_console.wrapping import wrap_offsets
 
 MARK = "bold reverse"
 
@@ -57,9 +58,14 @@ class CaseList(OptionList):
             tail = Content(f"  [{category_names.get(hit.category, hit.category) or '—'}]")
             if hit.retired:
                 tail = tail + Content(f"  {retired_label}")
-            head = marked(clean_line(hit.title), hit.title_marks, width - tail.cell_length)
+            # The title whole, over as many rows as it needs (Chinese line breaking); the
+            # snippet on one row below it.
+            title = clean_line(hit.title)
+            head = Content.assemble(marked(title, hit.title_marks, cell_len(title)), tail)
+            rows = Content("\n").join([head[start:end] for start, end in
+                                       wrap_offsets(head.plain, width)])
             body = marked(hit.snippet, hit.marks, width).stylize("dim")
-            options.append(Option(Content.assemble(head, tail, "\n", body), id=f"case-{hit.id}"))
+            options.append(Option(Content.assemble(rows, "\n", body), id=f"case-{hit.id}"))
         self.add_options(options)
         self.highlighted = 0
 
