@@ -81,3 +81,33 @@ async def _intake(pilot) -> None:
 def test_intake(snap_compare, demo_store, lang):
     app = app_for(demo_store, lang=lang, agent="a003")
     assert snap_compare(app, terminal_size=SIZE, run_before=_intake)
+
+
+# --- every screen in Chinese on an 80×24 terminal -----------------------------------------------
+
+SMALL = (80, 24)
+
+
+@pytest.mark.parametrize("screen", ["queue", "ticket", "knowledge", "intake", "help"])
+def test_small_zh(snap_compare, demo_store, screen):
+    async def help_(pilot) -> None:
+        from agent_console.screens.help_screen import HelpScreen
+
+        await _settled(pilot)
+        await pilot.press("f1")
+        await wait_until(lambda: isinstance(pilot.app.screen, HelpScreen))
+        await _settled(pilot)
+
+    before = {"queue": _settled, "ticket": _open_ticket, "knowledge": _kb_search("光猫"),
+              "intake": _intake, "help": help_}[screen]
+    app = app_for(demo_store, lang="zh", agent="a003")
+    assert snap_compare(app, terminal_size=SMALL, run_before=before)
+
+
+def test_small_zh_sign_in(snap_compare, demo_store):
+    from agent_console.cli import make_app
+
+    from .conftest import settings_for
+
+    app = make_app(demo_store, settings_for(demo_store, "zh", "a003", os_user_sign_in=False))
+    assert snap_compare(app, terminal_size=SMALL, run_before=_settled)

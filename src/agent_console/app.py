@@ -31,6 +31,7 @@ from agent_console.services.errors import ConflictError, InputError, ServiceErro
 from agent_console.services.sla import parse_zone
 from agent_console.services.store import Store
 from agent_console.text import clean_line
+from agent_console.widgets import whole_cells
 from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
@@ -69,8 +70,13 @@ class AgentConsoleApp(App[None]):
                  destinations: Iterable[Destination] | None = None) -> None:
         """Without `destinations`, those of the registry (`destinations.DESTINATIONS`)."""
         set_language(settings.lang)
+<<<<<<< HEAD
         # A thin line gets the terminal's own 16 colours (see thin_link.prepare for the rest).
         super().__init__(ansi_color=True if settings.thin else None)
+=======
+        whole_cells.install()  # wide characters stay whole where widgets overlap
+        super().__init__()
+>>>>>>> zhsmall
         self.store = store
         self.settings = settings
         self.zone = parse_zone(settings.timezone)
@@ -187,6 +193,13 @@ class AgentConsoleApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.Paste)):
             self._last_activity = self.store.clock.now()
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            # Every text field takes pastes the same way: clean, in order, cut with a notice.
+            from agent_console.widgets.pasting import prepare_paste
+
+            event.text, limit = prepare_paste(self.focused, event.text)
+            if limit is not None:
+                self.notify(t("ui.paste_cut", limit=limit), severity="warning")
         await super().on_event(event)
 
     def lock_when_idle(self) -> None:
@@ -273,6 +286,15 @@ class AgentConsoleApp(App[None]):
                         found[entry_id][0] is node or entry_id != binding.id):
                     found[entry_id][2].append(display)
         return list(found.values())
+
+    def action_command_palette(self) -> None:
+        """The command palette, its own words in the agent's language."""
+        from textual.command import CommandPalette
+
+        from agent_console.widgets.command_palette import LocalCommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(LocalCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         from agent_console.screens.help_screen import HelpScreen

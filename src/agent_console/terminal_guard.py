@@ -76,7 +76,7 @@ class TerminalGuardDriver(LinuxDriver):
 
     def run_input_thread(self) -> None:
         try:
-            super().run_input_thread()
+            self._read_input()
         except OSError as error:
             if error.errno != errno.EIO:
                 raise
@@ -96,3 +96,39 @@ class TerminalGuardDriver(LinuxDriver):
 
     def _closed(self) -> None:
         self._app.post_message(TerminalClosed())
+
+    def _read_input(self) -> None:
+        """Textual 8.2.8's `LinuxDriver.run_input_thread`, with each read passed through a
+        `PasteFilter` before the parser sees it (see `widgets.pasting`)."""
+        from codecs import getincrementaldecoder
+        import selectors
+
+        from textual._loop import loop_last
+        from textual._xterm_parser import XTermParser
+
+        from agent_console.widgets.pasting import PasteFilter
+
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        pastes = PasteFilter()
+        decode = getincrementaldecoder("utf-8")().decode
+
+        def process(ready: list[tuple[selectors.SelectorKey, int]], final: bool = False) -> None:
+            for last, (_key, mask) in loop_last(ready):
+                if mask & selectors.EVENT_READ:
+                    data = decode(os.read(self.fileno, 1024 * 4), final=final and last)
+                    if not data:
+                        break  # piped input
+                    for event in parser.feed(pastes(data)):
+                        self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                process(selector.select(0.1))
+            selector.unregister(self.fileno)
+            process(selector.select(0.1), final=True)
+        finally:
+            selector.close()

@@ -46,3 +46,9 @@ def display_width(text: str) -> int:
     from unicodedata import east_asian_width
 
     return sum(2 if east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def clean_paste(text: str) -> str:
+    """Pasted text as it reads: line ends kept (a terminal sends them as CR), escape sequences,
+    control characters and bidirectional overrides gone, nothing reordered."""
+    return strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))

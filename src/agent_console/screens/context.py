@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -87,6 +88,26 @@ class ContextScreen(ReportsWorkerErrors, Screen[ResultType]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         needed = self.PERMISSIONS.get(action)
         return self.ctx.actor.can(needed) if needed else True
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's active keys, help and the destinations (F2 cases …) first: the footer shows
+        them from the left, so they stay in view on an 80-column terminal and in the same
+        place whatever the focused widget or the step adds after them."""
+        found = super().active_bindings
+        lead = {binding_id: index for index, binding_id in enumerate(
+            ["help", *getattr(self.app, "destinations", {})])}
+        declared = {key: index for index, (key, _binding) in enumerate(self._bindings)}
+
+        def place(key: str) -> tuple[int, int]:
+            active = found[key]
+            if active.binding.id in lead:
+                return (0, lead[active.binding.id or ""])
+            if active.node is self:  # the screen's own keys in the order it declares them
+                return (2, declared.get(key, 0))
+            return (3, 0) if active.node is self.app else (1, 0)  # a focused widget's: before
+
+        return {key: found[key] for key in sorted(found, key=place)}
 
     def on_app_lock(self) -> None:
         """The seat is being locked: drop anything that must not outlive the lock."""

@@ -106,13 +106,13 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                         yield Label(t("new.channel"))
                         yield Select[str]([(label("channel", c), c.value) for c in Channel],
                                           id="new-channel", value=Channel.HOTLINE.value,
-                                          allow_blank=False)
+                                          allow_blank=False, prompt=t("ui.select"))
                     with Vertical():
                         yield Label(t("new.work_type"))
                         yield Select[str]([(label("work_type", w), w.value) for w in WorkType
                                            if w != WorkType.FOLLOW_UP],
                                           id="new-work_type", value=WorkType.FAULT.value,
-                                          allow_blank=False)
+                                          allow_blank=False, prompt=t("ui.select"))
                 with Horizontal(classes="new-row"):
                     with Vertical():
                         yield Label(t("new.category"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from agent_console.services import knowledge
 from agent_console.services.permissions import EDIT_KB
 from agent_console.text import clean_line, strip_controls
 from agent_console.widgets.case_list import CaseList
+from agent_console.widgets.wrapped import Wrapped
 
 SEARCH_DELAY = 0.12  # seconds after the last keystroke; the newest query always wins
 RESULTS = 30
@@ -33,9 +33,11 @@ class KnowledgeScreen(ContextScreen[None]):
         Binding("u", "use_case", "Use this", id="kb-use"),
         Binding("e", "edit_case", "Edit", id="kb-edit"),
         Binding("d", "retire_case", "Retire", id="kb-retire"),
+        # The same key brings a retired case back: named for what it does on this case.
+        Binding("d", "restore_case", "Restore", id="kb-restore"),
     ]
 
-    PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB}
+    PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB, "restore_case": EDIT_KB}
 
     class HitsLoaded(Message):
         def __init__(self, query: str, hits: list[CaseHit], fallback: str = Fallback.NONE) -> None:
@@ -56,6 +58,10 @@ class KnowledgeScreen(ContextScreen[None]):
         """"Use this" needs a ticket to use the case on."""
         if action == "use_case":
             return self.ticket is not None
+        if action in ("retire_case", "restore_case"):
+            retired = self.case is not None and self.case.retired
+            if retired != (action == "restore_case"):
+                return False
         return super().check_action(action, parameters)
 
     def __init__(self, ctx: ScreenContext, ticket: TicketRef | None = None,
@@ -79,7 +85,7 @@ class KnowledgeScreen(ContextScreen[None]):
         with Horizontal(id="kb-body"):
             yield CaseList(id="kb-results")
             with VerticalScroll(id="kb-detail-scroll"):
-                yield Static(id="kb-detail")
+                yield Wrapped(id="kb-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -138,7 +144,7 @@ class KnowledgeScreen(ContextScreen[None]):
             self.load_case(event.hits[0].id)
         else:
             self.case = None
-            self.query_one("#kb-detail", Static).update("")
+            self.query_one("#kb-detail", Wrapped).update([])
 
     @on(OptionList.OptionHighlighted, "#kb-results")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -154,30 +160,30 @@ class KnowledgeScreen(ContextScreen[None]):
     @on(CaseLoaded)
     def _case_loaded(self, event: CaseLoaded) -> None:
         self.case = case = event.case
+        self.refresh_bindings()  # retire or restore, as this case stands
         lang = current_language()
         category = self.ctx.store.catalog.categories.get(case.category)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
         header = Text(clean_line(case.title), style="bold")
         if case.retired:
             header.append(f"  {t('kb.retired')}", style="reverse")
-        grid.add_row("", header)
+        paragraphs: list[tuple[Text, int]] = [(header, 0), (Text(""), 0)]
         for key, value in (("symptoms", case.symptoms), ("cause", case.cause),
                            ("resolution", case.resolution), ("prevention", case.prevention)):
-            grid.add_row(t(f"kb.field.{key}"), Text(strip_controls(value) or "—"))
-            grid.add_row("", "")
+            paragraphs.append((Text(t(f"kb.field.{key}"), style="bold"), 0))
+            paragraphs.append((Text("  " + (strip_controls(value).strip() or "—")), 2))
+            paragraphs.append((Text(""), 0))
+        # Who wrote the case, and (when it was changed since) who changed it last and when.
         meta = t("kb.meta", category=category.name(lang) if category else "—",
                  tags=", ".join(clean_line(tag) for tag in case.tags) or "—",
                  used=case.times_used, author=clean_line(case.author),
-                 updated=local_time(case.updated_at, self.ctx.zone))
-        grid.add_row("", Text(meta, style="dim"))
+                 updated=local_time(case.created_at, self.ctx.zone))
+        paragraphs.append((Text(meta, style="dim"), 0))
         if event.history:
             last = event.history[-1]
-            grid.add_row("", Text(t("kb.history", count=len(event.history),
-                                    author=clean_line(last.author),
-                                    at=local_time(last.at, self.ctx.zone)), style="dim"))
-        self.query_one("#kb-detail", Static).update(grid)
+            paragraphs.append((Text(t("kb.history", count=len(event.history),
+                                      author=clean_line(last.author),
+                                      at=local_time(last.at, self.ctx.zone)), style="dim"), 0))
+        self.query_one("#kb-detail", Wrapped).update(paragraphs)
 
     # --- acting --------------------------------------------------------------------------------
 
@@ -223,6 +229,9 @@ class KnowledgeScreen(ContextScreen[None]):
         if self.case is not None:
             self.app.push_screen(CaseEditScreen(self.ctx, case=self.case),
                                  lambda _saved: self._search_now())
+
+    def action_restore_case(self) -> None:
+        self.action_retire_case()
 
     def action_retire_case(self) -> None:
         from agent_console.screens.reason_screen import ReasonScreen

@@ -37,10 +37,12 @@ class RevealScreen(SaveCancelButtons, ModalScreen[tuple[str, str] | None]):
             yield Label(Content(t("reveal.title", number=self.number)), id="dialog-title")
             yield Label(t("reveal.which"))
             yield Select[str]([(t(f"reveal.field.{f}"), f) for f in self.fields],
-                              id="reveal-field", value=self.fields[0], allow_blank=False)
+                              id="reveal-field", value=self.fields[0], allow_blank=False,
+                              prompt=t("ui.select"))
             yield Label(t("reveal.why"))
             yield Select[str]([(t(f"reveal.reason.{r}"), r) for r in REASONS], id="reveal-reason",
-                              value=REASONS[0], allow_blank=False)
+                              value=REASONS[0], allow_blank=False,
+                              prompt=t("ui.select"))
             yield Input(id="reveal-other", placeholder=t("reveal.other_placeholder"), max_length=200)
             yield Static(Content(t("reveal.notice")), id="reveal-notice")
             with Horizontal(id="dialog-buttons"):

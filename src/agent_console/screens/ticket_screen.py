@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -24,8 +25,10 @@ from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_
 from agent_console.services.sla import ClockView
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
+from agent_console.widgets.wrapped import Wrapped
 
 RELOAD_SECONDS = 15
+NOTE_FOLD = 140  # characters of a note shown before `o` shows it all
 
 
 class TicketScreen(TicketActions, ContextScreen[None]):
@@ -37,6 +40,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         Binding("M", "make_case", "Make a case", id="make-case"),
         Binding("v", "reveal", "Reveal", id="reveal"),
         Binding("i", "edit_customer", "Customer info", id="edit-customer"),
+        Binding("o", "toggle_notes", "Long notes", id="ticket-notes", show=False),
     ]
 
     # Keys a role may not use are hidden (and the services refuse the act anyway).
@@ -58,15 +62,17 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.detail: TicketDetail | None = None
         self.script: Text | None = None
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
+        self.notes_open = False  # long notes folded to a few lines until `o`
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
-        with Horizontal(id="ticket-top"):
+        # The details scroll (tab to them, then the arrow keys) where the terminal is short.
+        with VerticalScroll(id="ticket-detail"), Horizontal(id="ticket-top"):
             yield Static(id="ticket-fields")
             yield Static(id="ticket-clocks")
         yield Static(t("ticket.timeline"), id="timeline-title")
         with VerticalScroll(id="ticket-timeline"):
-            yield Static(id="ticket-events")
+            yield Wrapped(id="ticket-events")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,10 +137,10 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.query_one("#ticket-clocks", Static).update(self._clocks(d.clocks, zone))
         events = self._events(d.events, zone)
         if self.script is not None:
-            events.append("\n")
-            events.append(t("script.run_title") + "\n", style="bold underline")
-            events.append_text(self.script)
-        self.query_one("#ticket-events", Static).update(events)
+            events.append((Text(""), 0))
+            events.append((Text(t("script.run_title"), style="bold underline"), 0))
+            events.append((self.script, 0))
+        self.query_one("#ticket-events", Wrapped).update(events)
 
     def _fields(self, d: TicketDetail, zone: object) -> Table:
         lang = current_language()
@@ -208,17 +214,27 @@ class TicketScreen(TicketActions, ContextScreen[None]):
             grid.add_row("", "")
         return grid
 
-    def _events(self, events: tuple[EventView, ...], zone: object) -> Text:
+    def _events(self, events: tuple[EventView, ...], zone: object) -> list[tuple[Text, int]]:
+        """One paragraph per event: its time, then the text in a column of its own (the rows
+        after the first are indented under the text, never under the time)."""
         lang = current_language()
-        departments = {d.code: d.name(lang) for d in self.ctx.store.catalog.departments.values()}
-        text = Text()
+        catalog = self.ctx.store.catalog
+        names = {"department": {d.code: d.name(lang) for d in catalog.departments.values()},
+                 "category": {c.code: c.name(lang) for c in catalog.categories.values()}}
+        paragraphs = []
         for event in events:
-            text.append(f"{local_time(event.at, zone)}  ", style="dim")  # type: ignore[arg-type]
-            text.append(_describe(event, departments))
+            at = f"{local_time(event.at, zone)}  "  # type: ignore[arg-type]
+            text = Text(at, style="dim")
+            text.append(_describe(event, names, fold=not self.notes_open))
             if event.agent_name:
                 text.append(f"  — {clean_line(event.agent_name)}", style="italic")
-            text.append("\n")
-        return text
+            paragraphs.append((text, cell_len(at)))
+        return paragraphs
+
+    def action_toggle_notes(self) -> None:
+        """Long notes in full, or folded again."""
+        self.notes_open = not self.notes_open
+        self._show()
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -328,8 +344,16 @@ _STATE_STYLE = {SlaState.BREACHED: "bold reverse", SlaState.WARNING: "bold under
                 SlaState.MET: "", SlaState.PAUSED: "dim", SlaState.ON_TRACK: ""}
 
 
-def _describe(event: EventView, departments: dict[str, str]) -> str:
-    """One timeline line in the agent's language."""
+def _named(kind: str, code: str, names: dict[str, dict[str, str]]) -> str:
+    """A code in an event (category, department, status, work type …) by its catalog name."""
+    if kind in names:
+        return names[kind].get(code, clean_line(code))
+    return label(kind, clean_line(code))
+
+
+def _describe(event: EventView, names: dict[str, dict[str, str]], fold: bool = False) -> str:
+    """One timeline line in the agent's language: every code shown by its catalog name."""
+    departments = names["department"]
     d = event.detail
     kind = event.kind
     if kind == "status_changed":
@@ -343,10 +367,13 @@ def _describe(event: EventView, departments: dict[str, str]) -> str:
         code = str(d.get("department", ""))
         return t("event.assigned", department=departments.get(code, clean_line(code)))
     if kind == "note":
-        return t("event.note", text=strip_controls(str(d.get("text", ""))))
+        note = strip_controls(str(d.get("text", ""))).strip()
+        if fold and len(note) > NOTE_FOLD:
+            note = note[:NOTE_FOLD].rstrip() + t("ui.note_more", count=len(note) - NOTE_FOLD,
+                                                 key="o")
+        return t("event.note", text=note)
     if kind == "classified":
-        chosen = " · ".join(label(k, str(v)) if k != "category" else str(v)
-                            for k, v in d.get("chosen", {}).items())
+        chosen = " · ".join(_named(k, str(v), names) for k, v in d.get("chosen", {}).items())
         return t("event.classified", chosen=chosen,
                  overridden=t("ticket.overridden") if d.get("overridden") else "")
     if kind == "case_used":

@@ -199,7 +199,9 @@ def _open_follow_up(tx: Tx, parent: dict[str, Any], note: str) -> TicketCreated:
     phone = tx.scalar("SELECT phone FROM customer WHERE id = ?", (parent["customer_id"],))
     manager = tx.scalar("SELECT code FROM agent WHERE role = ? AND active = 1 ORDER BY "
                         "department = 'service' DESC, id LIMIT 1", (Role.SUPERVISOR.value,))
-    description = f"二次回访 / Follow-up: {parent['number']}. {note}".strip()
+    # Stored in no language: whoever reads it (in either) sees the work type "follow-up" from
+    # the catalog beside it; the link is the parent's number, then the agent's own note.
+    description = f"↩ {parent['number']}  {note.strip()}".strip()
     created = tickets.create_in(tx, phone=phone, channel=parent["channel"],
                                 work_type=WorkType.FOLLOW_UP, category=parent["category"],
                                 description=description, grade=Grade.IMPORTANT,

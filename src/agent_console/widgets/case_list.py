@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.cells import get_character_cell_size
+from rich.cells import cell_len, get_character_cell_size
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 from agent_console.models.kb import CaseHit, Span
 from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
+from agent_console.wrapping import wrap_offsets
 
 MARK = "bold reverse"
 
@@ -40,12 +41,13 @@ class CaseList(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         localize_bindings(self)
         self.hits: list[CaseHit] = []
+        self._empty = ""  # what the list says while it has no hits
 
     def show_hits(self, hits: list[CaseHit], category_names: dict[str, str], retired_label: str,
                   empty_label: str) -> None:
-        if hits == self.hits and self.option_count:
-            return  # same results: no repaint
-        self.hits = hits
+        if hits == self.hits and self.option_count and (hits or empty_label == self._empty):
+            return  # same results: no repaint (an empty list repaints when what it says changes)
+        self.hits, self._empty = hits, empty_label
         self.clear_options()
         if not hits:
             self.add_option(Option(Content(empty_label), disabled=True))
@@ -56,9 +58,14 @@ class CaseList(OptionList):
             tail = Content(f"  [{category_names.get(hit.category, hit.category) or '—'}]")
             if hit.retired:
                 tail = tail + Content(f"  {retired_label}")
-            head = marked(clean_line(hit.title), hit.title_marks, width - tail.cell_length)
+            # The title whole, over as many rows as it needs (Chinese line breaking); the
+            # snippet on one row below it.
+            title = clean_line(hit.title)
+            head = Content.assemble(marked(title, hit.title_marks, cell_len(title)), tail)
+            rows = Content("\n").join([head[start:end] for start, end in
+                                       wrap_offsets(head.plain, width)])
             body = marked(hit.snippet, hit.marks, width).stylize("dim")
-            options.append(Option(Content.assemble(head, tail, "\n", body), id=f"case-{hit.id}"))
+            options.append(Option(Content.assemble(rows, "\n", body), id=f"case-{hit.id}"))
         self.add_options(options)
         self.highlighted = 0
 

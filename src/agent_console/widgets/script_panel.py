@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from agent_console.i18n import t
 from agent_console.text import clean_line
+from agent_console.widgets.tick_box import TickBox
+from agent_console.widgets.wrapped import Wrapped
 
 
 @dataclass(frozen=True)
@@ -58,21 +62,21 @@ class ScriptPanel(VerticalScroll):
         if view is None:
             return
         yield Static(Content(view.heading), classes="script-heading")
-        say = "\n".join(f"“{line}”" for line in view.say)
-        yield Static(Content(say), classes="script-say")
+        # What to say, broken by the Chinese rules: a quote's later rows under its first word.
+        yield Wrapped([(Text(f"“{line}”"), 1) for line in view.say], classes="script-say")
         for item_id, text, required, ticked in view.checklist:
             mark = "* " if required else ""
-            yield Checkbox(Content(mark + clean_line(text)), ticked, id=f"tick-{item_id}")
+            yield TickBox(Content(mark + clean_line(text)), ticked, id=f"tick-{item_id}")
         for field in view.fields:
             yield Label(Content(("* " if field.required else "") + field.label))
             if field.options:
-                yield Select[str](list(field.options), id=f"field-{field.id}",
+                yield Select[str](list(field.options), id=f"field-{field.id}", prompt=t("ui.select"),
                                   value=field.value if field.value in {v for _, v in field.options}
                                   else Select.NULL)
             else:
                 yield Input(field.value, id=f"field-{field.id}", max_length=500)
         if view.hints:
-            yield Static(Content(view.hints), classes="script-hints")
+            yield Wrapped([(Text(view.hints), 0)], classes="script-hints")
         if view.message:
             yield Static(Content(view.message), classes="script-message")
 

@@ -34,6 +34,22 @@ COLUMNS = (
     Column("handler", 8), Column("channel", 8),
 )
 GAP = 1
+# Where the terminal is too narrow for every column, these go first, least useful first; the
+# agent scrolls sideways (left/right) to see them. Time left stays put at the left edge.
+DROP_ORDER = ("channel", "handler", "phone", "customer")
+
+
+def columns_for(width: int, shift: int = 0) -> list[Column]:
+    """The columns shown in `width` cells: all that fit (dropping by DROP_ORDER) or, scrolled
+    `shift` columns sideways, time left and then the columns from that place on."""
+    if shift:
+        return [COLUMNS[0], *COLUMNS[1 + shift:]]
+    shown = list(COLUMNS)
+    for key in DROP_ORDER:
+        if sum(c.width + GAP for c in shown) - GAP <= width:
+            break
+        shown = [c for c in shown if c.key != key]
+    return shown
 
 
 def fit(text: str, width: int) -> str:
@@ -79,6 +95,8 @@ class TicketTable(Widget, can_focus=True):
         Binding("home,g", "first", "First", id="first", show=False),
         Binding("end,G", "last", "Last", id="last", show=False),
         Binding("enter", "open", "Open", id="open-ticket"),
+        Binding("right", "shift(1)", "Columns right", id="columns-right", show=False),
+        Binding("left", "shift(-1)", "Columns left", id="columns-left", show=False),
     ]
 
     class NeedRows(Message):
@@ -119,6 +137,7 @@ class TicketTable(Widget, can_focus=True):
         self.buffer_pages = buffer_pages
         self.now_ts = 0
         self._shown: dict[int, tuple[str, SlaState]] = {}
+        self.shift = 0  # columns scrolled sideways (left/right)
 
     # --- data in -----------------------------------------------------------------------------
 
@@ -229,14 +248,22 @@ class TicketTable(Widget, can_focus=True):
             clean_line(row.handler_name) or "—", label("channel", row.channel),
         ]
 
+    @property
+    def columns(self) -> list[Column]:
+        return columns_for(self.size.width - (1 if self.thin else 0), self.shift)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base_style = self.rich_style
+        columns = self.columns
         gutter = " " if self.thin else ""
         if y == 0:
             style = self.get_component_rich_style("ticket-table--header")
             text = gutter + "".join(fit(t(f"queue.column.{c.key}"), c.width) + " " * GAP
-                                    for c in COLUMNS)
+                                    for c in columns)
+            more = ("◀" if self.shift else "") + ("▶" if self._more_right(columns) else "")
+            if more:  # columns off screen: the arrows say which way to scroll
+                text = fit(text, width - cell_len(more)) + more
             return Strip([Segment(fit(text, width), style)], width)
         index = self.top + y - 1
         if index >= len(self.rows):
@@ -254,13 +281,26 @@ class TicketTable(Widget, can_focus=True):
         clock_style = row_style + self.get_component_rich_style(
             f"ticket-table--{state.value.replace('_', '-')}", default=Style())
         grade_style = self.get_component_rich_style(f"ticket-table--{row.grade}", default=Style())
+        by_key = dict(zip((c.key for c in COLUMNS), cells))
         mark = [Segment("▶" if index == self.cursor else " ", row_style)] if self.thin else []
-        segments = [*mark, Segment(fit(cells[0], COLUMNS[0].width), clock_style),
-                    Segment(" ", row_style),
-                    Segment(fit(cells[1], COLUMNS[1].width), row_style + grade_style)]
-        rest = "".join(" " + fit(cell, col.width) for cell, col in zip(cells[2:], COLUMNS[2:]))
-        segments.append(Segment(rest, row_style))
-        return Strip(segments).adjust_cell_length(width, row_style)
+        segments = [*mark, Segment(fit(cells[0], COLUMNS[0].width), clock_style)]
+        for column in columns[1:]:
+            segments.append(Segment(" " * GAP, row_style))
+            style = row_style + grade_style if column.key == "grade" else row_style
+            segments.append(Segment(fit(by_key[column.key], column.width), style))
+        return Strip(segments).crop(0, width).adjust_cell_length(width, row_style)
+
+    def _more_right(self, columns: list[Column]) -> bool:
+        return sum(c.width + GAP for c in columns) - GAP > self.size.width or \
+            columns[-1].key != COLUMNS[-1].key
+
+    def action_shift(self, step: int) -> None:
+        """Scroll the columns sideways (time left stays)."""
+        wanted = max(0, min(len(COLUMNS) - 2, self.shift + step))
+        if wanted == self.shift or (step > 0 and not self._more_right(self.columns)):
+            return
+        self.shift = wanted
+        self.refresh()
 
     # --- keys ----------------------------------------------------------------------------------
 
