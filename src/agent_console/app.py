@@ -33,7 +33,7 @@ from agent_console.text import clean_line
 from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
-OPEN_WHILE_LOCKED = ("help", "quit")
+OPEN_WHILE_LOCKED = ("help", "quit", "focus_next", "focus_previous")  # Tab moves between fields
 HANG_UP_SAVE_SECONDS = 1.0  # how long drafts may take to be written once the terminal has gone
 HANG_UP_EXIT_CODE = 129  # what a shell reports for a process ended by SIGHUP
 
@@ -118,8 +118,8 @@ class AgentConsoleApp(App[None]):
         from agent_console.services.auth import LockoutPolicy
 
         policy = LockoutPolicy(self.settings.lockout_attempts, self.settings.lockout_minutes)
-        self.push_screen(SignInScreen(self.store, policy, code=code, locked_by=locked_by),
-                         self._signed_in)
+        self.push_screen(SignInScreen(self.store, policy, code=code, locked_by=locked_by,
+                                      zone=self.zone), self._signed_in)
 
     def _start(self) -> None:
         from agent_console.screens.queue_screen import QueueScreen
