@@ -14,7 +14,7 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
+from agent_console.services import (audit, auth, contact, customers, intake, kb_jsonl, knowledge,
                                     permissions as p, site, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
@@ -92,6 +92,18 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                              text="已致电")),
     "tickets.apply_case": (None, lambda s, a: tickets.apply_case(
         s, a, ticket_id=_ticket(s, a).id, case_id=_case(s))),
+    "contact.holder": (None, lambda s, a: contact.holder(s, a, ticket_id=_ticket(s, a).id)),
+    "contact.take_over_notices": (None, lambda s, a: contact.take_over_notices(s, a)),
+    "contact.find_ticket": (None, lambda s, a: contact.find_ticket(
+        s, a, number=_ticket(s, a).number)),
+    "contact.customer_tickets": (None, lambda s, a: contact.customer_tickets(
+        s, a, customer_id=_customer(s))),
+    "contact.set_resolution": (None, lambda s, a: contact.set_resolution(
+        s, a, ticket_id=(t := _ticket(s, a).id), expected_version=_version(s, a, t),
+        text="已更换光猫")),
+    "contact.resolve": (None, lambda s, a: contact.resolve(
+        s, a, ticket_id=(t := _ticket(s, a).id), expected_version=_version(s, a, t),
+        resolution="已更换光猫")),
     "intake.lookup": (None, lambda s, a: intake.lookup(s, a, phone="13912340000")),
     "intake.record_classification": (None, lambda s, a: intake.record_classification(
         s, a, ticket_id=_ticket(s, a).id, proposed={}, chosen={}, overridden=[])),

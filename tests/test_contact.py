@@ -1,0 +1,73 @@
+"""The contact's services: claiming held tickets, take-over notices, a ticket by its number,
+the customer's recent tickets and the resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_console.services import contact, tickets
+from agent_console.services.store import InputError, NotFoundError
+from tests.conftest import actor_for
+from tests.test_tickets import H, _actions, _events, _new, teams  # noqa: F401 - a fixture
+
+
+def test_claiming_a_ticket_you_hold_writes_nothing(store):
+    me = actor_for(store, "a001")
+    t = _new(store, me)
+    v = tickets.claim(store, me, ticket_id=t.id, expected_version=1)
+    before = (_actions(store), _events(store, t.id))
+    assert tickets.claim(store, me, ticket_id=t.id, expected_version=v) == v
+    assert tickets.claim(store, me, ticket_id=t.id, expected_version=1) == v  # stale view too
+    assert (_actions(store), _events(store, t.id)) == before
+
+
+def test_a_take_over_is_on_the_timeline_and_told_once_to_the_previous_handler(store, clock):
+    first, second = actor_for(store, "a001", role="senior"), actor_for(store, "a002", role="senior")
+    t = _new(store, first)
+    v = tickets.claim(store, first, ticket_id=t.id, expected_version=1)
+    assert contact.holder(store, second, ticket_id=t.id).code == "a001"
+    assert contact.take_over_notices(store, first) == []
+    clock.advance(H)
+    tickets.claim(store, second, ticket_id=t.id, expected_version=v)
+    kinds = [k for k, _ in _events(store, t.id)]
+    assert kinds[-2:] == ["claimed", "taken_over"]
+    assert contact.take_over_notices(store, second) == []  # not theirs to be told
+    told = contact.take_over_notices(store, first)
+    assert [(n.number, n.by, n.at) for n in told] == [(t.number, "a002", clock.now())]
+    assert contact.take_over_notices(store, first) == []  # once
+
+
+def test_a_ticket_by_number_follows_the_visibility_rule(store, teams):
+    people, made = teams
+    number = tickets.ticket_detail(store, people["boss"], ticket_id=made["net_handled"]).number
+    assert contact.find_ticket(store, people["net1"], number=f" {number.lower()} ") == \
+        made["net_handled"]
+    for who, wanted in (("hot2", number), ("net1", "T000000000000")):
+        with pytest.raises(NotFoundError):
+            contact.find_ticket(store, people[who], number=wanted)
+
+
+def test_the_customers_recent_tickets_are_those_the_actor_may_see(store, teams, clock):
+    people, made = teams
+    boss = people["boss"]
+    customer = tickets.ticket_detail(store, boss, ticket_id=made["net_handled"]).customer.id
+    clock.advance(H)
+    seen = contact.customer_tickets(store, boss, customer_id=customer)
+    assert [(r.id, r.category, r.status, r.age) for r in seen] == \
+        [(made["net_handled"], "billing", "assigned", H)]
+    assert contact.customer_tickets(store, people["hot2"], customer_id=customer) == []
+
+
+def test_the_resolution_is_written_under_the_lock_audited_and_required_to_resolve(store):
+    me = actor_for(store, "a001")
+    t = _new(store, me)
+    v = tickets.claim(store, me, ticket_id=t.id, expected_version=1)
+    with pytest.raises(InputError):
+        contact.resolve(store, me, ticket_id=t.id, expected_version=v, resolution="  ")
+    v = contact.set_resolution(store, me, ticket_id=t.id, expected_version=v, text="更换光猫")
+    v = contact.resolve(store, me, ticket_id=t.id, expected_version=v,
+                        resolution="更换光猫，客户确认恢复")
+    detail = tickets.ticket_detail(store, me, ticket_id=t.id)
+    assert detail.status == "resolved" and detail.resolution == "更换光猫，客户确认恢复"
+    assert detail.version == v
+    assert _actions(store).count(contact.TICKET_RESOLUTION) == 2
