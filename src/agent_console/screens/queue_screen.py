@@ -239,6 +239,8 @@ class QueueScreen(TicketActions, ContextScreen[None]):
                        keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
         self._show_filter()
         self._show_status()
+        if self.is_current:
+            self.tell_take_overs()
 
     @on(CountsLoaded)
     def _counts_loaded(self, event: CountsLoaded) -> None:

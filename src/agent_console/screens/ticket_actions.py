@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.binding import Binding
 
-from agent_console.i18n import current_language
+from agent_console.i18n import current_language, t
 from agent_console.messages import TicketChanged
 from agent_console.models.vocab import TRANSITIONS, Status
 from agent_console.screens.context import DraftSlot
-from agent_console.services import directory, tickets
+from agent_console.services import contact, directory, tickets
+from agent_console.text import clean_line
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from agent_console.models.read import AgentInfo
     from agent_console.screens.context import ScreenContext
 
 
@@ -60,11 +62,44 @@ class TicketActions:
         self.post_message(TicketChanged(ref.id, action))
 
     def action_claim(self) -> None:
-        if (ref := self.action_target()) is None:
-            return
+        if (ref := self.action_target()) is not None:
+            self.check_holder(ref)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-holder")
+    def check_holder(self, ref: TicketRef) -> None:
+        """Claim at once, unless another agent holds the ticket: then ask first, naming them."""
+        held_by = contact.holder(self.ctx.store, self.ctx.actor, ticket_id=ref.id)
+        if held_by is None or held_by.id == self.ctx.actor.agent_id:
+            self.app.call_from_thread(self._claim, ref)
+        else:
+            self.app.call_from_thread(self._confirm_take_over, ref, held_by)
+
+    def _claim(self, ref: TicketRef) -> None:
         store, actor = self.ctx.store, self.ctx.actor
         self.change_ticket(ref, "claim", lambda: tickets.claim(
             store, actor, ticket_id=ref.id, expected_version=ref.version))
+
+    def _confirm_take_over(self, ref: TicketRef, held_by: AgentInfo) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        name = f"{clean_line(held_by.name)} ({clean_line(held_by.code)})"
+
+        def chosen(choice: str | None) -> None:
+            if choice == "take":
+                self._claim(ref)
+
+        self.app.push_screen(ChoiceScreen(
+            t("contact.takeover.ask", number=clean_line(ref.number), name=name),
+            [(t("contact.takeover.keep"), "keep"), (t("contact.takeover.take", name=name), "take")],
+            "keep"), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="take-over-notices")
+    def tell_take_overs(self) -> None:
+        """Tell this agent, once, which of their tickets someone else took."""
+        for notice in contact.take_over_notices(self.ctx.store, self.ctx.actor):
+            self.app.call_from_thread(
+                self.app.notify, t("contact.takeover.told", number=clean_line(notice.number),
+                                   by=notice.by), severity="warning", timeout=12)
 
     def action_assign(self) -> None:
         from agent_console.screens.assign_screen import AssignScreen

@@ -112,6 +112,8 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     @on(TicketLoaded)
     def _loaded(self, event: TicketLoaded) -> None:
+        if self.is_current:
+            self.tell_take_overs()
         if event.detail == self.detail and event.script == self.script:
             return  # nothing changed: no repaint, no bytes on the line
         self.detail, self.script = event.detail, event.script
