@@ -99,3 +99,100 @@ async def test_taking_over_a_held_ticket_asks_first_and_the_previous_handler_is_
                                      for n in told._notifications), what="the notice")
         await settle(told, pilot)
         assert sum("took over" in n.message for n in told._notifications) == 1
+
+
+async def test_an_open_ticket_shows_another_agents_change_keeping_the_place(demo_store, clock,
+                                                                           tmp_path):
+    from agent_console.screens.ticket_screen import TicketScreen
+    from agent_console.services import tickets
+
+    from .conftest import actor_for, make_store
+
+    ticket_id, _previous = _held_by_other(demo_store, "a003")
+    other = make_store(tmp_path / "store.db", clock)  # a second handle, as another process has
+    assert other.url == demo_store.url
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(TicketScreen(app.ctx, ticket_id))
+        await settle(app, pilot)
+        screen = app.screen
+        for _ in range(30):  # more lines than the timeline shows
+            tickets.add_note(other, actor_for(other, "s900"), ticket_id=ticket_id, text="已联系")
+        await wait_until(lambda: "已联系" in str(screen.query_one("#ticket-events").render()))
+        timeline = screen.query_one("#ticket-timeline")
+        timeline.scroll_to(y=3, animate=False)
+        await wait_until(lambda: timeline.scroll_y == 3, what="scrolled to the fourth line")
+        tickets.add_note(other, actor_for(other, "s900"), ticket_id=ticket_id,
+                         text="客户回电确认恢复")
+        await wait_until(lambda: "客户回电确认恢复" in str(screen.query_one("#ticket-events").render()),
+                         what="the other agent's note")
+        assert app.screen is screen and timeline.scroll_y == 3
+
+
+async def test_resolving_asks_for_the_resolution_prefilled_with_the_draft(demo_store):
+    from textual.widgets import TextArea
+
+    from agent_console.screens.contact_dialogs import ResolutionScreen
+    from agent_console.screens.status_screen import StatusScreen
+    from agent_console.screens.ticket_screen import TicketScreen
+    from agent_console.services import contact, tickets
+
+    from .conftest import actor_for
+
+    me = actor_for(demo_store, "a003")
+    ticket_id, _previous = _held_by_other(demo_store, "a003")
+    detail = tickets.ticket_detail(demo_store, me, ticket_id=ticket_id)
+    contact.set_resolution(demo_store, me, ticket_id=ticket_id, expected_version=detail.version,
+                           text="已远程重启光猫")
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(TicketScreen(app.ctx, ticket_id))
+        await settle(app, pilot)
+        await pilot.press("s")
+        await wait_until(lambda: isinstance(app.screen, StatusScreen))
+        app.screen.dismiss("resolved")
+        await wait_until(lambda: isinstance(app.screen, ResolutionScreen), what="the question")
+        area = app.screen.query_one(TextArea)
+        assert area.text == "已远程重启光猫"
+        await pilot.press("ctrl+a")  # keys go to the text: the agent edits the draft
+        area.text = ""
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResolutionScreen)  # required
+        area.insert("已远程重启光猫，客户确认上网恢复")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketScreen)
+    done = tickets.ticket_detail(demo_store, me, ticket_id=ticket_id)
+    assert done.status == "resolved" and done.resolution == "已远程重启光猫，客户确认上网恢复"
+
+
+async def test_taken_by_me_and_go_to_ticket_by_number(demo_store):
+    from agent_console.screens.contact_dialogs import GoToTicketScreen
+    from agent_console.screens.ticket_screen import TicketScreen
+
+    from .pilot import help_text
+
+    with demo_store.read() as tx:
+        mine = tx.one("SELECT t.number FROM ticket t JOIN agent a ON a.id = t.created_by "
+                      "WHERE a.code = 'a001' ORDER BY t.id LIMIT 1")[0]
+    app = app_for(demo_store, agent="a001")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert "Taken by me" in await help_text(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert app.screen.filter.scope == "created"
+        await pilot.press("number_sign")
+        await wait_until(lambda: isinstance(app.screen, GoToTicketScreen))
+        await pilot.press(*"T000000000000", "enter")
+        await settle(app, pilot)
+        assert any("No ticket T000000000000" in n.message for n in app._notifications)
+        await pilot.press("number_sign")
+        await wait_until(lambda: isinstance(app.screen, GoToTicketScreen))
+        await pilot.press(*mine.lower(), "enter")
+        await wait_until(lambda: isinstance(app.screen, TicketScreen), what="the ticket opened")
+        await settle(app, pilot)
+        assert mine in str(app.screen.query_one("#ticket-title").render())

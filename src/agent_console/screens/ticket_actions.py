@@ -131,6 +131,9 @@ class TicketActions:
         def chosen(status: str | None) -> None:
             if status is None:
                 return
+            if status == Status.RESOLVED:
+                self.ask_resolution(ref, resolving=True)
+                return
             self.change_ticket(ref, "status", lambda: tickets.change_status(
                 store, actor, ticket_id=ref.id, expected_version=ref.version, status=status))
 
@@ -153,3 +156,28 @@ class TicketActions:
         draft = DraftSlot(load=lambda: directory.get_preference(store, actor.code, key),
                           save=lambda text: directory.set_preference(store, actor.code, key, text))
         self.app.push_screen(NoteScreen(ref.number, draft), written)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolution-draft")
+    def ask_resolution(self, ref: TicketRef, *, resolving: bool = False) -> None:
+        """The resolution dialog, prefilled with the ticket's draft as stored now."""
+        detail = tickets.ticket_detail(self.ctx.store, self.ctx.actor, ticket_id=ref.id)
+        self.app.call_from_thread(self._edit_resolution, ref, detail.resolution, resolving)
+
+    def _edit_resolution(self, ref: TicketRef, draft: str, resolving: bool) -> None:
+        from agent_console.screens.contact_dialogs import ResolutionScreen
+
+        store, actor = self.ctx.store, self.ctx.actor
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            if resolving:
+                self.change_ticket(ref, "status", lambda: contact.resolve(
+                    store, actor, ticket_id=ref.id, expected_version=ref.version,
+                    resolution=text))
+            else:
+                self.change_ticket(ref, "resolution", lambda: contact.set_resolution(
+                    store, actor, ticket_id=ref.id, expected_version=ref.version, text=text))
+
+        self.app.push_screen(ResolutionScreen(clean_line(ref.number), draft, resolving=resolving),
+                             written)

@@ -21,6 +21,7 @@ from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
 from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_PII
+from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
 from agent_console.services.sla import ClockView
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
@@ -37,6 +38,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         Binding("M", "make_case", "Make a case", id="make-case"),
         Binding("v", "reveal", "Reveal", id="reveal"),
         Binding("i", "edit_customer", "Customer info", id="edit-customer"),
+        Binding("r", "resolution", "Resolution", id="resolution"),
     ]
 
     # Keys a role may not use are hidden (and the services refuse the act anyway).
@@ -46,6 +48,14 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         def __init__(self, detail: TicketDetail, script: Text | None = None) -> None:
             super().__init__()
             self.detail, self.script = detail, script
+
+    class StoreChanged(Message):
+        """Someone (this agent or another process) committed to the store."""
+
+    class FeedOpened(Message):
+        def __init__(self, feed: ChangeFeed) -> None:
+            super().__init__()
+            self.feed = feed
 
     class Revealed(Message):
         def __init__(self, field: str, value: str) -> None:
@@ -58,6 +68,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.detail: TicketDetail | None = None
         self.script: Text | None = None
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
+        self.feed: ChangeFeed | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
@@ -72,6 +83,34 @@ class TicketScreen(TicketActions, ContextScreen[None]):
     def on_mount(self) -> None:
         self.load_ticket()
         self.set_interval(RELOAD_SECONDS, self.load_ticket)
+        self.open_feed()
+        self.set_interval(self.ctx.settings.refresh_seconds, self.poll_store)
+
+    def on_unmount(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    @work(thread=True, exit_on_error=False, group="ticket-feed")
+    def open_feed(self) -> None:
+        if self.ctx.store.is_sqlite:
+            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+
+    @on(FeedOpened)
+    def _feed_opened(self, event: FeedOpened) -> None:
+        if self.is_mounted and self.feed is None:
+            self.feed = event.feed
+        else:
+            event.feed.close()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-poll")
+    def poll_store(self) -> None:
+        """Another agent's change to this ticket shows here within a refresh."""
+        if self.feed is not None and self.feed.changed():
+            self.post_message(self.StoreChanged())
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        self.load_ticket()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:
@@ -282,6 +321,10 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.app.push_screen(CustomerEditScreen(customer, save=save),
                              lambda _changed: self.load_ticket())
 
+    def action_resolution(self) -> None:
+        if (ref := self.action_target()) is not None:
+            self.ask_resolution(ref)
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
@@ -351,6 +394,11 @@ def _describe(event: EventView, departments: dict[str, str]) -> str:
                             for k, v in d.get("chosen", {}).items())
         return t("event.classified", chosen=chosen,
                  overridden=t("ticket.overridden") if d.get("overridden") else "")
+    if kind == "taken_over":
+        return t("contact.event.taken_over", agent=clean_line(str(d.get("agent", ""))),
+                 previous=clean_line(str(d.get("from", ""))))
+    if kind == "resolution_set":
+        return t("contact.event.resolution_set", chars=int(d.get("chars", 0)))
     if kind == "case_used":
         return t("event.case_used", title=clean_line(str(d.get("title", ""))))
     if kind == "created":
