@@ -82,13 +82,15 @@ async def test_taking_over_a_held_ticket_asks_first_and_the_previous_handler_is_
         app.push_screen(TicketScreen(app.ctx, ticket_id))
         await settle(app, pilot)
         await pilot.press("c")
-        await wait_until(lambda: isinstance(app.screen, ChoiceScreen), what="the question")
+        await wait_until(lambda: isinstance(app.screen, ChoiceScreen)
+                         and app.screen.query("#dialog-title"), what="the question")
         assert f"({previous})" in str(app.screen.query_one("#dialog-title").render())
         await pilot.press("enter")  # the first answer leaves it with them
         await settle(app, pilot)
         assert _handler(demo_store, ticket_id) == previous
         await pilot.press("c")
-        await wait_until(lambda: isinstance(app.screen, ChoiceScreen), what="the question")
+        await wait_until(lambda: isinstance(app.screen, ChoiceScreen)
+                         and app.screen.query("#dialog-title"), what="the question")
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert _handler(demo_store, ticket_id) == "a003"
@@ -153,7 +155,8 @@ async def test_resolving_asks_for_the_resolution_prefilled_with_the_draft(demo_s
         await pilot.press("s")
         await wait_until(lambda: isinstance(app.screen, StatusScreen))
         app.screen.dismiss("resolved")
-        await wait_until(lambda: isinstance(app.screen, ResolutionScreen), what="the question")
+        await wait_until(lambda: isinstance(app.screen, ResolutionScreen)
+                         and app.screen.query(TextArea), what="the question")
         area = app.screen.query_one(TextArea)
         assert area.text == "已远程重启光猫"
         await pilot.press("ctrl+a")  # keys go to the text: the agent edits the draft
