@@ -199,3 +199,30 @@ async def test_taken_by_me_and_go_to_ticket_by_number(demo_store):
         await wait_until(lambda: isinstance(app.screen, TicketScreen), what="the ticket opened")
         await settle(app, pilot)
         assert mine in str(app.screen.query_one("#ticket-title").render())
+
+
+async def test_the_customers_recent_tickets_are_on_the_ticket_and_open_with_enter(demo_store):
+    from textual.widgets import OptionList
+
+    from agent_console.screens.ticket_screen import TicketScreen
+
+    with demo_store.read() as tx:
+        first, second = tx.one("SELECT min(id), max(id) FROM ticket GROUP BY customer_id "
+                               "HAVING count(*) > 1 ORDER BY customer_id LIMIT 1")
+        number = tx.scalar("SELECT number FROM ticket WHERE id = ?", (first,))
+    app = app_for(demo_store, agent="s900")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(TicketScreen(app.ctx, second))
+        await settle(app, pilot)
+        listed = app.screen.query_one("#customer-tickets", OptionList)
+        await wait_until(lambda: listed.option_count > 0, what="the customer's tickets")
+        ids = [listed.get_option_at_index(i).id for i in range(listed.option_count)]
+        assert str(first) in ids and str(second) not in ids
+        listed.focus()
+        listed.highlighted = ids.index(str(first))
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, TicketScreen)
+                         and app.screen.ticket_id == first, what="the older ticket opened")
+        await settle(app, pilot)
+        assert number in str(app.screen.query_one("#ticket-title").render())

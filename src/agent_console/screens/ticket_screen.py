@@ -11,11 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.content import Content
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
-from agent_console.formatting import local_time, span
+from agent_console.formatting import duration, local_time, span
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import TicketChanged
+from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
@@ -23,6 +25,7 @@ from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions,
 from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_PII
 from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
 from agent_console.services.sla import ClockView
+from agent_console.services.contact import CustomerTicket, customer_tickets
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
 
@@ -30,6 +33,12 @@ RELOAD_SECONDS = 15
 
 
 class TicketScreen(TicketActions, ContextScreen[None]):
+    DEFAULT_CSS = """
+    TicketScreen #customer-tickets-title { height: 1; background: $panel; text-style: bold;
+                                           padding: 0 1; }
+    TicketScreen #customer-tickets { height: auto; max-height: 4; border: none; padding: 0 1; }
+    """
+
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="back"),
         *ACTION_BINDINGS,
@@ -45,9 +54,10 @@ class TicketScreen(TicketActions, ContextScreen[None]):
     PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER, "make_case": EDIT_KB}
 
     class TicketLoaded(Message):
-        def __init__(self, detail: TicketDetail, script: Text | None = None) -> None:
+        def __init__(self, detail: TicketDetail, script: Text | None = None,
+                     recent: tuple[CustomerTicket, ...] = ()) -> None:
             super().__init__()
-            self.detail, self.script = detail, script
+            self.detail, self.script, self.recent = detail, script, recent
 
     class StoreChanged(Message):
         """Someone (this agent or another process) committed to the store."""
@@ -67,6 +77,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
         self.script: Text | None = None
+        self.recent: tuple[CustomerTicket, ...] = ()  # the customer's other recent tickets
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
         self.feed: ChangeFeed | None = None
 
@@ -78,9 +89,12 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         yield Static(t("ticket.timeline"), id="timeline-title")
         with VerticalScroll(id="ticket-timeline"):
             yield Static(id="ticket-events")
+        yield Static(t("contact.recent.title"), id="customer-tickets-title")
+        yield OptionList(id="customer-tickets")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._show_recent()
         self.load_ticket()
         self.set_interval(RELOAD_SECONDS, self.load_ticket)
         self.open_feed()
@@ -114,8 +128,11 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:
-        detail = ticket_detail(self.ctx.store, self.ctx.actor, ticket_id=self.ticket_id)
-        self.post_message(self.TicketLoaded(detail, self._script_run()))
+        store, actor = self.ctx.store, self.ctx.actor
+        detail = ticket_detail(store, actor, ticket_id=self.ticket_id)
+        recent = tuple(r for r in customer_tickets(store, actor, customer_id=detail.customer.id)
+                       if r.id != detail.id)
+        self.post_message(self.TicketLoaded(detail, self._script_run(), recent))
 
     def reload(self) -> None:
         self.load_ticket()
@@ -153,10 +170,32 @@ class TicketScreen(TicketActions, ContextScreen[None]):
     def _loaded(self, event: TicketLoaded) -> None:
         if self.is_current:
             self.tell_take_overs()
+        if event.recent != self.recent:
+            self.recent = event.recent
+            self._show_recent()
         if event.detail == self.detail and event.script == self.script:
             return  # nothing changed: no repaint, no bytes on the line
         self.detail, self.script = event.detail, event.script
         self._show()
+
+    def _show_recent(self) -> None:
+        """The customer's other recent tickets, each opened with Enter."""
+        lang = current_language()
+        categories = self.ctx.store.catalog.categories
+        listed = self.query_one("#customer-tickets", OptionList)
+        listed.clear_options()
+        listed.add_options(Option(Content(t(
+            "contact.recent.line", number=clean_line(r.number),
+            category=categories[r.category].name(lang) if r.category in categories else r.category,
+            status=label("status", r.status), age=duration(r.age.total_seconds()))), id=str(r.id))
+            for r in self.recent)
+        for widget in (listed, self.query_one("#customer-tickets-title")):
+            widget.display = bool(self.recent)
+
+    @on(OptionList.OptionSelected, "#customer-tickets")
+    def _open_recent(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.post_message(OpenTicket(int(event.option.id)))
 
     def _show(self) -> None:
         d = self.detail
