@@ -71,3 +71,43 @@ def test_the_resolution_is_written_under_the_lock_audited_and_required_to_resolv
     assert detail.status == "resolved" and detail.resolution == "更换光猫，客户确认恢复"
     assert detail.version == v
     assert _actions(store).count(contact.TICKET_RESOLUTION) == 2
+
+
+def test_a_case_proposed_from_a_ticket_waits_for_review_before_anyone_finds_it(store):
+    from agent_console.services import case_review, knowledge
+    from agent_console.services.store import Refused
+
+    me, boss = actor_for(store, "a001"), actor_for(store, "s900", role="supervisor")
+    t = _new(store, me)
+    draft = knowledge.check_case(store, {"title": "光猫红灯断网", "symptoms": "光猫 LOS 红灯",
+                                         "cause": "光纤松动", "resolution": "重插光纤"})
+    first = case_review.propose_case(store, me, ticket_id=t.id, case=draft)
+    second = case_review.propose_case(store, me, ticket_id=t.id, case=draft)
+    assert knowledge.search(store, query="光猫红灯") == []
+    with pytest.raises(Refused):
+        case_review.pending_cases(store, me)
+    with pytest.raises(Refused):
+        case_review.review_case(store, me, case_id=first, approve=True)
+    assert [c.id for c in case_review.pending_cases(store, boss)] == [first, second]
+    with pytest.raises(InputError):
+        case_review.review_case(store, boss, case_id=second, approve=False, reason=" ")
+    case_review.review_case(store, boss, case_id=first, approve=True)
+    case_review.review_case(store, boss, case_id=second, approve=False, reason="与前一条重复")
+    assert [h.id for h in knowledge.search(store, query="光猫红灯")] == [first]
+    assert {h.id for h in knowledge.search(store, query="光猫红灯", include_retired=True)} == \
+        {first, second}  # the rejected one is kept, retired
+    assert case_review.pending_cases(store, boss) == []
+    with pytest.raises(NotFoundError):
+        case_review.review_case(store, boss, case_id=first, approve=True)
+    assert [a for a in _actions(store) if a.startswith("kb_")] == \
+        ["kb_propose", "kb_propose", "kb_review", "kb_review"]
+
+
+def test_a_case_cannot_be_proposed_from_a_ticket_one_may_not_see(store, teams):
+    from agent_console.services import case_review, knowledge
+
+    people, made = teams
+    draft = knowledge.check_case(store, {"title": "账单", "symptoms": "多扣费", "cause": "x",
+                                         "resolution": "退费"})
+    with pytest.raises(NotFoundError):
+        case_review.propose_case(store, people["hot2"], ticket_id=made["net_handled"], case=draft)

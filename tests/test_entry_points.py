@@ -14,7 +14,7 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, contact, customers, intake, kb_jsonl, knowledge,
+from agent_console.services import (audit, auth, case_review, contact, customers, intake, kb_jsonl, knowledge,
                                     permissions as p, site, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
@@ -119,6 +119,15 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, case_id=_case(s), retired=True, reason="过时")),
     "knowledge.case_from_ticket": (None, lambda s, a: knowledge.case_from_ticket(
         s, a, ticket_id=_ticket(s, a).id)),
+    "case_review.propose_case": (None, lambda s, a: case_review.propose_case(
+        s, a, ticket_id=_ticket(s, a).id, case=knowledge.check_case(
+            s, {"title": "光猫掉线", "symptoms": "掉线", "cause": "老化", "resolution": "更换"}))),
+    "case_review.pending_cases": (p.EDIT_KB, lambda s, a: case_review.pending_cases(s, a)),
+    "case_review.review_case": (p.EDIT_KB, lambda s, a: case_review.review_case(
+        s, a, case_id=case_review.propose_case(
+            s, actor_for(s, "a001"), ticket_id=_ticket(s, actor_for(s, "a001")).id,
+            case=knowledge.check_case(s, {"title": "光猫掉线", "symptoms": "掉线", "cause": "老化",
+                                          "resolution": "更换"})), approve=True)),
     "kb_jsonl.import_jsonl": (p.EDIT_KB, lambda s, a: kb_jsonl.import_jsonl(
         s, a, ['{"title": "新案例", "symptoms": "x", "cause": "y", "resolution": "z"}'])),
     "customers.reveal": (p.REVEAL_PII, lambda s, a: customers.reveal(
