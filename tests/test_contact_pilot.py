@@ -226,3 +226,55 @@ async def test_the_customers_recent_tickets_are_on_the_ticket_and_open_with_ente
                          and app.screen.ticket_id == first, what="the older ticket opened")
         await settle(app, pilot)
         assert number in str(app.screen.query_one("#ticket-title").render())
+
+
+async def test_an_agent_proposes_a_case_and_a_supervisor_approves_it_in_the_knowledge_base(
+        demo_store):
+    from textual.widgets import TextArea
+
+    from agent_console.screens.case_edit_screen import CaseEditScreen
+    from agent_console.screens.choice_screen import ChoiceScreen
+    from agent_console.screens.knowledge_screen import KnowledgeScreen
+    from agent_console.screens.ticket_screen import TicketScreen
+    from agent_console.services import knowledge
+
+    from .conftest import actor_for
+
+    me = actor_for(demo_store, "a003")
+    with demo_store.read() as tx:
+        ticket_id = tx.scalar("SELECT id FROM ticket WHERE status = 'resolved' ORDER BY id LIMIT 1")
+    app = app_for(demo_store, agent="a003")  # a senior: may not edit the knowledge base
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(TicketScreen(app.ctx, ticket_id))
+        await settle(app, pilot)
+        await pilot.press("M")
+        await wait_until(lambda: isinstance(app.screen, CaseEditScreen)
+                         and app.screen.query("#case-cause"), what="the case form")
+        form = app.screen
+        form.query_one("#case-cause", TextArea).text = "机顶盒认证失败"
+        form.query_one("#case-resolution", TextArea).text = "重新绑定机顶盒账号后恢复"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketScreen)
+        assert any("waits for a supervisor" in n.message for n in app._notifications)
+    assert knowledge.search(demo_store, query="机顶盒认证失败") == []
+    assert me.code == "a003"
+
+    boss = app_for(demo_store, agent="s900")
+    async with boss.run_test(size=(120, 40)) as pilot:
+        await settle(boss, pilot)
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(boss.screen, KnowledgeScreen))
+        await settle(boss, pilot)
+        await boss.screen.run_action("review_proposals")
+        await wait_until(lambda: isinstance(boss.screen, ChoiceScreen)
+                         and boss.screen.query("#dialog-title"), what="the proposals")
+        await pilot.press("enter")  # the oldest proposal
+        await wait_until(lambda: isinstance(boss.screen, ChoiceScreen) and
+                         "机顶盒认证失败" in str(boss.screen.query_one("#dialog-title").render()),
+                         what="the proposal shown")
+        await pilot.press("enter")  # approve
+        await settle(boss, pilot)
+        await wait_until(lambda: knowledge.search(demo_store, query="机顶盒认证失败"),
+                         what="the case found")

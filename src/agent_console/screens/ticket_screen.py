@@ -22,7 +22,7 @@ from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_PII
+from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
 from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
 from agent_console.services.sla import ClockView
 from agent_console.services.contact import CustomerTicket, customer_tickets
@@ -51,7 +51,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
     ]
 
     # Keys a role may not use are hidden (and the services refuse the act anyway).
-    PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER, "make_case": EDIT_KB}
+    PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER}
 
     class TicketLoaded(Message):
         def __init__(self, detail: TicketDetail, script: Text | None = None,
