@@ -44,7 +44,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         *ACTION_BINDINGS,
         # The knowledge base, as F2 opens it from here: for this ticket (one key in the footer).
         Binding("k", "app.go('knowledge')", "Cases", id="ticket-kb"),
-        Binding("M", "make_case", "Make a case", id="make-case"),
+        Binding("M", "make_case", "Make a case", id="make-case", show=False),
         Binding("v", "reveal", "Reveal", id="reveal"),
         Binding("i", "edit_customer", "Customer info", id="edit-customer"),
         Binding("r", "resolution", "Resolution", id="resolution"),
