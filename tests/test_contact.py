@@ -111,3 +111,12 @@ def test_a_case_cannot_be_proposed_from_a_ticket_one_may_not_see(store, teams):
                                          "resolution": "退费"})
     with pytest.raises(NotFoundError):
         case_review.propose_case(store, people["hot2"], ticket_id=made["net_handled"], case=draft)
+
+
+def test_the_demo_has_a_proposal_waiting_for_review(demo_store):
+    from agent_console.services import case_review, knowledge
+
+    waiting = case_review.pending_cases(demo_store, actor_for(demo_store, "s900"))
+    assert [(c.author, c.category) for c in waiting] == [("a003", "broadband")]
+    assert waiting[0].id not in {h.id for h in knowledge.search(
+        demo_store, query=waiting[0].title[:4], include_retired=True)}

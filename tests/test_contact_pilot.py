@@ -270,7 +270,7 @@ async def test_an_agent_proposes_a_case_and_a_supervisor_approves_it_in_the_know
         await boss.screen.run_action("review_proposals")
         await wait_until(lambda: isinstance(boss.screen, ChoiceScreen)
                          and boss.screen.query("#dialog-title"), what="the proposals")
-        await pilot.press("enter")  # the oldest proposal
+        await pilot.press("end", "enter")  # the newest proposal (the demo has one before it)
         await wait_until(lambda: isinstance(boss.screen, ChoiceScreen) and
                          "机顶盒认证失败" in str(boss.screen.query_one("#dialog-title").render()),
                          what="the proposal shown")

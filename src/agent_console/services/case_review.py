@@ -14,7 +14,8 @@ from agent_console.models.kb import Case, CaseCreate
 from agent_console.services import knowledge, tickets
 from agent_console.services.actor import Actor
 from agent_console.services.permissions import EDIT_KB
-from agent_console.services.store import NotFoundError, Store
+from agent_console.services.store import NotFoundError, Store, Tx
+from agent_console.text import clean_line
 
 KB_PROPOSE = "kb_propose"
 KB_REVIEW = "kb_review"
@@ -66,3 +67,16 @@ def review_case(store: Store, actor: Actor, *, case_id: int, approve: bool,
         tx.audit(KB_REVIEW, f"case:{case_id}",
                  {"approved": approve, **({"reason": why} if why else {})})
         return case
+
+
+def demo_proposal_in(tx: Tx) -> None:
+    """The demo's one proposal waiting for review (a senior's, from a resolved ticket)."""
+    row = tx.one("SELECT id, description, resolution FROM ticket WHERE status = 'resolved' "
+                 "AND category = 'broadband' ORDER BY id LIMIT 1")
+    if row is None:
+        return
+    now = to_db(tx.now)
+    tx.execute(_INSERT_PROPOSAL, (
+        knowledge.next_case_id(tx), clean_line(row.description)[:30], row.description,
+        "光纤接头松动，光猫 LOS 灯红", row.resolution or "上门重新插紧光纤接头后恢复上网", "",
+        "broadband", "[]", "zh", row.id, "a003", now, now))
