@@ -14,8 +14,9 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, backup, customers, intake, kb_jsonl,
-                                    knowledge, permissions as p, privacy, site, tickets)
+from agent_console.services import (audit, auth, backup, case_review, contact, customers,
+                                    intake, kb_jsonl, knowledge, permissions as p, privacy, site,
+                                    tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
 
@@ -100,6 +101,18 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                              text="已致电")),
     "tickets.apply_case": (None, lambda s, a: tickets.apply_case(
         s, a, ticket_id=_ticket(s, a).id, case_id=_case(s))),
+    "contact.holder": (None, lambda s, a: contact.holder(s, a, ticket_id=_ticket(s, a).id)),
+    "contact.take_over_notices": (None, lambda s, a: contact.take_over_notices(s, a)),
+    "contact.find_ticket": (None, lambda s, a: contact.find_ticket(
+        s, a, number=_ticket(s, a).number)),
+    "contact.customer_tickets": (None, lambda s, a: contact.customer_tickets(
+        s, a, customer_id=_customer(s))),
+    "contact.set_resolution": (None, lambda s, a: contact.set_resolution(
+        s, a, ticket_id=(t := _ticket(s, a).id), expected_version=_version(s, a, t),
+        text="已更换光猫")),
+    "contact.resolve": (None, lambda s, a: contact.resolve(
+        s, a, ticket_id=(t := _ticket(s, a).id), expected_version=_version(s, a, t),
+        resolution="已更换光猫")),
     "intake.lookup": (None, lambda s, a: intake.lookup(s, a, phone="13912340000")),
     "intake.record_classification": (None, lambda s, a: intake.record_classification(
         s, a, ticket_id=_ticket(s, a).id, proposed={}, chosen={}, overridden=[])),
@@ -115,6 +128,15 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, case_id=_case(s), retired=True, reason="过时")),
     "knowledge.case_from_ticket": (None, lambda s, a: knowledge.case_from_ticket(
         s, a, ticket_id=_ticket(s, a).id)),
+    "case_review.propose_case": (None, lambda s, a: case_review.propose_case(
+        s, a, ticket_id=_ticket(s, a).id, case=knowledge.check_case(
+            s, {"title": "光猫掉线", "symptoms": "掉线", "cause": "老化", "resolution": "更换"}))),
+    "case_review.pending_cases": (p.EDIT_KB, lambda s, a: case_review.pending_cases(s, a)),
+    "case_review.review_case": (p.EDIT_KB, lambda s, a: case_review.review_case(
+        s, a, case_id=case_review.propose_case(
+            s, actor_for(s, "a001"), ticket_id=_ticket(s, actor_for(s, "a001")).id,
+            case=knowledge.check_case(s, {"title": "光猫掉线", "symptoms": "掉线", "cause": "老化",
+                                          "resolution": "更换"})), approve=True)),
     "kb_jsonl.import_jsonl": (p.EDIT_KB, lambda s, a: kb_jsonl.import_jsonl(
         s, a, ['{"title": "新案例", "symptoms": "x", "cause": "y", "resolution": "z"}'])),
     "customers.reveal": (p.REVEAL_PII, lambda s, a: customers.reveal(

@@ -99,6 +99,11 @@ async def test_make_a_case_from_a_resolved_ticket(demo_store):
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, TicketScreen)
+        assert knowledge.search(demo_store, query="机顶盒认证失败") == []  # waits for review
+        from agent_console.services import case_review
+
+        proposed = case_review.pending_cases(demo_store, app.agent)[-1]
+        case_review.review_case(demo_store, app.agent, case_id=proposed.id, approve=True)
         hits = knowledge.search(demo_store, query="机顶盒认证失败")
         made = knowledge.get_case(demo_store, case_id=hits[0].id)
         assert made.source_ticket_id == row.id and made.author == "s900"

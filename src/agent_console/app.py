@@ -36,7 +36,7 @@ from agent_console.widgets.localized import localize_bindings
 
 IDLE_CHECK_SECONDS = 5
 HOUSEKEEPING_SECONDS = 600
-OPEN_WHILE_LOCKED = ("help", "quit")
+OPEN_WHILE_LOCKED = ("help", "quit", "focus_next", "focus_previous")  # Tab moves between fields
 HANG_UP_SAVE_SECONDS = 1.0  # how long drafts may take to be written once the terminal has gone
 HANG_UP_EXIT_CODE = 129  # what a shell reports for a process ended by SIGHUP
 
@@ -70,13 +70,9 @@ class AgentConsoleApp(App[None]):
                  destinations: Iterable[Destination] | None = None) -> None:
         """Without `destinations`, those of the registry (`destinations.DESTINATIONS`)."""
         set_language(settings.lang)
-<<<<<<< HEAD
+        whole_cells.install()  # wide characters stay whole where widgets overlap
         # A thin line gets the terminal's own 16 colours (see thin_link.prepare for the rest).
         super().__init__(ansi_color=True if settings.thin else None)
-=======
-        whole_cells.install()  # wide characters stay whole where widgets overlap
-        super().__init__()
->>>>>>> zhsmall
         self.store = store
         self.settings = settings
         self.zone = parse_zone(settings.timezone)
@@ -149,8 +145,8 @@ class AgentConsoleApp(App[None]):
         from agent_console.services.auth import LockoutPolicy
 
         policy = LockoutPolicy(self.settings.lockout_attempts, self.settings.lockout_minutes)
-        self.push_screen(SignInScreen(self.store, policy, code=code, locked_by=locked_by),
-                         self._signed_in)
+        self.push_screen(SignInScreen(self.store, policy, code=code, locked_by=locked_by,
+                                      zone=self.zone), self._signed_in)
 
     def _start(self) -> None:
         from agent_console.screens.queue_screen import QueueScreen

@@ -114,6 +114,7 @@ def _v4_to_v5(conn: Any) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_ticket_created_by ON ticket (created_by, is_open, due_key, id)")
     conn.exec_driver_sql("ALTER TABLE ticket ADD COLUMN anonymised_at DATETIME")
     conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN anonymised_at DATETIME")
+    conn.exec_driver_sql("ALTER TABLE kb_case ADD COLUMN pending_review BOOLEAN NOT NULL DEFAULT 0")
     _create_all(conn)  # the tables that are new in v5
 
 

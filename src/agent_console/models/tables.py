@@ -202,6 +202,8 @@ class KbCase(SQLModel, table=True):
     updated_at: datetime = utc_field(nullable=False)
     times_used: int = number_field()
     retired: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
+    # A case proposed from a ticket waits for a reviewer (edit_kb) before it is searchable.
+    pending_review: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
 
 
 class KbCaseHistory(SQLModel, table=True):

@@ -89,6 +89,8 @@ class EventKind(StrEnum):
     SLA_BREACHED = "sla_breached"
     CASE_USED = "case_used"
     CLASSIFIED = "classified"
+    TAKEN_OVER = "taken_over"
+    RESOLUTION_SET = "resolution_set"
 
 
 class ClockKind(StrEnum):

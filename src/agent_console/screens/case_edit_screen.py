@@ -30,9 +30,9 @@ class CaseEditScreen(SaveCancelButtons, ContextScreen[int | None]):
     ]
 
     class Saved(Message):
-        def __init__(self, case_id: int) -> None:
+        def __init__(self, case_id: int, proposed: bool = False) -> None:
             super().__init__()
-            self.case_id = case_id
+            self.case_id, self.proposed = case_id, proposed
 
     class Refused(Message):
         def __init__(self, field: str, message: str) -> None:
@@ -108,10 +108,14 @@ class CaseEditScreen(SaveCancelButtons, ContextScreen[int | None]):
                 saved = knowledge.update_case(store, actor, case_id=self.case.id, changes=values)
             else:
                 checked = knowledge.check_case(store, values)
-                if self.draft is not None:
-                    from dataclasses import replace
+                if self.draft is not None and self.draft.source_ticket_id is not None:
+                    # A case drawn from a ticket waits for a reviewer before agents find it.
+                    from agent_console.services.case_review import propose_case
 
-                    checked = replace(checked, source_ticket_id=self.draft.source_ticket_id)
+                    self.post_message(self.Saved(propose_case(
+                        store, actor, ticket_id=self.draft.source_ticket_id, case=checked),
+                        proposed=True))
+                    return
                 saved = knowledge.create_case(store, actor, case=checked)
         except InputError as refused:
             message = (t("form.required", field=self._label(refused.field))
@@ -122,7 +126,8 @@ class CaseEditScreen(SaveCancelButtons, ContextScreen[int | None]):
 
     @on(Saved)
     def _saved(self, event: Saved) -> None:
-        self.notify(t("case.saved", id=event.case_id))
+        self.notify(t("contact.case.proposed", id=event.case_id) if event.proposed
+                    else t("case.saved", id=event.case_id))
         self.dismiss(event.case_id)
 
     @on(Refused)

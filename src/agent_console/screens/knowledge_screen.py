@@ -35,9 +35,11 @@ class KnowledgeScreen(ContextScreen[None]):
         Binding("d", "retire_case", "Retire", id="kb-retire"),
         # The same key brings a retired case back: named for what it does on this case.
         Binding("d", "restore_case", "Restore", id="kb-restore"),
+        Binding("R", "review_proposals", "Review proposals", id="kb-review"),
     ]
 
-    PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB, "restore_case": EDIT_KB}
+    PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB, "restore_case": EDIT_KB,
+                   "review_proposals": EDIT_KB}
 
     class HitsLoaded(Message):
         def __init__(self, query: str, hits: list[CaseHit], fallback: str = Fallback.NONE) -> None:
@@ -254,4 +256,70 @@ class KnowledgeScreen(ContextScreen[None]):
                                      reason=reason)
         self.post_message(self.CaseLoaded(case, tuple(knowledge.case_history(store,
                                                                              case_id=case_id))))
+        self.app.call_from_thread(self._search_now)
+
+    # --- cases proposed from tickets -----------------------------------------------------------
+
+    def action_review_proposals(self) -> None:
+        self.load_proposals()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="kb-proposals")
+    def load_proposals(self) -> None:
+        from agent_console.services.case_review import pending_cases
+
+        cases = pending_cases(self.ctx.store, self.ctx.actor)
+        self.app.call_from_thread(self._pick_proposal, cases)
+
+    def _pick_proposal(self, cases: list[Case]) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        if not cases:
+            self.notify(t("contact.review.none"))
+            return
+        by_id = {str(case.id): case for case in cases}
+
+        def picked(case_id: str | None) -> None:
+            if case_id in by_id:
+                self._decide(by_id[case_id])
+
+        self.app.push_screen(ChoiceScreen(t("contact.review.pick", count=len(cases)), [
+            (f"#{case.id}  {clean_line(case.title)[:50]}  — {clean_line(case.author)}", str(case.id))
+            for case in cases], str(cases[0].id)), picked)
+
+    def _decide(self, case: Case) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+        from agent_console.screens.reason_screen import ReasonScreen
+
+        def shown(field: str) -> str:
+            return clean_line(getattr(case, field))[:160] or "—"
+
+        about = "\n".join([t("contact.review.title", id=case.id, author=clean_line(case.author)),
+                           "", shown("title"),
+                           *(f"{t(f'kb.field.{field}')}: {shown(field)}"
+                             for field in ("symptoms", "cause", "resolution"))])
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.review(case.id, False, reason)
+
+        def decided(choice: str | None) -> None:
+            if choice == "approve":
+                self.review(case.id, True, "")
+            elif choice == "reject":
+                self.app.push_screen(ReasonScreen(t("contact.review.reason",
+                                                    title=clean_line(case.title)[:40])),
+                                     reason_given)
+
+        self.app.push_screen(ChoiceScreen(about, [
+            (t("contact.review.approve"), "approve"), (t("contact.review.reject"), "reject"),
+            (t("contact.review.later"), "later")], "approve"), decided)
+
+    @work(thread=True, exit_on_error=False, group="kb-writer")
+    def review(self, case_id: int, approve: bool, reason: str) -> None:
+        from agent_console.services.case_review import review_case
+
+        review_case(self.ctx.store, self.ctx.actor, case_id=case_id, approve=approve,
+                    reason=reason)
+        self.app.call_from_thread(self.notify, t(
+            "contact.review.approved" if approve else "contact.review.rejected", id=case_id))
         self.app.call_from_thread(self._search_now)

@@ -43,6 +43,8 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         Binding("m", "scope('mine')", "Mine", id="scope-mine"),
         Binding("t", "scope('team')", "My team", id="scope-team", show=False),
         Binding("e", "scope('all')", "Everyone", id="scope-all", show=False),
+        Binding("b", "scope('created')", "Taken by me", id="scope-created", show=False),
+        Binding("number_sign", "go_to_ticket", "Go to ticket", id="go-to-ticket", show=False),
         Binding("o", "state('overdue')", "Overdue", id="state-overdue"),
         Binding("w", "state('warning')", "Warning", id="state-warning", show=False),
         Binding("f", "pick_category", "Category", id="filter-category", show=False),
@@ -239,6 +241,8 @@ class QueueScreen(TicketActions, ContextScreen[None]):
                        keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
         self._show_filter()
         self._show_status()
+        if self.is_current:
+            self.tell_take_overs()
 
     @on(CountsLoaded)
     def _counts_loaded(self, event: CountsLoaded) -> None:
@@ -338,6 +342,30 @@ class QueueScreen(TicketActions, ContextScreen[None]):
 
         self.app.push_screen(ChoiceScreen(t("new.resume_title"), [
             (t("new.resume"), "resume"), (t("new.later"), "later")], "resume"), chosen)
+
+    def action_go_to_ticket(self) -> None:
+        from agent_console.screens.contact_dialogs import GoToTicketScreen
+
+        def entered(number: str | None) -> None:
+            if number:
+                self.find_ticket(number)
+
+        self.app.push_screen(GoToTicketScreen(), entered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="go-to-ticket")
+    def find_ticket(self, number: str) -> None:
+        """Open the ticket with this number if the agent may see it; "not found" otherwise."""
+        from agent_console.services.contact import find_ticket
+        from agent_console.services.errors import NotFoundError
+
+        try:
+            ticket_id = find_ticket(self.ctx.store, self.ctx.actor, number=number)
+        except NotFoundError:
+            self.app.call_from_thread(self.notify, t("contact.goto.not_found",
+                                                     number=clean_line(number)[:20]),
+                                      severity="warning")
+            return
+        self.post_message(OpenTicket(ticket_id))
 
     def action_scope(self, scope: str) -> None:
         self.set_filter(self.filter.with_(scope=scope))

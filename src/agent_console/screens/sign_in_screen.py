@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -13,6 +14,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
+from agent_console.formatting import local_time
 from agent_console.i18n import t
 from agent_console.models.read import AgentInfo
 from agent_console.screens.context import ReportsWorkerErrors
@@ -34,14 +36,15 @@ class SignInScreen(ReportsWorkerErrors, Screen[AgentInfo]):
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True)]
 
     class Result(Message):
-        def __init__(self, agent: AgentInfo | None, error: str) -> None:
+        def __init__(self, agent: AgentInfo | None, error: str,
+                     refusal: auth.SignInError | None = None) -> None:
             super().__init__()
-            self.agent, self.error = agent, error
+            self.agent, self.error, self.refusal = agent, error, refusal
 
     def __init__(self, store: Store, policy: auth.LockoutPolicy, *, code: str = "",
-                 locked_by: AgentInfo | Actor | None = None) -> None:
+                 locked_by: AgentInfo | Actor | None = None, zone: tzinfo | None = None) -> None:
         super().__init__()
-        self.store, self.policy = store, policy
+        self.store, self.policy, self.zone = store, policy, zone
         self.code, self.locked_by = code, locked_by
         localize_bindings(self)
 
@@ -86,7 +89,7 @@ class SignInScreen(ReportsWorkerErrors, Screen[AgentInfo]):
         try:
             agent = auth.sign_in(self.store, code=code, pin=pin, policy=self.policy)
         except auth.SignInError as refused:
-            self.post_message(self.Result(None, refused.reason))
+            self.post_message(self.Result(None, refused.reason, refused))
             return
         self.post_message(self.Result(agent, ""))
 
@@ -95,5 +98,15 @@ class SignInScreen(ReportsWorkerErrors, Screen[AgentInfo]):
         if event.agent is not None:
             self.dismiss(event.agent)
             return
-        self.query_one("#sign-in-error", Static).update(Content(t(f"signin.error.{event.error}")))
+        self.query_one("#sign-in-error", Static).update(Content(self._refusal_text(event)))
         self.query_one("#sign-in-pin", Input).focus()
+
+    def _refusal_text(self, event: Result) -> str:
+        """Why, and what next: when a lock ends (in the agent's zone), how many tries remain."""
+        refusal = event.refusal
+        if refusal is not None and refusal.reason == "locked" and refusal.until is not None:
+            return t("contact.signin.locked_until", time=local_time(refusal.until, self.zone))
+        text = t(f"signin.error.{event.error}")
+        if refusal is not None and refusal.reason == "wrong" and refusal.left is not None:
+            text += " " + t("contact.signin.tries_left", count=max(refusal.left, 0))
+        return text

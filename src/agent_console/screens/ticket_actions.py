@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.binding import Binding
 
-from agent_console.i18n import current_language
+from agent_console.i18n import current_language, t
 from agent_console.messages import TicketChanged
 from agent_console.models.vocab import TRANSITIONS, Status
 from agent_console.screens.context import DraftSlot
-from agent_console.services import directory, tickets
+from agent_console.services import contact, directory, tickets
+from agent_console.text import clean_line
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from agent_console.models.read import AgentInfo
     from agent_console.screens.context import ScreenContext
 
 
@@ -60,11 +62,44 @@ class TicketActions:
         self.post_message(TicketChanged(ref.id, action))
 
     def action_claim(self) -> None:
-        if (ref := self.action_target()) is None:
-            return
+        if (ref := self.action_target()) is not None:
+            self.check_holder(ref)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-holder")
+    def check_holder(self, ref: TicketRef) -> None:
+        """Claim at once, unless another agent holds the ticket: then ask first, naming them."""
+        held_by = contact.holder(self.ctx.store, self.ctx.actor, ticket_id=ref.id)
+        if held_by is None or held_by.id == self.ctx.actor.agent_id:
+            self.app.call_from_thread(self._claim, ref)
+        else:
+            self.app.call_from_thread(self._confirm_take_over, ref, held_by)
+
+    def _claim(self, ref: TicketRef) -> None:
         store, actor = self.ctx.store, self.ctx.actor
         self.change_ticket(ref, "claim", lambda: tickets.claim(
             store, actor, ticket_id=ref.id, expected_version=ref.version))
+
+    def _confirm_take_over(self, ref: TicketRef, held_by: AgentInfo) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        name = f"{clean_line(held_by.name)} ({clean_line(held_by.code)})"
+
+        def chosen(choice: str | None) -> None:
+            if choice == "take":
+                self._claim(ref)
+
+        self.app.push_screen(ChoiceScreen(
+            t("contact.takeover.ask", number=clean_line(ref.number), name=name),
+            [(t("contact.takeover.keep"), "keep"), (t("contact.takeover.take", name=name), "take")],
+            "keep"), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="take-over-notices")
+    def tell_take_overs(self) -> None:
+        """Tell this agent, once, which of their tickets someone else took."""
+        for notice in contact.take_over_notices(self.ctx.store, self.ctx.actor):
+            self.app.call_from_thread(
+                self.app.notify, t("contact.takeover.told", number=clean_line(notice.number),
+                                   by=notice.by), severity="warning", timeout=12)
 
     def action_assign(self) -> None:
         from agent_console.screens.assign_screen import AssignScreen
@@ -96,6 +131,9 @@ class TicketActions:
         def chosen(status: str | None) -> None:
             if status is None:
                 return
+            if status == Status.RESOLVED:
+                self.ask_resolution(ref, resolving=True)
+                return
             self.change_ticket(ref, "status", lambda: tickets.change_status(
                 store, actor, ticket_id=ref.id, expected_version=ref.version, status=status))
 
@@ -118,3 +156,28 @@ class TicketActions:
         draft = DraftSlot(load=lambda: directory.get_preference(store, actor.code, key),
                           save=lambda text: directory.set_preference(store, actor.code, key, text))
         self.app.push_screen(NoteScreen(ref.number, draft), written)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolution-draft")
+    def ask_resolution(self, ref: TicketRef, *, resolving: bool = False) -> None:
+        """The resolution dialog, prefilled with the ticket's draft as stored now."""
+        detail = tickets.ticket_detail(self.ctx.store, self.ctx.actor, ticket_id=ref.id)
+        self.app.call_from_thread(self._edit_resolution, ref, detail.resolution, resolving)
+
+    def _edit_resolution(self, ref: TicketRef, draft: str, resolving: bool) -> None:
+        from agent_console.screens.contact_dialogs import ResolutionScreen
+
+        store, actor = self.ctx.store, self.ctx.actor
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            if resolving:
+                self.change_ticket(ref, "status", lambda: contact.resolve(
+                    store, actor, ticket_id=ref.id, expected_version=ref.version,
+                    resolution=text))
+            else:
+                self.change_ticket(ref, "resolution", lambda: contact.set_resolution(
+                    store, actor, ticket_id=ref.id, expected_version=ref.version, text=text))
+
+        self.app.push_screen(ResolutionScreen(clean_line(ref.number), draft, resolving=resolving),
+                             written)

@@ -12,17 +12,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.content import Content
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
-from agent_console.formatting import local_time, span
+from agent_console.formatting import duration, local_time, span
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import TicketChanged
+from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.permissions import CHANGE_CUSTOMER, EDIT_KB, REVEAL_PII
+from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
+from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
 from agent_console.services.sla import ClockView
+from agent_console.services.contact import CustomerTicket, customer_tickets
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
 from agent_console.widgets.wrapped import Wrapped
@@ -32,24 +36,40 @@ NOTE_FOLD = 140  # characters of a note shown before `o` shows it all
 
 
 class TicketScreen(TicketActions, ContextScreen[None]):
+    DEFAULT_CSS = """
+    TicketScreen #customer-tickets-title { height: 1; background: $panel; text-style: bold;
+                                           padding: 0 1; }
+    TicketScreen #customer-tickets { height: auto; max-height: 4; border: none; padding: 0 1; }
+    """
+
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="back"),
         *ACTION_BINDINGS,
         # The knowledge base, as F2 opens it from here: for this ticket (one key in the footer).
         Binding("k", "app.go('knowledge')", "Cases", id="ticket-kb"),
-        Binding("M", "make_case", "Make a case", id="make-case"),
+        Binding("M", "make_case", "Make a case", id="make-case", show=False),
         Binding("v", "reveal", "Reveal", id="reveal"),
         Binding("i", "edit_customer", "Customer info", id="edit-customer"),
         Binding("o", "toggle_notes", "Long notes", id="ticket-notes", show=False),
+        Binding("r", "resolution", "Resolution", id="resolution"),
     ]
 
     # Keys a role may not use are hidden (and the services refuse the act anyway).
-    PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER, "make_case": EDIT_KB}
+    PERMISSIONS = {"reveal": REVEAL_PII, "edit_customer": CHANGE_CUSTOMER}
 
     class TicketLoaded(Message):
-        def __init__(self, detail: TicketDetail, script: Text | None = None) -> None:
+        def __init__(self, detail: TicketDetail, script: Text | None = None,
+                     recent: tuple[CustomerTicket, ...] = ()) -> None:
             super().__init__()
-            self.detail, self.script = detail, script
+            self.detail, self.script, self.recent = detail, script, recent
+
+    class StoreChanged(Message):
+        """Someone (this agent or another process) committed to the store."""
+
+    class FeedOpened(Message):
+        def __init__(self, feed: ChangeFeed) -> None:
+            super().__init__()
+            self.feed = feed
 
     class Revealed(Message):
         def __init__(self, field: str, value: str) -> None:
@@ -61,8 +81,10 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.ticket_id = ticket_id
         self.detail: TicketDetail | None = None
         self.script: Text | None = None
+        self.recent: tuple[CustomerTicket, ...] = ()  # the customer's other recent tickets
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
         self.notes_open = False  # long notes folded to a few lines until `o`
+        self.feed: ChangeFeed | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
@@ -73,16 +95,50 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         yield Static(t("ticket.timeline"), id="timeline-title")
         with VerticalScroll(id="ticket-timeline"):
             yield Wrapped(id="ticket-events")
+        yield Static(t("contact.recent.title"), id="customer-tickets-title")
+        yield OptionList(id="customer-tickets")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._show_recent()
         self.load_ticket()
         self.set_interval(RELOAD_SECONDS, self.load_ticket)
+        self.open_feed()
+        self.set_interval(self.ctx.settings.refresh_seconds, self.poll_store)
+
+    def on_unmount(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    @work(thread=True, exit_on_error=False, group="ticket-feed")
+    def open_feed(self) -> None:
+        if self.ctx.store.is_sqlite:
+            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+
+    @on(FeedOpened)
+    def _feed_opened(self, event: FeedOpened) -> None:
+        if self.is_mounted and self.feed is None:
+            self.feed = event.feed
+        else:
+            event.feed.close()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-poll")
+    def poll_store(self) -> None:
+        """Another agent's change to this ticket shows here within a refresh."""
+        if self.feed is not None and self.feed.changed():
+            self.post_message(self.StoreChanged())
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        self.load_ticket()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:
-        detail = ticket_detail(self.ctx.store, self.ctx.actor, ticket_id=self.ticket_id)
-        self.post_message(self.TicketLoaded(detail, self._script_run()))
+        store, actor = self.ctx.store, self.ctx.actor
+        detail = ticket_detail(store, actor, ticket_id=self.ticket_id)
+        recent = tuple(r for r in customer_tickets(store, actor, customer_id=detail.customer.id)
+                       if r.id != detail.id)
+        self.post_message(self.TicketLoaded(detail, self._script_run(), recent))
 
     def reload(self) -> None:
         self.load_ticket()
@@ -118,10 +174,34 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     @on(TicketLoaded)
     def _loaded(self, event: TicketLoaded) -> None:
+        if self.is_current:
+            self.tell_take_overs()
+        if event.recent != self.recent:
+            self.recent = event.recent
+            self._show_recent()
         if event.detail == self.detail and event.script == self.script:
             return  # nothing changed: no repaint, no bytes on the line
         self.detail, self.script = event.detail, event.script
         self._show()
+
+    def _show_recent(self) -> None:
+        """The customer's other recent tickets, each opened with Enter."""
+        lang = current_language()
+        categories = self.ctx.store.catalog.categories
+        listed = self.query_one("#customer-tickets", OptionList)
+        listed.clear_options()
+        listed.add_options(Option(Content(t(
+            "contact.recent.line", number=clean_line(r.number),
+            category=categories[r.category].name(lang) if r.category in categories else r.category,
+            status=label("status", r.status), age=duration(r.age.total_seconds()))), id=str(r.id))
+            for r in self.recent)
+        for widget in (listed, self.query_one("#customer-tickets-title")):
+            widget.display = bool(self.recent)
+
+    @on(OptionList.OptionSelected, "#customer-tickets")
+    def _open_recent(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.post_message(OpenTicket(int(event.option.id)))
 
     def _show(self) -> None:
         d = self.detail
@@ -296,6 +376,10 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.app.push_screen(CustomerEditScreen(customer, save=save),
                              lambda _changed: self.load_ticket())
 
+    def action_resolution(self) -> None:
+        if (ref := self.action_target()) is not None:
+            self.ask_resolution(ref)
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
@@ -376,6 +460,11 @@ def _describe(event: EventView, names: dict[str, dict[str, str]], fold: bool = F
         chosen = " · ".join(_named(k, str(v), names) for k, v in d.get("chosen", {}).items())
         return t("event.classified", chosen=chosen,
                  overridden=t("ticket.overridden") if d.get("overridden") else "")
+    if kind == "taken_over":
+        return t("contact.event.taken_over", agent=clean_line(str(d.get("agent", ""))),
+                 previous=clean_line(str(d.get("from", ""))))
+    if kind == "resolution_set":
+        return t("contact.event.resolution_set", chars=int(d.get("chars", 0)))
     if kind == "case_used":
         return t("event.case_used", title=clean_line(str(d.get("title", ""))))
     if kind == "created":

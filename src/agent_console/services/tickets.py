@@ -248,18 +248,30 @@ def status_in(tx: Tx, *, ticket_id: int, expected_version: int, status: str) -> 
 
 
 def claim(store: Store, actor: Actor, *, ticket_id: int, expected_version: int) -> int:
-    """The actor takes the ticket: handler (and owner if none) is them; new becomes assigned."""
+    """The actor takes the ticket: handler (and owner if none) is them; new becomes assigned.
+
+    Taking it from another handler puts a "taken_over" event on the timeline for them to be
+    told; claiming a ticket the actor already holds writes nothing."""
     def change(row: dict[str, Any], now: datetime) -> Any:
         values: dict[str, Any] = {"handler_id": actor.agent_id, "handler_set_at": now}
+        events: list[tuple[str, dict[str, Any]]] = [(EventKind.CLAIMED, {"agent": actor.name})]
+        if row["handler_id"] is not None:
+            previous = _agent(tx, row["handler_id"])
+            events.append((EventKind.TAKEN_OVER, {
+                "agent": actor.name, "from_id": row["handler_id"],
+                "from": previous.name if previous else ""}))
         if row["owner_id"] is None:
             values.update(owner_id=actor.agent_id, owner_set_at=now)
         if row["dispatched_at"] is None:
             values["dispatched_at"] = now
         if row["status"] == Status.NEW:
             values["status"] = Status.ASSIGNED
-        return values, [(EventKind.CLAIMED, {"agent": actor.name})]
+        return values, events
 
     with store.write(actor) as tx:
+        held = visible_row(tx, acting(tx), ticket_id)
+        if held["handler_id"] == actor.agent_id:
+            return held["version"]
         return _change(tx, ticket_id, expected_version, change, Action.TICKET_ASSIGN)
 
 
