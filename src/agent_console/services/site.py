@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import permissions
+from agent_console.services import hall_rules, permissions
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -32,9 +32,12 @@ KINDS: dict[str, Kind] = {
     "sla_policy": Kind("sla_policy", shipped_policy_text, policy_from_text,
                        permissions.EDIT_POLICY),
     "catalog": Kind("catalog", shipped_catalog_text, catalog_from_text, permissions.EDIT_POLICY),
+    "hall": Kind("hall", hall_rules.shipped_text, hall_rules.config_from_text,
+                 permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
-PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError)
+PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError,
+                hall_rules.HallConfigError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
