@@ -154,50 +154,43 @@ def _open_counters(tx: Tx, cfg: HallConfig) -> list[str]:
 
 
 def _estimates(tx: Tx, cfg: HallConfig, now: datetime, lane: str = NORMAL) -> dict[str, Estimate]:
-    """Minutes a number taken now would wait, per service, as a range."""
+    """Minutes a number taken now would wait, per service, as a range: the calling rules played
+    forward over who waits now, with the last hour's real service times and the counters open."""
     mean = _service_minutes(tx, cfg, now)
-    open_now = _open_counters(tx, cfg)
-    waiting = tx.all("SELECT service, lane FROM hall_visit WHERE status = 'waiting'")
-    busy = tx.all("SELECT counter, service, status, called_at, started_at FROM hall_visit "
-                  "WHERE status IN ('called', 'serving') AND counter IS NOT NULL")
-    serving_left: dict[str, float] = {}
-    for counter, service, status, called, started in busy:
-        begun = from_db(started or called)
-        left = mean.get(service, 5) - (now - begun).total_seconds() / 60
-        serving_left[counter] = max(0.5, left) + (0 if status == "serving" else 0.5)
-    counts: dict[str, int] = {}
-    priority_lanes = {code for code, ln in cfg.lanes.items() if ln.priority}
-    for service, visit_lane in waiting:
-        if lane in priority_lanes and visit_lane not in priority_lanes:
-            continue  # a priority number mostly waits only for priority numbers and the cap
-        counts[service] = counts.get(service, 0) + 1
-    all_counts: dict[str, int] = {}
-    for service, _ in waiting:
-        all_counts[service] = all_counts.get(service, 0) + 1
-    serving_of = {s: [c for c in open_now if s in cfg.profile_of(c).services]
-                  for s in cfg.services}
+    rows = tx.all("SELECT id, service, lane, line_at, front, counter FROM hall_visit "
+                  "WHERE status = 'waiting'")
+    line = [Waiting(r.id, r.service, r.lane, from_db(r.line_at), bool(r.front)) for r in rows]
+    reserved = {r.id: r.counter for r in rows if r.counter}
+    busy = {r.counter: r for r in tx.all(
+        "SELECT counter, service, status, called_at, started_at FROM hall_visit "
+        "WHERE status IN ('called', 'serving') AND counter IS NOT NULL")}
+    counters = []
+    for code, since in tx.all("SELECT code, normals_since_priority FROM hall_counter "
+                              "WHERE is_open = 1 ORDER BY code"):
+        if code not in cfg.counters:
+            continue
+        free_in = 0.0
+        if (b := busy.get(code)) is not None:
+            begun = from_db(b.started_at or b.called_at)
+            free_in = max(0.5, mean.get(b.service, 5.0) - (now - begun).total_seconds() / 60)
+            free_in += 0 if b.status == "serving" else 0.5
+        counters.append(hall_rules.OpenCounter(code, cfg.profile_of(code), free_in, since))
+    waiting_count: dict[str, int] = {}
+    for w in line:
+        waiting_count[w.service] = waiting_count.get(w.service, 0) + 1
     result = {}
     for code in cfg.services:
-        mine = serving_of[code]
-        if not mine:
-            result[code] = Estimate(code, all_counts.get(code, 0), None, None, 0)
+        serving = sum(code in c.profile.services for c in counters)
+        probe = Waiting(-1, code, lane, now)
+        mid = hall_rules.forecast([*line, probe], -1, counters, mean, cfg.lanes, now=now,
+                                  reserved=reserved) if serving else None
+        if mid is None:
+            result[code] = Estimate(code, waiting_count.get(code, 0), None, None, serving)
             continue
-        work = 0.0
-        for other, n in counts.items():
-            theirs = serving_of.get(other) or []
-            if not theirs:
-                continue
-            share = len(set(theirs) & set(mine)) / len(theirs)
-            work += n * share * mean[other]
-        work += sum(serving_left.get(c, 0.0) for c in mine)
-        if lane in priority_lanes:
-            ratio = min(cfg.profile_of(c).normal_per_priority for c in mine)
-            work += min(ratio, all_counts.get(code, 0)) * mean[code] / 2
-        mid = work / len(mine)
-        spread = max(2.0, 0.2 * mid)
+        spread = max(2.0, 0.25 * mid)
         low = max(0, math.floor(mid - spread))
         high = max(low + 2, math.ceil(mid + spread))
-        result[code] = Estimate(code, all_counts.get(code, 0), low, high, len(mine))
+        result[code] = Estimate(code, waiting_count.get(code, 0), low, high, serving)
     return result
 
 

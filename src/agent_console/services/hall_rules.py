@@ -18,7 +18,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -221,3 +221,46 @@ def cap_kept(calls: Sequence[tuple[bool, bool, str]], ratio: int) -> bool:
         else:
             since += 1
     return True
+
+
+@dataclass(frozen=True)
+class OpenCounter:
+    code: str
+    profile: Profile
+    free_in: float  # minutes until it can call again
+    normals_since_priority: int
+
+
+def forecast(waiting: Sequence[Waiting], target: int, counters: Sequence[OpenCounter],
+             minutes: dict[str, float], lanes: dict[str, Lane], *, now: datetime,
+             reserved: dict[int, str] | None = None) -> float | None:
+    """Minutes until `target` is called, by playing the calling rules forward with each
+    service's mean service time; None when no open counter serves it."""
+    reserved = reserved or {}
+    line = list(waiting)
+    free = {c.code: c.free_in for c in counters}
+    since = {c.code: c.normals_since_priority for c in counters}
+    profiles = {c.code: c.profile for c in counters}
+    target_service = next((w.service for w in line if w.id == target), None)
+    if target_service is None or not any(target_service in p.services for p in profiles.values()):
+        return None
+    idle: set[str] = set()
+    for _ in range(len(line) * max(1, len(counters)) + 1):
+        ready = [c for c in free if c not in idle]
+        if not ready:
+            return None
+        code = min(ready, key=lambda c: (free[c], c))
+        at = now + timedelta(minutes=free[code])
+        choice = choose([w for w in line if reserved.get(w.id) in (None, code)], profiles[code],
+                        lanes, normals_since_priority=since[code], now=at)
+        if choice is None:
+            idle.add(code)
+            continue
+        if choice.id == target:
+            return free[code]
+        picked = next(w for w in line if w.id == choice.id)
+        line.remove(picked)
+        since[code] = 0 if choice.priority else since[code] + 1
+        free[code] += minutes.get(picked.service, 5.0) + 0.5
+        idle.clear()
+    return None
