@@ -95,7 +95,7 @@ def _measures(rows: list[Any], cfg: Any) -> int:
     head = [t("hall.measure.service"), t("hall.measure.counter"), t("hall.measure.served"),
             t("hall.measure.no_shows"), t("hall.measure.wait"), t("hall.measure.service_time"),
             t("hall.measure.within"), t("hall.measure.error")]
-    widths = [14, 10, 6, 6, 9, 9, 9, 9]
+    widths = [18, 10, 6, 6, 9, 9, 9, 9]
     print(" ".join(cell_pad(h, w) for h, w in zip(head, widths)))
 
     def minutes(value: float | None) -> str:

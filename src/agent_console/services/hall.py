@@ -585,3 +585,76 @@ def day_measures(store: Store, actor: Actor, *, day: str = "") -> list[Measure]:
                            sum(s <= target for s in spent) / len(spent) if spent else None,
                            statistics.median(errors) if errors else None))
     return out
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple]) -> int:
+    """A morning in the demo hall: numbers served in the last two hours (so waits come from real
+    service times), three counters open, two customers at counters, eight waiting."""
+    cfg = _config(tx)
+    agents = {code: aid for aid, code in tx.all("SELECT id, code FROM agent")}
+    seats = [("1", "a001"), ("2", "a002"), ("3", "a004")]
+    for counter, code in seats:
+        if counter in cfg.counters and code in agents:
+            tx.execute("INSERT INTO hall_counter (code, is_open, agent_id, normals_since_priority,"
+                       " opened_at) VALUES (?, 1, ?, 0, ?) ON CONFLICT (code) DO NOTHING",
+                       (counter, agents[code], to_db(now - timedelta(hours=2))))
+    services = list(cfg.services)
+    weights = [5, 3, 1, 3, 2][:len(services)] + [1] * max(0, len(services) - 5)
+    day = hall_day(cfg, now)
+    numbers: dict[str, int] = {}
+    made = 0
+
+    def add(issued: datetime, status: str, counter: str | None, called: datetime | None,
+            started: datetime | None, finished: datetime | None, lane: str = NORMAL) -> None:
+        nonlocal made
+        service = rng.choices(services, weights=weights)[0]
+        if counter is not None and service not in cfg.profile_of(counter).services:
+            service = cfg.profile_of(counter).services[0]
+        numbers[service] = numbers.get(service, 0) + 1
+        number = f"{cfg.services[service].prefix}{numbers[service]:03d}"
+        customer = rng.choice(customers) if customers and rng.random() < 0.6 else None
+        expected = cfg.services[service].expected_minutes
+        low, high = max(0, int(expected) - 3), int(expected) + 4
+        error = None
+        if status == "done" and called is not None:
+            error = (called - issued).total_seconds() / 60 - (low + high) / 2
+        visit_id = tx.scalar(
+            "INSERT INTO hall_visit (day, number, service, lane, status, customer_id, "
+            "phone_masked, phone, issued_at, line_at, counter, agent_id, called_at, "
+            "first_called_at, calls, call_reason, started_at, finished_at, estimate_low, "
+            "estimate_high, estimate_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?) RETURNING id",
+            (day, number, service, lane, status, customer[0] if customer else None,
+             mask_phone(customer[2]) if customer else "", customer[2] if customer else "",
+             to_db(issued), to_db(issued), counter,
+             agents.get(dict(seats).get(counter or "", "")), to_db(called) if called else None,
+             to_db(called) if called else None, 1 if called else 0,
+             "fifo" if called else "", to_db(started) if started else None,
+             to_db(finished) if finished else None, low, high, error))
+        if called is not None and counter is not None:
+            tx.execute("INSERT INTO hall_call (visit_id, counter, at, kind, reason, priority, "
+                       "normal_waiting) VALUES (?, ?, ?, 'call', 'fifo', 0, 0)",
+                       (visit_id, counter, to_db(called)))
+        made += 1
+
+    free = {counter: now - timedelta(hours=2) for counter, _ in seats}
+    issued = now - timedelta(hours=2)
+    while issued < now - timedelta(minutes=12):
+        counter = min(free, key=lambda c: free[c])
+        called = max(issued + timedelta(minutes=rng.uniform(1, 6)), free[counter])
+        started = called + timedelta(seconds=40)
+        finished = started + timedelta(minutes=rng.uniform(3, 9))
+        if finished >= now:
+            break
+        add(issued, "done", counter, called, started, finished)
+        free[counter] = finished
+        issued += timedelta(minutes=rng.uniform(3, 7))
+    add(now - timedelta(minutes=11), "serving", "1", now - timedelta(minutes=6),
+        now - timedelta(minutes=5), None)
+    add(now - timedelta(minutes=9), "called", "2", now - timedelta(minutes=1), None, None)
+    for minutes, lane in ((8, NORMAL), (7, "green"), (6, NORMAL), (5, NORMAL), (4, "vip"),
+                          (3, NORMAL), (2, NORMAL), (1, NORMAL)):
+        add(now - timedelta(minutes=minutes), "waiting", None, None, None, None, lane)
+    return made
