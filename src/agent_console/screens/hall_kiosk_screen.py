@@ -57,7 +57,7 @@ class HallKioskScreen(ContextScreen[None]):
                 yield Label(t("hall.kiosk.choose"))
                 yield OptionList(id="hall-services")
                 yield Label(t("hall.kiosk.phone"))
-                yield Input(id="hall-phone", max_length=20, placeholder="13812345678")
+                yield Input(id="hall-phone", max_length=20, password=True)
                 yield Label(t("hall.kiosk.lane"))
                 yield Select[str]([(t("hall.lane.normal"), NORMAL)], id="hall-lane",
                                   value=NORMAL, allow_blank=False)
