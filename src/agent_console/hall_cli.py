@@ -116,15 +116,22 @@ def _measures(rows: list[Any], cfg: Any) -> int:
 
 
 def _run_screen(store: Any, settings: Any, actor: Any) -> int:
+    make_hall_app(store, settings, actor).run()
+    return 0
+
+
+def make_hall_app(store: Any, settings: Any, actor: Any) -> Any:
+    """A hall screen as an app of its own: the kiosk (with an actor) or the display (without);
+    each runs in a process of its own on the shared store."""
     from textual.app import App
 
+    from agent_console.i18n import set_language
     from agent_console.services.sla import parse_zone
 
+    set_language(settings.lang)
     zone = parse_zone(settings.timezone)
 
     class HallApp(App[None]):
-        """A hall screen on its own: the kiosk or the display, a process of its own."""
-
         TITLE = t("hall.display.title")
 
         def report_worker_error(self, event: Any) -> None:
@@ -141,8 +148,7 @@ def _run_screen(store: Any, settings: Any, actor: Any) -> int:
         def on_mount(self) -> None:
             self.push_screen(make_hall_screen(store, settings, actor, zone))
 
-    HallApp().run()
-    return 0
+    return HallApp()
 
 
 def make_hall_screen(store: Any, settings: Any, actor: Any, zone: Any) -> Any:
