@@ -145,3 +145,17 @@ def test_kiosk_picture(snap_compare, demo_store, lang):
     app = make_hall_app(demo_store, settings_for(demo_store, lang, "a005"),
                         actor_for(demo_store, "a005"))
     assert snap_compare(app, terminal_size=SIZE, run_before=_kiosk)
+
+
+def test_every_hall_key_is_described_in_both_languages():
+    from agent_console import i18n
+
+    for lang in ("en", "zh"):
+        messages = i18n.catalog(lang)
+        for cls in (HallCounterScreen, HallKioskScreen):
+            for binding in cls.BINDINGS:
+                assert binding.id and f"key.{binding.id}" in messages, (lang, binding.id)
+                assert f"keyhelp.{binding.id}" in messages, (lang, binding.id)
+        for reason in ("front", "fifo", "priority_cap", "priority_only", "normal_waited",
+                       "priority_waited", "hold_back"):
+            assert f"hall.reason.{reason}" in messages and f"hall.why.{reason}" in messages
