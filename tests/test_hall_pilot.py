@@ -159,3 +159,12 @@ def test_every_hall_key_is_described_in_both_languages():
         for reason in ("front", "fifo", "priority_cap", "priority_only", "normal_waited",
                        "priority_waited", "hold_back"):
             assert f"hall.reason.{reason}" in messages and f"hall.why.{reason}" in messages
+
+
+def test_big_text_grows_with_its_space():
+    from agent_console.widgets.big_text import BigText, block_lines
+
+    assert block_lines("A1", 1)[0] == "  ██     ██  "
+    assert len(block_lines("A1", 3)) == 15
+    big = BigText("A012")
+    assert big.scale_for(30, 8) == 1 and big.scale_for(120, 20) == 4

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Digits, Static
+from textual.widgets import Static
 
 from agent_console.formatting import local_time
 from agent_console.hall_text import wait_text
@@ -27,6 +27,7 @@ from agent_console.i18n import current_language, t
 from agent_console.services import hall
 from agent_console.services.hall_rules import HallConfig
 from agent_console.services.store import Store
+from agent_console.widgets.big_text import BigText
 
 POLL_SECONDS = 0.2
 REFRESH_SECONDS = 30.0  # estimates move with the clock even when nothing is committed
@@ -67,11 +68,11 @@ class HallDisplayScreen(Screen[None]):
         with Horizontal(id="hall-now"):
             with Vertical(id="hall-now-number"):
                 yield Static(Content(t("hall.display.now")), classes="hall-caption")
-                yield Digits("", id="hall-now-digits")
+                yield BigText(id="hall-now-digits")
                 yield Static("", id="hall-now-text")
             with Vertical(id="hall-now-counter"):
                 yield Static(Content(t("hall.display.go_to")), classes="hall-caption")
-                yield Digits("", id="hall-counter-digits")
+                yield BigText(id="hall-counter-digits")
                 yield Static("", id="hall-counter-text")
         with Horizontal(id="hall-lists"):
             yield Static("", id="hall-recent")
@@ -110,17 +111,17 @@ class HallDisplayScreen(Screen[None]):
         self.loaded = board = event.board
         cfg, lang = event.cfg, current_language()
         latest = board.calls[0] if board.calls else None
-        digits = self.query_one("#hall-now-digits", Digits)
-        counter_digits = self.query_one("#hall-counter-digits", Digits)
+        digits = self.query_one("#hall-now-digits", BigText)
+        counter_digits = self.query_one("#hall-counter-digits", BigText)
         if latest is None:
-            digits.update("")
-            counter_digits.update("")
+            digits.text = ""
+            counter_digits.text = ""
             self.query_one("#hall-now-text", Static).update(Content(t("hall.display.none")))
             self.query_one("#hall-counter-text", Static).update("")
         else:
             counter = cfg.counters.get(latest.counter)
-            digits.update(latest.number if set(latest.number) <= DIGIT_CHARS else "")
-            counter_digits.update(latest.counter if set(latest.counter) <= DIGIT_CHARS else "")
+            digits.text = latest.number
+            counter_digits.text = latest.counter
             self.query_one("#hall-now-text", Static).update(Content(latest.number))
             self.query_one("#hall-counter-text", Static).update(
                 Content(counter.name(lang) if counter else latest.counter))
@@ -136,6 +137,10 @@ class HallDisplayScreen(Screen[None]):
             lines.append(t("hall.display.service_line", prefix=service.prefix,
                            service=service.name(lang), count=estimate.waiting,
                            wait=wait_text(estimate)))
+        inside, checked = board.accuracy
+        if checked:
+            lines.append(t("hall.display.accuracy", share=round(100 * inside / checked),
+                           count=checked))
         self.query_one("#hall-waiting", Static).update(Content("\n".join(lines)))
         why = next((c for c in board.calls if c.reason not in ("", "fifo")), None)
         self.query_one("#hall-why", Static).update(

@@ -126,6 +126,7 @@ class Board:
     calls: list[BoardCall]
     estimates: list[Estimate]
     open_counters: list[str]
+    accuracy: tuple[int, int] = (0, 0)  # (waits inside the range shown, waits checked) lately
 
 
 # --- estimates -------------------------------------------------------------------------------
@@ -518,7 +519,14 @@ def board(store: Store) -> Board:
         calls = [BoardCall(r.number, r.counter, from_db(r.at), r.kind, r.reason, r.lane)
                  for r in rows]
         found = _estimates(tx, cfg, tx.now)
-        return Board(calls, [found[c] for c in cfg.services], _open_counters(tx, cfg))
+        since = tx.now - timedelta(minutes=float(cfg.setting("estimate_window_minutes")))
+        checked = tx.all("SELECT estimate_low, estimate_high, estimate_error FROM hall_visit "
+                         "WHERE status = 'done' AND estimate_error IS NOT NULL AND "
+                         "finished_at >= ?", (to_db(since),))
+        inside = sum(r.estimate_low <= r.estimate_error + (r.estimate_low + r.estimate_high) / 2
+                     <= r.estimate_high for r in checked)
+        return Board(calls, [found[c] for c in cfg.services], _open_counters(tx, cfg),
+                     (inside, len(checked)))
 
 
 # --- closing and the day's measures ----------------------------------------------------------
@@ -615,8 +623,10 @@ def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple]) -> i
         numbers[service] = numbers.get(service, 0) + 1
         number = f"{cfg.services[service].prefix}{numbers[service]:03d}"
         customer = rng.choice(customers) if customers and rng.random() < 0.6 else None
-        expected = cfg.services[service].expected_minutes
-        low, high = max(0, int(expected) - 3), int(expected) + 4
+        guess = cfg.services[service].expected_minutes
+        if called is not None:  # what the kiosk showed then: the real wait, give or take
+            guess = (called - issued).total_seconds() / 60 + rng.uniform(-6, 5)
+        low, high = max(0, math.floor(guess - 3)), max(2, math.ceil(guess + 3))
         error = None
         if status == "done" and called is not None:
             error = (called - issued).total_seconds() / 60 - (low + high) / 2
