@@ -172,3 +172,15 @@ def test_a_walk_in_becomes_a_guided_contact_and_is_linked(store, desk):
         assert tx.scalar("SELECT ticket_id FROM hall_visit WHERE id = ?", (visit.id,)) == made.id
         assert tx.scalar("SELECT count(*) FROM ticket_event WHERE ticket_id = ? AND kind = "
                          "'hall_visit'", (made.id,)) == 1
+
+
+def test_a_carried_number_is_not_issued_again_the_next_day(store, desk, clock):
+    boss = actor_for(store, "s900", role="supervisor")
+    hall.issue(store, desk, service="business")
+    hall.issue(store, desk, service="business")
+    assert hall.close_day(store, boss) == (2, 0)
+    clock.advance(timedelta(days=1))
+    hall.open_counter(store, desk, counter="1")
+    assert hall.issue(store, desk, service="business").number == "A003"
+    first = hall.call_next(store, desk, counter="1")
+    assert first.number == "A001", "carried numbers are first in line the next morning"

@@ -226,7 +226,13 @@ def issue(store: Store, actor: Actor, *, service: str, lane: str = NORMAL,
         prefix = cfg.services[service].prefix
         last = tx.scalar("SELECT max(CAST(substr(number, ?) AS INTEGER)) FROM hall_visit "
                          "WHERE day = ? AND service = ?", (len(prefix) + 1, day, service)) or 0
+        carried = {n for (n,) in tx.all("SELECT number FROM hall_visit WHERE service = ? AND "
+                                        "day != ? AND status IN ('waiting', 'called', "
+                                        "'serving', 'hold')", (service, day))}
         number = f"{prefix}{last + 1:03d}"
+        while number in carried:  # a number carried from an earlier day is still in the hall
+            last += 1
+            number = f"{prefix}{last + 1:03d}"
         ahead = int(tx.scalar("SELECT count(*) FROM hall_visit WHERE status = 'waiting' "
                               "AND service = ?", (service,)) or 0)
         estimate = _estimates(tx, cfg, tx.now, lane)[service]
