@@ -173,12 +173,13 @@ def simulate(seed: int, scale: float = 1.0, directory: Path | None = None) -> Re
         clock.advance(STEP)
     with store.read() as tx:
         rows = tx.all("SELECT estimate_error, estimate_low, estimate_high, first_called_at, "
-                      "issued_at FROM hall_visit WHERE status = 'done' AND estimate_error IS NOT NULL")
+                      "issued_at FROM hall_visit WHERE status = 'done' AND "
+                      "estimate_error IS NOT NULL")
         calls = tx.all("SELECT counter, priority, normal_waiting, reason FROM hall_call "
                        "WHERE kind = 'call' ORDER BY id")
     result.errors = [abs(r.estimate_error) for r in rows]
-    result.inside = sum(r.estimate_low - 1 <= r.estimate_error + (r.estimate_low + r.estimate_high) / 2
-                        <= r.estimate_high + 1 for r in rows)
+    result.inside = sum(r.estimate_low <= r.estimate_error + (r.estimate_low + r.estimate_high) / 2
+                        <= r.estimate_high for r in rows)
     per_counter: dict[str, list[tuple[bool, bool, str]]] = {}
     for c in calls:
         per_counter.setdefault(c.counter, []).append((bool(c.priority), bool(c.normal_waiting),

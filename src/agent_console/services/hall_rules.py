@@ -139,7 +139,8 @@ def config_from_text(text: str, source: str = "hall.toml") -> HallConfig:
         counters = {}
         for code, c in data["counters"].items():
             if c["profile"] not in profiles:
-                raise HallConfigError(f"{source}: counters.{code}: unknown profile {c['profile']!r}")
+                raise HallConfigError(
+                    f"{source}: counters.{code}: unknown profile {c['profile']!r}")
             counters[str(code)] = Counter(str(code), str(c["name_en"]), str(c["name_zh"]),
                                           str(c["profile"]))
     except (KeyError, TypeError, ValueError) as exc:
@@ -187,7 +188,8 @@ def choose(waiting: Sequence[Waiting], profile: Profile, lanes: dict[str, Lane],
     def minutes(w: Waiting) -> float:
         return max(0.0, (now - w.line_at).total_seconds() / 60)
 
-    best = max(priority, key=lambda w: (lanes[w.lane].weight * (minutes(w) + 1), -w.line_at.timestamp(), -w.id))
+    best = max(priority, key=lambda w: (lanes[w.lane].weight * (minutes(w) + 1),
+                                        -w.line_at.timestamp(), -w.id))
     if first_normal is None:
         return Choice(best.id, "priority_only", True)
     if minutes(first_normal) >= profile.normal_wait_limit:
