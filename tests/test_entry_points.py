@@ -14,7 +14,7 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, backup, case_review, contact, customers,
+from agent_console.services import (audit, auth, backup, case_review, contact, customers, hall,
                                     intake, kb_jsonl, knowledge, permissions as p, privacy, site,
                                     tickets)
 from agent_console.services.errors import Refused
@@ -58,7 +58,40 @@ NO_ACTOR = {
     "privacy.retention_policy": "reads the site's retention periods",
     "housekeeping.run_due": "the console's own scheduled backup and retention (system acts)",
     "housekeeping.last_run": "when a scheduled job last ran",
+    "hall.config": "the hall's services and counters, no customer data",
+    "hall.estimates": "counts and waits per service, as on the hall's public board",
+    "hall.board": "numbers and counts only: the hall's public display",
 }
+
+
+def _walk_in(store, actor, status: str = "called") -> Any:
+    """A walk-in called at counter 1 by `actor` (who opens it), in `status`."""
+    from datetime import timedelta
+
+    hall.open_counter(store, actor, counter="1")
+    with store.write() as tx:  # whatever an earlier call left at the counter
+        tx.execute("UPDATE hall_visit SET status = 'done' WHERE status IN ('called', 'serving')")
+    hall.issue(store, actor, service="business")
+    visit = hall.call_next(store, actor, counter="1")
+    if status == "serving":
+        visit = hall.start(store, actor, visit_id=visit.id)
+    elif status == "hold":
+        visit = hall.hold(store, actor, visit_id=visit.id)
+    elif status == "no_show":
+        store.clock.advance(timedelta(minutes=10))
+        visit = hall.no_show(store, actor, visit_id=visit.id)
+    return visit
+
+
+def _hall(name: str, status: str = "called", **extra: Any) -> Callable[[Any, Any], Any]:
+    def call(store, actor) -> Any:
+        visit = _walk_in(store, actor, status)
+        params = {"visit_id": visit.id, **extra}
+        if name == "link_ticket":
+            params["ticket_id"] = _ticket(store, actor).id
+        return getattr(hall, name)(store, actor, **params)
+
+    return call
 
 
 def _ticket(store, actor) -> Any:
@@ -86,6 +119,23 @@ def _customer(store) -> int:
 
 # name -> (permission needed or None for any enabled agent, call(store, actor))
 CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
+    "hall.issue": (None, lambda s, a: hall.issue(s, a, service="fault", lane="green", phone="13912340000")),
+    "hall.open_counter": (None, lambda s, a: _walk_in(s, a)),
+    "hall.close_counter": (None, lambda s, a: _walk_in(s, a) and hall.close_counter(s, a, counter="1")),
+    "hall.call_next": (None, lambda s, a: _walk_in(s, a)),
+    "hall.counter_view": (None, lambda s, a: _walk_in(s, a) and hall.counter_view(s, a, counter="1")),
+    "hall.recall": (None, _hall("recall")),
+    "hall.start": (None, _hall("start")),
+    "hall.finish": (None, _hall("finish", "serving")),
+    "hall.hold": (None, _hall("hold")),
+    "hall.call_from_hold": (None, _hall("call_from_hold", "hold", counter="1")),
+    "hall.no_show": (None, lambda s, a: _walk_in(s, a, "no_show")),
+    "hall.undo_no_show": (None, _hall("undo_no_show", "no_show")),
+    "hall.transfer": (None, _hall("transfer", service="complaint")),
+    "hall.link_ticket": (None, _hall("link_ticket")),
+    "hall.guided_contact": (None, _hall("guided_contact")),
+    "hall.close_day": (p.EDIT_POLICY, lambda s, a: hall.close_day(s, a, reason="closing")),
+    "hall.day_measures": (p.RUN_REPORTS, lambda s, a: hall.day_measures(s, a)),
     "tickets.create_ticket": (None, _ticket),
     "tickets.ticket_detail": (None, lambda s, a: tickets.ticket_detail(
         s, a, ticket_id=_ticket(s, a).id)),

@@ -18,6 +18,7 @@ from agent_console.classify_cli import add_classify_parser, run_classify
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
 from agent_console.config import ConfigError, Settings, load_settings, validate_lang
+from agent_console.hall_cli import add_hall_parser, run_hall
 from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.models.read import AgentInfo
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = psub.add_parser(name, help=f"{name} one policy document")
         _common(cmd, suppress=True)
         add_proof_arguments(cmd)
-        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "retention"])
+        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "retention",
+                                          "hall"])
         cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub, lambda p: _common(p, suppress=True))
     add_backup_parsers(sub, lambda p: _common(p, suppress=True))
     add_privacy_parsers(sub, lambda p: _common(p, suppress=True))
+    add_hall_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -285,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_backup(args, store, settings)
         if args.command in ("retention", "customer"):
             return run_privacy(args, store, settings)
+        if args.command == "hall":
+            return run_hall(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

@@ -54,6 +54,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.intake_screen:IntakeScreen")),
     Destination("f2", "knowledge", "key.knowledge", None,
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
+    Destination("f9", "hall-counter", "key.hall-counter", None,
+                lazy("agent_console.screens.hall_counter_screen:HallCounterScreen")),
 )
 
 

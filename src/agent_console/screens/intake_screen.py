@@ -73,8 +73,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             super().__init__()
             self.phone, self.snapshot = phone, snapshot
 
-    def __init__(self, ctx: ScreenContext) -> None:
+    def __init__(self, ctx: ScreenContext, prefill: dict[str, str] | None = None) -> None:
+        """`prefill`: form values to start with (a called walk-in: phone, name, channel, type)."""
         super().__init__(ctx)
+        self.prefill = dict(prefill or {})
         self._draft_timer = None
         self._suggest_timer = None
         self._quiet = False  # set while the screen itself fills inputs
@@ -158,7 +160,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.library = event.library
         for problem in event.library.problems:
             self.notify(Content(str(problem)).plain, severity="warning", timeout=10)
-        if event.draft:
+        if self.prefill:
+            self._restore({"form": self.prefill}, quietly=True)
+        elif event.draft:
             self._restore(event.draft)
         if self.run is None:
             self.start_script()
@@ -175,7 +179,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             values[field] = "" if select.is_blank() else str(select.value)
         return values
 
-    def _restore(self, draft: dict[str, Any]) -> None:
+    def _restore(self, draft: dict[str, Any], quietly: bool = False) -> None:
         form = draft.get("form", draft)
         self._quiet = True
         self.query_one("#new-phone", Input).value = str(form.get("phone", ""))
@@ -189,6 +193,8 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.overrides = set(draft.get("overrides", []))
         if received := draft.get("received_at"):
             self.received_at = datetime.fromisoformat(received)
+        if quietly:
+            return
         self.restore_flow(draft)
         self.notify(t("new.draft_restored"))
 

@@ -146,6 +146,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         from agent_console.services.case_review import demo_proposal_in
 
         demo_proposal_in(tx)
+        from agent_console.services.hall import fill_hall_demo
+
+        fill_hall_demo(tx, random.Random(seed + 1), now, customers)
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import permissions
+from agent_console.services import hall_rules, permissions
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -45,9 +45,12 @@ KINDS: dict[str, Kind] = {
                        permissions.EDIT_POLICY),
     "catalog": Kind("catalog", shipped_catalog_text, catalog_from_text, permissions.EDIT_POLICY),
     "retention": Kind("retention", _shipped_retention, _retention, permissions.EDIT_POLICY),
+    "hall": Kind("hall", hall_rules.shipped_text, hall_rules.config_from_text,
+                 permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
-PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, InputError)
+PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, InputError,
+                hall_rules.HallConfigError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
