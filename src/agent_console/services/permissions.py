@@ -16,6 +16,7 @@ EDIT_POLICY = "edit_policy"
 RUN_REPORTS = "run_reports"
 MANAGE_AGENTS = "manage_agents"
 RUN_TRAINING = "run_training"
+MANAGE_OUTAGES = "manage_outages"
 
 Table = dict[str, frozenset[str]]
 
