@@ -481,7 +481,7 @@ def link_in(tx: Tx, *, outage_id: int, ticket_id: int, channel: str = "hotline")
 def get_outage(store: Store, actor: Actor, *, outage_id: int) -> OutageView:
     with store.read() as tx:
         row = _row(tx, outage_id)
-        etas = tx.all("SELECT * FROM outage_eta WHERE outage_id = ? ORDER BY id", (outage_id,))
+        etas = tx.all("SELECT * FROM outage_eta WHERE outage_id = ? ORDER BY at, id", (outage_id,))
     return _view(row, etas)
 
 
@@ -579,7 +579,7 @@ def import_alarms(store: Store, actor: Actor, *, lines: Iterable[str],
         try:
             events.append(_parse_alarm(number, text))
         except InputError as exc:
-            errors.append((number, f"{exc.field}: {exc}"))
+            errors.append((number, str(exc)))
     if errors:
         return AlarmImport(errors=tuple(errors))
     cfg = config()

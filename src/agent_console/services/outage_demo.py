@@ -43,8 +43,8 @@ def fill_outage_demo(tx: Tx, customer_ids: list[int]) -> None:
         eta=now + timedelta(hours=2), cause="光缆被施工挖断 / fibre cut by roadworks",
         status="confirmed", policy=SmsPolicy())
     tx.execute("INSERT INTO outage_eta (outage_id, at, agent_code, eta, note) VALUES (?, ?, ?, ?, ?)",
-               (view.id, to_db(now - timedelta(minutes=10)), "s900",
-                to_db(now + timedelta(hours=2)), "熔接需更长时间 / splicing takes longer"))
+               (view.id, to_db(now - timedelta(minutes=35)), "s900",
+                to_db(now + timedelta(hours=1)), "初步估计 / first estimate"))
     hit = [r.customer_id for r in tx.all("SELECT customer_id FROM outage_customer WHERE "
                                          "outage_id = ? ORDER BY customer_id", (view.id,))]
     for i, customer in enumerate(hit[:6]):
@@ -63,7 +63,7 @@ def fill_outage_demo(tx: Tx, customer_ids: list[int]) -> None:
                    (view.id, ticket.customer_id, to_db(now - timedelta(minutes=20)), "a002",
                     ticket.id))
     old = outages.create_in(
-        tx, kind="planned", scope="cell", cell="SH-XH-0003", services=("mobile",),
+        tx, kind="planned", scope="cell", cell="SH-XH-0002", services=("mobile",),
         started_at=now - timedelta(hours=6), eta=now - timedelta(hours=4),
         cause="基站割接 / planned cell-site cut-over", status="confirmed", policy=SmsPolicy())
     outages.status_in(tx, outage_id=old.id, status="restored", policy=SmsPolicy())
