@@ -307,7 +307,8 @@ def preview_sms(store: Store, actor: Actor, *, outage_id: int, kind: str = "affe
     with store.read() as tx:
         row = _row(tx, outage_id)
         numbers = int(tx.scalar(
-            "SELECT count(DISTINCT c.phone) FROM outage_customer oc JOIN customer c "
+            "SELECT count(DISTINCT coalesce(nullif(c.contact_phone, ''), c.phone)) "
+            "FROM outage_customer oc JOIN customer c "
             "ON c.id = oc.customer_id WHERE oc.outage_id = ?", (outage_id,)))
     return sms_body(row, kind, policy.lang), numbers, policy.hours.next_allowed(store.clock.now())
 

@@ -88,7 +88,8 @@ class SmsPolicy:
 # --- queueing (inside an outage's transaction) ---------------------------------------------------
 
 def queue_in(tx: Tx, *, outage_id: int, kind: str, body: str, lang: str, policy: SmsPolicy) -> int:
-    """One message of `kind` to every customer the outage hits, once per number; held until
+    """One message of `kind` to every customer the outage hits, once per number (the contact
+    number when the account has one: several accounts of a family share it); held until
     the window opens when now is outside it. Returns how many were added."""
     not_before = policy.hours.next_allowed(tx.now)
     before = tx.scalar("SELECT count(*) FROM sms_outbox WHERE outage_id = ? AND kind = ?",
@@ -96,9 +97,10 @@ def queue_in(tx: Tx, *, outage_id: int, kind: str, body: str, lang: str, policy:
     tx.execute(
         "INSERT INTO sms_outbox (outage_id, customer_id, phone, kind, lang, body, created_at,"
         " not_before, status, attempts, last_error) "
-        "SELECT ?, min(c.id), c.phone, ?, ?, ?, ?, ?, 'queued', 0, '' "
+        "SELECT ?, min(c.id), coalesce(nullif(c.contact_phone, ''), c.phone), ?, ?, ?, ?, ?,"
+        " 'queued', 0, '' "
         "FROM outage_customer oc JOIN customer c ON c.id = oc.customer_id "
-        "WHERE oc.outage_id = ? GROUP BY c.phone "
+        "WHERE oc.outage_id = ? GROUP BY coalesce(nullif(c.contact_phone, ''), c.phone) "
         "ON CONFLICT (outage_id, kind, phone) DO NOTHING",
         (outage_id, kind, lang, body, to_db(tx.now), to_db(not_before), outage_id))
     added = int(tx.scalar("SELECT count(*) FROM sms_outbox WHERE outage_id = ? AND kind = ?",
