@@ -92,9 +92,8 @@ class OutageIntake:
     def on_intake_screen_looked(self, event: Any) -> None:
         snap = event.snapshot
         self.outage_customer = snap.id if snap is not None else None
-        banner = self.query_one(OutageBanner)
-        banner.ask_area(snap is None and bool(event.phone.strip()))
         if snap is not None:
+            self.query_one(OutageBanner).ask_area(False)
             self.check_outages(snap.id)
         else:
             self._suggest_outages()
@@ -120,7 +119,13 @@ class OutageIntake:
     def _suggest_outages(self) -> None:
         if self.outage_customer is not None:
             return
-        self.suggest_outages(self.form_values()["description"], self.query_one(OutageBanner).area)
+        values = self.form_values()
+        banner = self.query_one(OutageBanner)
+        words = values["description"].lower()
+        # Outage words from a caller we do not know: ask where they are.
+        banner.ask_area(bool(values["phone"].strip()) and (
+            bool(banner.area) or any(k in words for k in outage.config().keywords)))
+        self.suggest_outages(values["description"], banner.area)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="outage-check")
     def suggest_outages(self, text: str, area: str) -> None:
