@@ -20,7 +20,8 @@ class OutageBanner(Vertical):
         background: $warning-muted;
     }
     OutageBanner.-shown, OutageBanner.-ask-area { display: block; }
-    OutageBanner #outage-text { height: auto; }
+    OutageBanner #outage-text { height: auto; display: none; }
+    OutageBanner.-shown #outage-text { display: block; }
     OutageBanner #outage-area { display: none; }
     OutageBanner.-ask-area #outage-area { display: block; }
     """
