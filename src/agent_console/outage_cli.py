@@ -5,7 +5,12 @@ and move outages, look at the SMS outbox and send what is due.
                                           restore. A bad line: every bad line reported by
                                           number, nothing imported, exit 2.
     outage list [--json]                  active and recent outages
+    outage create --kind K --scope S [--olt --pon-port --onu … --district --street --building
+                  --cell] [--services …] [--eta TIME] [--cause] [--policy] [--confirm]
+                                          an outage by hand; matched to the customers it hits
     outage status OUTAGE STATUS [--note]  confirmed | restoring | restored (OUTAGE: number or id)
+    outage eta OUTAGE TIME [--note]       a new estimated restore time (earlier ones kept)
+    outage note OUTAGE TEXT               one note on every ticket linked to the outage
     sms outbox [--due] [--json]           the queue, numbers masked
     sms preview OUTAGE [--restored]       what would be sent, to how many, from when
     sms send [--file PATH]                send what is due now (held in quiet hours), through
@@ -50,6 +55,34 @@ def add_outage_parsers(subparsers: Any, common: Callable[[argparse.ArgumentParse
     st.add_argument("outage", metavar="OUTAGE", help="the outage's number or id")
     st.add_argument("status", choices=["confirmed", "restoring", "restored"])
     st.add_argument("--note", default="", help="recovery note (restored)")
+    new = osub.add_parser("create", help="make an outage by hand and match its customers")
+    common(new)
+    add_proof_arguments(new)
+    new.add_argument("--kind", required=True, choices=["unplanned", "planned", "degradation"])
+    new.add_argument("--scope", required=True, choices=["olt", "pon", "onu", "area", "cell"])
+    for name in ("olt", "pon-port", "district", "street", "building", "cell", "cause"):
+        new.add_argument(f"--{name}", default="")
+    new.add_argument("--onu", action="append", default=[], metavar="SERIAL",
+                     help="an ONU serial (scope onu); repeatable")
+    new.add_argument("--services", default="broadband",
+                     help="comma-separated: broadband, iptv, mobile, voice (default broadband)")
+    new.add_argument("--eta", default="", metavar="TIME",
+                     help="estimated restore time, e.g. 2026-11-24T14:00+08:00 or 14:00 (hall zone)")
+    new.add_argument("--policy", default="resolve", choices=["resolve", "keep_open"],
+                     help="linked open tickets on restore: resolved with the note, or kept open")
+    new.add_argument("--confirm", action="store_true",
+                     help="confirmed now (queues the affected SMS) rather than suspected")
+    eta = osub.add_parser("eta", help="revise the estimated restore time")
+    common(eta)
+    add_proof_arguments(eta)
+    eta.add_argument("outage", metavar="OUTAGE")
+    eta.add_argument("time", metavar="TIME")
+    eta.add_argument("--note", default="")
+    note = osub.add_parser("note", help="one note on every ticket linked to the outage")
+    common(note)
+    add_proof_arguments(note)
+    note.add_argument("outage", metavar="OUTAGE")
+    note.add_argument("text", metavar="TEXT")
 
     sms = subparsers.add_parser("sms", help="the outage SMS outbox (needs manage_outages)")
     ssub = sms.add_subparsers(dest="sms_command", parser_class=type(sms), required=True)
@@ -77,6 +110,22 @@ def _outage_id(store: Store, text: str) -> int:
     if found is None:
         raise InputError("outage", f"no outage {text!r}", code="not_found")
     return int(found)
+
+
+def parse_time(text: str, zone: Any, now: Any) -> Any:
+    """An ISO time with its zone, or HH:MM today (tomorrow if already past) in the hall's zone."""
+    from datetime import datetime, time, timedelta
+
+    value = text.strip()
+    try:
+        if len(value) <= 5 and ":" in value:
+            local = now.astimezone(zone)
+            at = datetime.combine(local.date(), time.fromisoformat(value), tzinfo=zone)
+            return at if at > now else at + timedelta(days=1)
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError("eta", f"not a time: {text!r}") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
 
 
 def run_outage(args: argparse.Namespace, store: Store, settings: Settings) -> int:
@@ -132,6 +181,29 @@ def run_outage(args: argparse.Namespace, store: Store, settings: Settings) -> in
             print(t("outage.list_line", number=o.number, status=t(f"outage.status.{o.status}"),
                     kind=t(f"outage.kind.{o.kind}"), where=o.where, affected=o.affected,
                     eta=local_time(o.eta, zone) if o.eta else t("outage.eta_unknown")))
+        return 0
+    if args.command == "outage" and args.outage_command == "create":
+        made = outage.create_outage(
+            store, actor, policy=policy, kind=args.kind, scope=args.scope, olt=args.olt,
+            pon_port=args.pon_port, onus=args.onu, district=args.district, street=args.street,
+            building=args.building, cell=args.cell, cause=args.cause,
+            services=[s.strip() for s in args.services.split(",") if s.strip()],
+            eta=parse_time(args.eta, zone, store.clock.now()) if args.eta else None,
+            ticket_policy=args.policy, status="confirmed" if args.confirm else "suspected")
+        print(t("outage.import_created", number=made.number, scope=made.scope, where=made.where,
+                affected=made.affected, status=t(f"outage.status.{made.status}")))
+        return 0
+    if args.command == "outage" and args.outage_command == "eta":
+        revised = outage.revise_eta(store, actor, outage_id=_outage_id(store, args.outage),
+                                    eta=parse_time(args.time, zone, store.clock.now()),
+                                    note=args.note)
+        print(t("outage.eta_revised", number=revised.number,
+                eta=local_time(revised.eta, zone) if revised.eta else t("outage.eta_unknown")))
+        return 0
+    if args.command == "outage" and args.outage_command == "note":
+        count = outage.bulk_note(store, actor, outage_id=_outage_id(store, args.outage),
+                                 text=args.text)
+        print(t("outage.noted", count=count))
         return 0
     if args.command == "outage":
         moved = outage.set_status(store, actor, outage_id=_outage_id(store, args.outage),
