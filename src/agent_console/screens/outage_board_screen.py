@@ -21,8 +21,9 @@ from agent_console.services.outage import Board, BoardRow
 from agent_console.services.permissions import MANAGE_OUTAGES
 
 REFRESH_SECONDS = 30.0
-COLUMNS = ("number", "kind", "where", "status", "eta", "affected", "calls", "answered",
-           "tickets", "share")
+# What matters most first: a narrow terminal scrolls the rest.
+COLUMNS = ("number", "status", "affected", "calls", "answered", "share", "tickets", "eta",
+           "kind", "where")
 
 
 def percent(value: float | None) -> str:
@@ -113,9 +114,9 @@ class OutageBoardScreen(ContextScreen[None]):
         eta = local_time(o.eta, self.ctx.zone) if o.eta else t("outage.eta_unknown")
         if o.restored_at is not None:
             eta = local_time(o.restored_at, self.ctx.zone)
-        return [o.number, t(f"outage.kind.{o.kind}"), o.where, t(f"outage.status.{o.status}"),
-                eta, str(o.affected), str(row.calls), str(row.answered),
-                f"{row.tickets} ({row.open_tickets})", percent(row.share)]
+        return [o.number, t(f"outage.status.{o.status}"), str(o.affected), str(row.calls),
+                str(row.answered), percent(row.share), f"{row.tickets} ({row.open_tickets})",
+                eta, t(f"outage.kind.{o.kind}"), o.where]
 
     def _selected(self) -> BoardRow | None:
         if self.board is None or not self.board.rows:
