@@ -106,3 +106,23 @@ async def _board(pilot) -> None:
 def test_board(snap_compare, demo_store, lang):
     app = app_for(demo_store, lang=lang, agent="s900")
     assert snap_compare(app, terminal_size=SIZE, run_before=_board)
+
+
+async def test_a_supervisor_notes_every_linked_ticket_from_the_board(demo_store):
+    from textual.widgets import TextArea
+
+    from agent_console.screens.note_screen import NoteScreen
+
+    app = app_for(demo_store, agent="s900")
+    async with app.run_test(size=SIZE) as pilot:
+        await _board(pilot)
+        await pilot.press("n")
+        await wait_until(lambda: isinstance(app.screen, NoteScreen), what="the note dialog")
+        app.screen.query_one(TextArea).text = "熔接完成八成，预计按时恢复"
+        await pilot.press("ctrl+s")
+
+        def noted() -> int:
+            with demo_store.read() as tx:
+                return tx.scalar("SELECT count(*) FROM ticket_event WHERE kind = 'note' AND "
+                                 "detail LIKE '%熔接完成八成%'")
+        assert await wait_until(noted, what="the notes") == 1  # the demo outage's one ticket

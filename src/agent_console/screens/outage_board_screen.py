@@ -45,8 +45,9 @@ class OutageBoardScreen(ContextScreen[None]):
         Binding("c", "move('confirmed')", "Confirm", id="outage-confirm"),
         Binding("s", "move('restoring')", "Restoring", id="outage-restoring"),
         Binding("x", "move('restored')", "Restored", id="outage-restore"),
+        Binding("n", "bulk_note", "Note all", id="outage-note"),
     ]
-    PERMISSIONS = {"move": MANAGE_OUTAGES}
+    PERMISSIONS = {"move": MANAGE_OUTAGES, "bulk_note": MANAGE_OUTAGES}
 
     class Loaded(Message):
         def __init__(self, board: Board) -> None:
@@ -183,9 +184,35 @@ class OutageBoardScreen(ContextScreen[None]):
 
     @on(Moved)
     def _moved(self, event: Moved) -> None:
-        self.notify(t("outage.status_changed", number=event.number,
-                      status=t(f"outage.status.{event.status}")))
+        if event.number:
+            self.notify(t("outage.status_changed", number=event.number,
+                          status=t(f"outage.status.{event.status}")))
         self.load()
+
+    def action_bulk_note(self) -> None:
+        """One note on every ticket linked to the selected outage (zammad#699's gap)."""
+        from agent_console.screens.context import DraftSlot
+        from agent_console.screens.note_screen import NoteScreen
+        from agent_console.services.directory import get_preference, set_preference
+
+        row = self._selected()
+        if row is None:
+            return
+        store, code, key = self.ctx.store, self.ctx.actor.code, f"outage_note:{row.outage.id}"
+        draft = DraftSlot(lambda: get_preference(store, code, key),
+                          lambda text: set_preference(store, code, key, text))
+
+        def written(text: str | None) -> None:
+            if text:
+                self.note_all(row.outage.id, text)
+
+        self.app.push_screen(NoteScreen(row.outage.number, draft), written)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outage-note")
+    def note_all(self, outage_id: int, text: str) -> None:
+        count = outage.bulk_note(self.ctx.store, self.ctx.actor, outage_id=outage_id, text=text)
+        self.app.call_from_thread(self.notify, t("outage.noted", count=count))
+        self.post_message(self.Moved("", ""))  # read the board again
 
     def action_back(self) -> None:
         self.dismiss(None)
