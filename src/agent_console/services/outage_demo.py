@@ -67,3 +67,6 @@ def fill_outage_demo(tx: Tx, customer_ids: list[int]) -> None:
         started_at=now - timedelta(hours=6), eta=now - timedelta(hours=4),
         cause="基站割接 / planned cell-site cut-over", status="confirmed", policy=SmsPolicy())
     outages.status_in(tx, outage_id=old.id, status="restored", policy=SmsPolicy())
+    # the demo's outages are the supervisor's
+    tx.execute("UPDATE outage SET owner = 's900', created_by = 's900'")
+    tx.execute("UPDATE outage_eta SET agent_code = 's900'")
