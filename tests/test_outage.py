@@ -364,3 +364,22 @@ def test_without_a_customer_the_words_and_area_suggest_an_outage(net, sup):
     assert [o.id for o in outage.suggest(net, agent, text="", area="张江路")] == [made.id]
     assert outage.suggest(net, agent, text="话费有疑问", area="") == []
     assert outage.suggest(net, agent, text="断网", area="南京西路") == []
+
+
+def test_sms_settings_are_checked():
+    from agent_console.config import ConfigError, load_settings
+
+    good = load_settings(environ={"AGENT_CONSOLE_SMS_HOURS": "09:00-21:00",
+                                  "AGENT_CONSOLE_SMS_ZONE": "Asia/Shanghai"})
+    assert SmsPolicy.from_settings(good).hours.allows(hall(24, 20, 59))
+    for name, value in (("SMS_HOURS", "22:00-08:00"), ("SMS_HOURS", "soon"),
+                        ("SMS_ZONE", "Mars/Base"), ("SMS_RATE_PER_MINUTE", "0")):
+        with pytest.raises(ConfigError):
+            load_settings(environ={f"AGENT_CONSOLE_{name}": value})
+
+
+def test_alarm_text_is_data(net, sup):
+    line = json.dumps({"event": "alarm", "level": "pon", "olt": "OLT-A\x1b[31m",
+                       "pon_port": "1/1/1\r\n"})
+    made = outage.import_alarms(net, sup, lines=[line]).created
+    assert made and "\x1b" not in made[0].where and "\n" not in made[0].where
