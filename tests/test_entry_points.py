@@ -15,8 +15,8 @@ import pytest
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
 from agent_console.services import (audit, auth, backup, case_review, contact, customers, hall,
-                                    intake, kb_jsonl, knowledge, permissions as p, privacy, site,
-                                    tickets)
+                                    intake, kb_jsonl, knowledge, outage, permissions as p,
+                                    privacy, site, sms, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
 
@@ -214,6 +214,30 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                                          active=False)),
     "auth.bind_os_user": (p.MANAGE_AGENTS, lambda s, a: auth.bind_os_user(
         s, a, code="a002", os_user="seat7")),
+    "outage.create_outage": (p.MANAGE_OUTAGES, lambda s, a: outage.create_outage(
+        s, a, kind="planned", scope="area", district="静安区")),
+    "outage.revise_eta": (p.MANAGE_OUTAGES, lambda s, a: outage.revise_eta(
+        s, a, outage_id=1, eta=None, note="待定")),
+    "outage.set_status": (p.MANAGE_OUTAGES, lambda s, a: outage.set_status(
+        s, a, outage_id=1, status="restoring")),
+    "outage.bulk_note": (p.MANAGE_OUTAGES, lambda s, a: outage.bulk_note(
+        s, a, outage_id=1, text="抢修进展：熔接中")),
+    "outage.preview_sms": (p.MANAGE_OUTAGES, lambda s, a: outage.preview_sms(s, a, outage_id=1)),
+    "outage.import_alarms": (p.MANAGE_OUTAGES, lambda s, a: outage.import_alarms(
+        s, a, lines=['{"event": "clear", "level": "olt", "olt": "OLT-X"}'])),
+    "outage.active_for_customer": (None, lambda s, a: outage.active_for_customer(
+        s, a, customer_id=_customer(s))),
+    "outage.suggest": (None, lambda s, a: outage.suggest(s, a, text="断网", area="张江路")),
+    "outage.answer_contact": (None, lambda s, a: outage.answer_contact(
+        s, a, outage_id=1, customer_id=None)),
+    "outage.link_ticket": (None, lambda s, a: outage.link_ticket(
+        s, a, outage_id=1, ticket_id=_ticket(s, a).id)),
+    "outage.get_outage": (None, lambda s, a: outage.get_outage(s, a, outage_id=1)),
+    "outage.board": (None, lambda s, a: outage.board(s, a)),
+    "sms.outbox": (p.MANAGE_OUTAGES, lambda s, a: sms.outbox(s, a, due=True)),
+    "sms.send_due": (p.MANAGE_OUTAGES, lambda s, a: sms.send_due(
+        s, a, transport=sms.FileTransport(s.path.with_name("sms.jsonl")),
+        policy=sms.SmsPolicy(rate_per_minute=5), pause=lambda _: None)),
 }
 
 

@@ -22,6 +22,7 @@ from agent_console.hall_cli import add_hall_parser, run_hall
 from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.models.read import AgentInfo
+from agent_console.outage_cli import add_outage_parsers, run_outage
 from agent_console.services.catalog import CatalogError
 from agent_console.services.errors import ServiceError
 from agent_console.services.sla import PolicyError
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
-                                        "backup,restore,retention,customer}")
+                                        "backup,restore,retention,customer,hall,outage,sms}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_parsers(sub, lambda p: _common(p, suppress=True))
     add_privacy_parsers(sub, lambda p: _common(p, suppress=True))
     add_hall_parser(sub, lambda p: _common(p, suppress=True))
+    add_outage_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -290,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_privacy(args, store, settings)
         if args.command == "hall":
             return run_hall(args, store, settings)
+        if args.command in ("outage", "sms"):
+            return run_outage(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

@@ -74,6 +74,13 @@ class Settings:
     backup_every_hours: float = 0.0  # 0: no backups by the console itself
     retention_daily: bool = False
     thin: bool = False  # thin-link mode: 16 colours, no animation, fewer frames, minute clocks
+    # Outage SMS: allowed hours in the hall's zone (held outside, never dropped), messages per
+    # minute, the language, and the operator's gateway command (one JSON line per message).
+    sms_hours: str = "08:00-22:00"
+    sms_zone: str = "+08:00"
+    sms_rate_per_minute: int = 60
+    sms_lang: str = "zh"
+    sms_command: str = ""
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -87,7 +94,9 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
            "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
            "backup_dir": str, "backup_keep": int, "backup_every_hours": float,
-           "retention_daily": _flag, "thin": _flag}
+           "retention_daily": _flag, "thin": _flag,
+           "sms_hours": str, "sms_zone": str, "sms_rate_per_minute": int, "sms_lang": str,
+           "sms_command": str}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -103,6 +112,19 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting {name!r}: must be between 0.5 and 1440 minutes")
     if name == "lockout_attempts" and not 1 <= int(result) <= 100:
         raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
+    if name == "sms_rate_per_minute" and not 1 <= int(result) <= 6000:
+        raise ConfigError("setting 'sms_rate_per_minute': must be between 1 and 6000")
+    if name == "sms_lang" and result not in ("en", "zh"):
+        raise ConfigError(f"setting 'sms_lang': {result!r} is not one of: en, zh")
+    if name in ("sms_hours", "sms_zone"):
+        from agent_console.services.errors import InputError
+        from agent_console.services.sms import QuietHours
+
+        try:
+            QuietHours.parse(*(("08:00-22:00", str(result)) if name == "sms_zone"
+                               else (str(result), "+08:00")))
+        except (InputError, ValueError, KeyError) as exc:
+            raise ConfigError(f"setting {name!r}: cannot use value {result!r} ({exc})") from None
     return result
 
 

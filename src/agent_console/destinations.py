@@ -56,6 +56,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
     Destination("f9", "hall-counter", "key.hall-counter", None,
                 lazy("agent_console.screens.hall_counter_screen:HallCounterScreen")),
+    Destination("f10", "outage-board", "key.outage-board", None,
+                lazy("agent_console.screens.outage_board_screen:OutageBoardScreen")),
 )
 
 

@@ -29,6 +29,7 @@ from agent_console.models.kb import CaseHit
 from agent_console.models.vocab import Channel, Grade, WorkType
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.intake_flow import IntakeFlow
+from agent_console.screens.outage_intake import OUTAGE_BINDINGS, OutageIntake, outage_banner
 from agent_console.services import intake, knowledge
 from agent_console.services.directory import get_preference, set_preference
 from agent_console.services.errors import InputError
@@ -45,7 +46,7 @@ SELECTS = ("channel", "work_type", "category", "grade")
 PROPOSED = ("category", "work_type", "grade")
 
 
-class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
+class IntakeScreen(OutageIntake, IntakeFlow, ContextScreen[int | None]):
     """Returns the ticket's id once the contact is done (and has the App open it), or None
     when left (the draft stays)."""
 
@@ -56,6 +57,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         Binding("f7", "skip_step", "Skip", id="script-skip", priority=True),
         Binding("ctrl+s", "save", "Create", id="create-ticket", priority=True),
         Binding("escape", "leave", "Leave", id="back"),
+        *OUTAGE_BINDINGS,
     ]
 
     class Suggested(Message):
@@ -101,6 +103,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                 yield Label(t("new.phone"))
                 yield Input(id="new-phone", max_length=20, placeholder="13812345678")
                 yield Static(id="new-customer")
+                yield outage_banner()
                 yield Label(t("new.name"))
                 yield Input(id="new-name", max_length=60)
                 with Horizontal(classes="new-row"):

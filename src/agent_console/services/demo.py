@@ -122,6 +122,7 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         events.extend(ticket_events)
     columns = list(ticket_rows[0]) if ticket_rows else []
     from agent_console.services.kb_jsonl import import_in
+    from agent_console.services.outage_demo import fill_outage_demo
 
     with store.write() as tx:
         if tx.one("SELECT 1 FROM agent LIMIT 1"):
@@ -149,6 +150,7 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         from agent_console.services.hall import fill_hall_demo
 
         fill_hall_demo(tx, random.Random(seed + 1), now, customers)
+        fill_outage_demo(tx, [c[0] for c in customers])
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)

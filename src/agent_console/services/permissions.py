@@ -17,6 +17,7 @@ RUN_REPORTS = "run_reports"
 MANAGE_AGENTS = "manage_agents"
 RUN_TRAINING = "run_training"
 ERASE_PERSONAL_DATA = "erase_personal_data"
+MANAGE_OUTAGES = "manage_outages"
 
 Table = dict[str, frozenset[str]]
 
