@@ -43,6 +43,17 @@ def _plant(store) -> int:
                 "source_ticket_id": created.id}))
     knowledge.update_case(store, actor_for(store, "s900"), case_id=case.id,
                           changes={"prevention": f"提醒{NAME}勿压光纤"})
+    with store.write() as tx:  # where the capabilities keep them: location, SMS, walk-ins
+        tx.execute("INSERT INTO customer_service (customer_id, district, street, building, olt) "
+                   "VALUES (?, '浦东', ?, '3号楼', 'OLT-PD-01') ON CONFLICT (customer_id) DO "
+                   "UPDATE SET street = excluded.street", (customer_id, ADDRESS))
+        tx.execute("INSERT INTO sms_outbox (customer_id, phone, kind, body, created_at, "
+                   "not_before) VALUES (?, ?, 'affected', ?, '2026-11-24 02:00:00.000000', "
+                   "'2026-11-24 02:00:00.000000')", (customer_id, PHONE, f"{NAME}您好，宽带故障"))
+        tx.execute("INSERT INTO hall_visit (day, number, service, customer_id, phone_masked, "
+                   "phone, issued_at, line_at) VALUES ('2026-11-24', 'A901', 'business', ?, "
+                   "'139****4321', ?, '2026-11-24 02:00:00.000000', "
+                   "'2026-11-24 02:00:00.000000')", (customer_id, PHONE))
     return customer_id
 
 
@@ -60,6 +71,7 @@ def test_erasure_leaves_no_trace_in_the_file(demo_store):
     report = privacy.erase_customer(demo_store, actor_for(demo_store, "admin"), phone=PHONE,
                                     reason="客户依法申请删除个人信息", reference="DSR-2026-118")
     assert report.tickets == 1 and report.drafts == 1 and report.cases == 1
+    assert report.other == {"service_location": 1, "sms": 1, "walk_ins": 1}
     assert _traces(demo_store.path) == []
     conn = sqlite3.connect(demo_store.path)  # and nothing in any table, the index included
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):

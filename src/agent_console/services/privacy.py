@@ -57,7 +57,39 @@ def retention_from_text(text: str, source: str = "retention") -> RetentionPolicy
 # (tx, customer_id, words) -> how many records it cleared; `words` are the customer's name and
 # numbers as they may appear in free text.
 Holder = Callable[[Tx, int, tuple[str, ...]], int]
-HOLDERS: dict[str, Holder] = {}
+
+
+def _numbers(words: tuple[str, ...]) -> list[str]:
+    return [w for w in words if w.isdigit()]
+
+
+def _service_location(tx: Tx, customer_id: int, words: tuple[str, ...]) -> int:
+    """The service address (the access equipment stays: it names no person)."""
+    return int(tx.execute("UPDATE customer_service SET district = '', street = '', "
+                          "building = '' WHERE customer_id = ?", (customer_id,)).rowcount)
+
+
+def _sms(tx: Tx, customer_id: int, words: tuple[str, ...]) -> int:
+    numbers = _numbers(words)
+    marks = ", ".join("?" * len(numbers)) or "NULL"
+    rows = tx.all(f"SELECT id FROM sms_outbox WHERE customer_id = ? OR phone IN ({marks})",
+                  (customer_id, *numbers))
+    for (row_id,) in rows:
+        tx.execute("UPDATE sms_outbox SET phone = ?, body = '', customer_id = NULL WHERE id = ?",
+                   (f"erased-{row_id}", row_id))
+    return len(rows)
+
+
+def _walk_ins(tx: Tx, customer_id: int, words: tuple[str, ...]) -> int:
+    numbers = _numbers(words)
+    marks = ", ".join("?" * len(numbers)) or "NULL"
+    return int(tx.execute(f"UPDATE hall_visit SET phone = '', phone_masked = '' WHERE "
+                          f"customer_id = ? OR phone IN ({marks})",
+                          (customer_id, *numbers)).rowcount)
+
+
+HOLDERS: dict[str, Holder] = {"service_location": _service_location, "sms": _sms,
+                              "walk_ins": _walk_ins}
 
 
 @dataclass
