@@ -54,6 +54,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.intake_screen:IntakeScreen")),
     Destination("f2", "knowledge", "key.knowledge", None,
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
+    Destination("f8", "training", "key.training", None,
+                lazy("agent_console.screens.training_screen:TrainingScreen")),
 )
 
 

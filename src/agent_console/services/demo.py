@@ -143,6 +143,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         tx.executemany("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
                        "VALUES (?, ?, ?, ?, ?)", events)
         cases = import_in(tx, _demo_case_lines(), author="demo").imported
+        from agent_console.services.training.demo_runs import fill_training_in
+
+        fill_training_in(tx)
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)

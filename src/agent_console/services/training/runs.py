@@ -207,18 +207,19 @@ def _own_running(tx: Tx, actor: Actor, run_id: int) -> Any:
 
 
 def record_move(store: Store, actor: Actor, *, run_id: int, second: float, move: Move,
-                reaction: Reaction | None = None, shown: bool = True) -> int:
+                reaction: Reaction | None = None, shown: bool = True, position: str = "") -> int:
     """One move of the trainee's and what the customer said back (`shown`: the scenario's lines
     were said; False while a trainer plays the customer)."""
     with store.write(actor) as tx:
         _own_running(tx, actor, run_id)
         payload = {"move": move.model_dump(mode="json"), "shown": shown,
+                   "position": clean_line(position)[:120],
                    "reaction": reaction.model_dump(mode="json") if reaction is not None else None}
         return _append(tx, run_id, "move", second, payload)
 
 
 def _trainer_act(store: Store, actor: Actor, run_id: int, kind: str,
-                 payload: dict[str, Any], second: float = 0.0) -> int:
+                 payload: dict[str, Any]) -> int:
     actor.require(p.RUN_TRAINING)
     with store.write(actor) as tx:
         row = _run_row(tx, run_id)
@@ -233,7 +234,8 @@ def _trainer_act(store: Store, actor: Actor, run_id: int, kind: str,
             tx.execute("UPDATE training_run SET controller = NULL WHERE id = ?", (run_id,))
         elif kind == "watch":
             tx.audit(WATCH, f"training_run:{run_id}", {"trainee": row.trainee})
-        return _append(tx, run_id, kind, second, payload)
+        second = tx.scalar("SELECT max(second) FROM training_event WHERE run_id = ?", (run_id,))
+        return _append(tx, run_id, kind, float(second or 0.0), payload)
 
 
 def whisper(store: Store, actor: Actor, *, run_id: int, text: str) -> int:

@@ -27,8 +27,10 @@ class Sandbox:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def open_sandbox(scenario: Scenario, trainee: Actor, *, lang: str, clock: Clock) -> Sandbox:
-    """A new store in a temporary folder, filled for `scenario`; close() removes it."""
+def open_sandbox(scenario: Scenario, trainee: Actor, *, lang: str, clock: Clock,
+                 knowledge_from: Store | None = None) -> Sandbox:
+    """A new store in a temporary folder, filled for `scenario` (and the knowledge-base cases of
+    `knowledge_from`, which hold no customer data); close() removes it."""
     from agent_console.services import tickets
     from agent_console.services.directory import find_agent
 
@@ -49,6 +51,12 @@ def open_sandbox(scenario: Scenario, trainee: Actor, *, lang: str, clock: Clock)
                        customer.tier, "value") else customer.tier),
                     _to_db(tx.now), customer.address.get(lang) if customer.address else "",
                     f"{plan.name.get(lang)} ¥{plan.monthly_fee}" + ("/月" if zh else "/month")))
+    if knowledge_from is not None:
+        from agent_console.services.kb_jsonl import export_jsonl, import_in
+
+        lines = list(export_jsonl(knowledge_from))
+        with store.write() as tx:
+            import_in(tx, lines, author="training")
     found = find_agent(store, trainee.code)
     assert found is not None
     actor = Actor.of(found, store.permissions)
