@@ -110,7 +110,8 @@ class TrainingRunScreen(IntakeScreen):
         for said in self.sim.record.opening:
             log.write(line(0, t("train.run.customer"), said.text(self.lang), "bold cyan"))
         self._paint_banner()
-        self.writer()
+        threading.Thread(target=self.writer, name=f"training-run-{self.run_id}",
+                         daemon=True).start()
         self.set_interval(1.0, self._second)
 
     def _elapsed(self) -> float:
@@ -181,7 +182,7 @@ class TrainingRunScreen(IntakeScreen):
                 self.move(Compensation(offer=kind, amount=value))
 
     def on_intake_flow_ticket_made(self, event: Any) -> None:
-        super().on_intake_flow_ticket_made(event)
+        """Textual then calls the intake flow's own handler (it walks the classes)."""
         if event.created is not None:
             values = self.form_values()
             form = getattr(self.proposal, "complaint_form", None) or "none"
@@ -189,7 +190,9 @@ class TrainingRunScreen(IntakeScreen):
                                  complaint_form=str(form)))
 
     def on_intake_flow_contact_done(self, event: Any) -> None:
-        """The contact is closed in the sandbox: stay here to finish the run."""
+        """The contact is closed in the sandbox: stay here to finish the run (the intake flow's
+        handler, which would leave and open the ticket, is not called)."""
+        event.prevent_default()
         self.contact_done = True
         self.notify(t("train.run.contact_done"))
 
@@ -235,8 +238,9 @@ class TrainingRunScreen(IntakeScreen):
 
     # --- the live store: one writer in order, one poll a second ----------------------------------
 
-    @work(thread=True, exit_on_error=False, group="train-writer")
     def writer(self) -> None:
+        """The one thread that writes the run's events, in the order they happened (a thread of
+        its own, not a worker: it lives as long as the run)."""
         store, actor = self.live.store, self.live.actor
         while True:
             kind, item = self._outbox.get()
