@@ -52,9 +52,10 @@ class TrainingRunScreen(IntakeScreen):
     DEFAULT_CSS = """
     TrainingRunScreen #train-banner { dock: top; height: 1; background: $warning;
         color: $text; text-style: bold; padding: 0 1; }
-    TrainingRunScreen #train-side { dock: right; width: 44; border-left: solid $warning; }
+    TrainingRunScreen #train-side { dock: right; width: 44; border-left: solid $warning;
+        margin-bottom: 1; }
     TrainingRunScreen #train-brief { height: auto; max-height: 6; color: $text-muted; padding: 0 1; }
-    TrainingRunScreen #train-transcript { height: 1fr; }
+    TrainingRunScreen #train-transcript { height: 1fr; overflow-y: scroll; overflow-x: hidden; }
     TrainingRunScreen #train-say-box { height: 3; }
     """
 
@@ -118,13 +119,14 @@ class TrainingRunScreen(IntakeScreen):
         return round(time.monotonic() - self.started, 1)
 
     def _paint_banner(self) -> None:
-        parts = [self.scenario.title.get(self.lang), clock(self._elapsed())]
+        parts = [clock(self._elapsed())]  # what matters first: the banner is one line
         if self.watchers:
-            parts.append(t("train.run.watched", who=", ".join(sorted(self.watchers))))
+            parts.append("◉ " + t("train.run.watched", who=", ".join(sorted(self.watchers))))
         if self.controller:
             parts.append(t("train.run.taken_over", who=self.controller))
         if self.sim.ending is not None:
             parts.append(t("train.run.ended"))
+        parts.append(self.scenario.title.get(self.lang))
         self.query_one("#train-banner", Static).update(Content(banner(*parts)))
 
     # --- moves ---------------------------------------------------------------------------------
@@ -135,10 +137,16 @@ class TrainingRunScreen(IntakeScreen):
             return
         second = max(self._elapsed(), self.sim.now)
         reaction = self.sim.react(move, second)
-        changed = reaction.state != self._last_state
-        self._last_state = reaction.state
-        if isinstance(move, Tick) and not reaction.lines and not changed:
-            return  # time passing with nothing new is kept in the record, not sent
+        before, after = self._last_state, reaction.state
+        changed = after != before
+        self._last_state = after
+        if isinstance(move, Tick) and not reaction.lines and (after.node, after.ending) == (
+                before.node, before.ending):
+            # Time passing (patience draining) is kept in the record, not sent: a watcher
+            # hears about a silent second only when the customer says or does something.
+            if changed:
+                self._paint_banner()
+            return
         log = self.query_one("#train-transcript", RichLog)
         if isinstance(move, Said):
             log.write(line(second, t("train.run.you"), move.text, "bold green"))

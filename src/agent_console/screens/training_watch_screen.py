@@ -44,7 +44,7 @@ class TrainingWatchScreen(ContextScreen[None]):
     TrainingWatchScreen .train-banner { height: 1; background: $warning; color: $text;
         text-style: bold; padding: 0 1; }
     TrainingWatchScreen #watch-state { height: 2; padding: 0 1; background: $panel; }
-    TrainingWatchScreen #watch-transcript { height: 1fr; }
+    TrainingWatchScreen #watch-transcript { height: 1fr; overflow-y: scroll; overflow-x: hidden; }
     TrainingWatchScreen #watch-mode { height: 1; padding: 0 1; color: $text-muted; }
     TrainingWatchScreen #watch-input { height: 3; }
     """
@@ -76,13 +76,31 @@ class TrainingWatchScreen(ContextScreen[None]):
         yield Static(id="watch-mode")
         yield Input(id="watch-input", max_length=runs.TEXT_LIMIT,
                     placeholder=t("train.watch.whisper_placeholder"))
-        yield Footer()
+        # Without the palette hint the keys fit 80 columns: a footer wider than the terminal
+        # is laid out again at every bindings refresh, ~500 B/s on an idle watch.
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         self._paint_mode()
-        self.query_one("#watch-input", Input).focus()
+        box = self.query_one("#watch-input", Input)
+        box.cursor_blink = False  # a blinking cursor is a repaint twice a second on a thin link
+        box.focus()
         self.start()
-        self.set_interval(POLL_SECONDS, self.poll)
+        self._stop = threading.Event()
+        threading.Thread(target=self._poll_loop, name=f"training-watch-{self.run_id}",
+                         daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def _poll_loop(self) -> None:
+        """One thread asks once a second (no worker started and ended each second: each would
+        be messages and a refresh of the screen's keys even when nothing is new)."""
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a busy store: ask again next second
+                continue
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -94,7 +112,6 @@ class TrainingWatchScreen(ContextScreen[None]):
             found = runs.watch(self.ctx.store, self.ctx.actor, run_id=self.run_id)
             self._take(found, detail.summary.state)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="watch-poll")
     def poll(self) -> None:
         if self.summary is None or self.state != "running":
             return
