@@ -235,7 +235,8 @@ class TrainingRunScreen(IntakeScreen):
         event.stop()  # not a form field of the intake screen
 
     def action_focus_say(self) -> None:
-        self.query_one("#train-say-box", Input).focus()
+        # At once (not after a refresh): what is typed straight after F9 belongs in the box.
+        self.set_focus(self.query_one("#train-say-box", Input))
 
     def _second(self) -> None:
         if self.finishing:

@@ -1,6 +1,6 @@
 """TrainingWatchScreen: a trainer follows a trainee's running session from another terminal.
 
-Once a second it asks the live store one tiny question (the run's last event number) and reads
+Twice a second it asks the live store one tiny question (the run's last event number) and reads
 only the events after the last one seen; widgets are repainted only when something new came,
 so an idle run costs the poll and nothing on the wire. It shows the transcript, the trainee's
 place in the service script and the running score. Enter sends what is typed: a whisper only
@@ -30,7 +30,7 @@ from agent_console.services.training.moves import (CustomerState, Event, Line, R
                                                    RunRecord)
 from agent_console.services.training.rubric import score
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5  # a move shows within a second; an idle poll writes nothing to the terminal
 
 
 class TrainingWatchScreen(ContextScreen[None]):
