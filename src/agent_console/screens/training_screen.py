@@ -210,9 +210,20 @@ class TrainingGroupScreen(ContextScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("w", "watch", "Watch", id="train-watch"),
+        Binding("a", "assign", "Assign", id="train-assign"),
         Binding("f5", "refresh", "Refresh", id="train-refresh"),
     ]
-    PERMISSIONS = {"watch": RUN_TRAINING}
+    PERMISSIONS = {"watch": RUN_TRAINING, "assign": RUN_TRAINING}
+
+    class Agents(Message):
+        def __init__(self, agents: list[Any]) -> None:
+            super().__init__()
+            self.agents = agents
+
+    class Assigned(Message):
+        def __init__(self, trainee: str, scenario_id: str) -> None:
+            super().__init__()
+            self.trainee, self.scenario_id = trainee, scenario_id
 
     DEFAULT_CSS = """
     TrainingGroupScreen .train-banner { height: 1; background: $warning; color: $text;
@@ -308,8 +319,64 @@ class TrainingGroupScreen(ContextScreen[None]):
     def action_refresh(self) -> None:
         self.load()
 
+    # --- assigning: pick the trainee, then the scenario ---------------------------------------
+
+    def action_assign(self) -> None:
+        self.load_agents()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train-agents")
+    def load_agents(self) -> None:
+        from agent_console.services.directory import list_agents
+
+        self.post_message(self.Agents([a for a in list_agents(self.ctx.store)
+                                       if a.role in ("agent", "senior")]))
+
+    @on(Agents)
+    def _agents(self, event: Agents) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        choices = [(f"{a.name} ({a.code})", a.code) for a in event.agents]
+
+        def trainee_chosen(code: str | None) -> None:
+            if code:
+                self._pick_scenario(code)
+
+        self.app.push_screen(ChoiceScreen(t("train.group.assign_who"), choices, ""),
+                             trainee_chosen)
+
+    def _pick_scenario(self, trainee: str) -> None:
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        lang = current_language()
+        choices = [(s.title.get(lang), s.id) for s in sorted(
+            runs.library().scenarios.values(), key=lambda s: (s.spec.level, s.id))]
+
+        def scenario_chosen(scenario_id: str | None) -> None:
+            if scenario_id:
+                self.assign(trainee, scenario_id)
+
+        self.app.push_screen(ChoiceScreen(t("train.group.assign_what"), choices, ""),
+                             scenario_chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train-assign")
+    def assign(self, trainee: str, scenario_id: str) -> None:
+        from datetime import timedelta
+
+        due = self.ctx.store.clock.now() + timedelta(days=ASSIGN_DAYS)
+        runs.assign(self.ctx.store, self.ctx.actor, trainee=trainee, scenario_id=scenario_id,
+                    due=due)
+        self.post_message(self.Assigned(trainee, scenario_id))
+
+    @on(Assigned)
+    def _assigned(self, event: Assigned) -> None:
+        self.notify(t("train.group.assigned", who=event.trainee,
+                      scenario=_title(event.scenario_id, current_language())))
+
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+ASSIGN_DAYS = 7  # an assignment is due a week after it is given
 
 
 def _needed() -> int:
