@@ -37,7 +37,7 @@ def plain(raw: bytes) -> str:
     return _ESCAPES.sub(b"", raw).decode("utf-8", "replace")
 
 
-def demo_env(tmp_path: Path) -> dict[str, str]:  # noqa
+def demo_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "AGENT_CONSOLE_NOW": NOW, "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path),
             "TERM": "xterm-256color"}
 
