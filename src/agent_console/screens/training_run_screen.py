@@ -52,7 +52,8 @@ class TrainingRunScreen(IntakeScreen):
     DEFAULT_CSS = """
     TrainingRunScreen #train-banner { dock: top; height: 1; background: $warning;
         color: $text; text-style: bold; padding: 0 1; }
-    TrainingRunScreen #train-side { dock: right; width: 44; border-left: solid $warning;
+    TrainingRunScreen #train-side { dock: right; width: 36%; min-width: 28; max-width: 46;
+        border-left: solid $warning;
         margin-bottom: 1; }
     TrainingRunScreen #train-brief { height: auto; max-height: 6; color: $text-muted; padding: 0 1; }
     TrainingRunScreen #train-transcript { height: 1fr; overflow-y: scroll; overflow-x: hidden; }
