@@ -342,3 +342,5 @@ class TrainingRunScreen(IntakeScreen):
 
     def on_unmount(self) -> None:
         self._outbox.put(("stop", None))
+        if not self.finishing:  # the console is closing mid-run: the sandbox goes with it
+            self.sandbox.close()
