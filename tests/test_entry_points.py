@@ -18,6 +18,8 @@ from agent_console.services import (audit, auth, backup, case_review, contact, c
                                     intake, kb_jsonl, knowledge, outage, permissions as p,
                                     privacy, site, sms, tickets)
 from agent_console.services.errors import Refused
+from agent_console.services.training import runs
+from agent_console.services.training.moves import Said
 from tests.conftest import actor_for
 
 AGENT_OF_ROLE = {"agent": "a001", "senior": "a003", "supervisor": "s900", "trainer": "t800",
@@ -238,14 +240,72 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "sms.send_due": (p.MANAGE_OUTAGES, lambda s, a: sms.send_due(
         s, a, transport=sms.FileTransport(s.path.with_name("sms.jsonl")),
         policy=sms.SmsPolicy(rate_per_minute=5), pause=lambda _: None)),
+    "training.runs.assign": (p.RUN_TRAINING, lambda s, a: runs.assign(
+        s, a, trainee="a002", scenario_id="roaming_bill_shock")),
+    "training.runs.my_assignments": (None, lambda s, a: runs.my_assignments(s, a)),
+    "training.runs.start_run": (None, lambda s, a: _run(s, a)),
+    "training.runs.record_move": (None, lambda s, a: runs.record_move(
+        s, a, run_id=_run(s, a), second=1.0, move=Said(text="您好"))),
+    "training.runs.whisper": (p.RUN_TRAINING, lambda s, a: runs.whisper(
+        s, a, run_id=_trainee_run(s), text="先道歉")),
+    "training.runs.take_over": (p.RUN_TRAINING, lambda s, a: runs.take_over(
+        s, a, run_id=_trainee_run(s))),
+    "training.runs.release": (p.RUN_TRAINING, lambda s, a: runs.release(
+        s, a, run_id=_trainee_run(s))),
+    "training.runs.customer_line": (p.RUN_TRAINING, lambda s, a: _customer_line(s, a)),
+    "training.runs.watch": (p.RUN_TRAINING, lambda s, a: runs.watch(
+        s, a, run_id=_trainee_run(s))),
+    "training.runs.stop_watching": (p.RUN_TRAINING, lambda s, a: runs.stop_watching(
+        s, a, run_id=_trainee_run(s))),
+    "training.runs.run_head": (None, lambda s, a: runs.run_head(s, a, run_id=_run(s, a))),
+    "training.runs.events": (None, lambda s, a: runs.events(s, a, run_id=_run(s, a))),
+    "training.runs.finish_run": (None, lambda s, a: runs.finish_run(
+        s, a, run_id=_run(s, a), record=_record())),
+    "training.runs.results": (None, lambda s, a: runs.results(s, a)),
+
+    "training.runs.certified": (None, lambda s, a: runs.certified(s, a)),
+    "training.runs.running": (p.RUN_TRAINING, lambda s, a: runs.running(s, a)),
+    "training.runs.run_detail": (None, lambda s, a: runs.run_detail(s, a, run_id=_run(s, a))),
 }
+
+
+
+def _record():
+    from agent_console.services.training.customer import CustomerSim
+
+    sim = CustomerSim(runs.library().get("roaming_bill_shock"), seed=1, lang="zh")
+    sim.opening()
+    return sim.record
+
+
+def _run(store, actor) -> int:
+    return runs.start_run(store, actor, scenario_id="roaming_bill_shock", lang="zh",
+                          opening=_record())
+
+
+def _customer_line(store, actor) -> int:
+    run_id = _trainee_run(store)
+    runs.take_over(store, actor_for(store, "t800"), run_id=run_id)
+    if actor.code != "t800":
+        with store.write() as tx:  # the actor in control, so only the permission decides
+            tx.execute("UPDATE training_run SET controller = ? WHERE id = ?", (actor.code, run_id))
+    return runs.customer_line(store, actor, run_id=run_id, text="我要投诉")
+
+
+def _trainee_run(store) -> int:
+    return _run(store, actor_for(store, "a002"))
+
+
+# Service modules inside packages that hold entry points (named "package.module.function").
+PACKAGED = ("training.runs",)
 
 
 def _entry_points() -> tuple[set[str], set[str]]:
     with_actor, without = set(), set()
-    for info in pkgutil.iter_modules(services_package.__path__):
-        if info.ispkg:
-            continue
+    names = [info.name for info in pkgutil.iter_modules(services_package.__path__)
+             if not info.ispkg]
+    for name in [*names, *PACKAGED]:
+        info = type("Info", (), {"name": name})
         module = importlib.import_module(f"agent_console.services.{info.name}")
         for name, fn in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != module.__name__:

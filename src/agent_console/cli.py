@@ -28,7 +28,7 @@ from agent_console.services.errors import ServiceError
 from agent_console.services.sla import PolicyError
 from agent_console.services.store import Store
 from agent_console.ticket_cli import add_ticket_parser, run_ticket
-from agent_console.training_cli import add_train_parser, run_train
+from agent_console.training_cli import add_train_parser, run_train, run_train_results
 
 if TYPE_CHECKING:
     from agent_console.app import AgentConsoleApp
@@ -294,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_hall(args, store, settings)
         if args.command in ("outage", "sms"):
             return run_outage(args, store, settings)
+        if args.command == "train":
+            return run_train_results(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

@@ -58,6 +58,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.hall_counter_screen:HallCounterScreen")),
     Destination("f10", "outage-board", "key.outage-board", None,
                 lazy("agent_console.screens.outage_board_screen:OutageBoardScreen")),
+    Destination("f4", "training", "key.training", None,
+                lazy("agent_console.screens.training_screen:TrainingScreen")),
 )
 
 

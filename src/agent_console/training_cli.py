@@ -3,6 +3,10 @@
     train lint [FILES]          every problem as file:place: what; exit 1 if there is any.
                                 No FILES: the shipped scenarios, rubrics and phrase sets, and the
                                 trainer's folder (scenarios/ in the config dir).
+    train results [--trainee ID|all] [--json]
+                                finished and running role-play runs with score, pass and
+                                automatic fail; another trainee's need run_training or
+                                run_reports (the store is opened; the PIN proves who asks).
     train autoplay SCENARIO [--seed N] [--runs M] [--json]
                                 seeded random trainee moves until every transition has been taken
                                 (at most M runs); prints branch coverage, endings, rubric items
@@ -42,6 +46,15 @@ def add_train_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser]
     auto.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                       help=f"stop after this many runs even if branches are left (default {DEFAULT_RUNS})")
     auto.add_argument("--json", action="store_true", help="print the coverage as JSON")
+    from agent_console.cli_auth import add_proof_arguments
+
+    results = tsub.add_parser("results", help="training results: your own, a trainee's or "
+                                              "everyone's (trainers and supervisors)")
+    common(results)
+    add_proof_arguments(results)
+    results.add_argument("--trainee", metavar="ID",
+                         help="this trainee's runs (default: your own); 'all' for everyone's")
+    results.add_argument("--json", action="store_true", help="print the runs as JSON")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -121,3 +134,36 @@ def _report(found: dict[str, Any]) -> None:
     print(t("train.autoplay_slowest", ms=found["slowest_ms"]))
     for failure in found["failures"]:
         print(t("train.autoplay_failure", failure=clean_line(failure)))
+
+
+def run_train_results(args: argparse.Namespace, store: Any, settings: Any) -> int:
+    """`train results`: the runs the signed-in agent may see, as lines or JSON."""
+    from agent_console.cli_auth import prove_actor
+    from agent_console.services.training import runs
+
+    actor = prove_actor(args, store, settings)
+    everyone = args.trainee == "all"
+    found = runs.results(store, actor, trainee=None if everyone else args.trainee,
+                         everyone=everyone)
+    if args.json:
+        print(json.dumps([{
+            "run": r.id, "trainee": r.trainee, "name": r.trainee_name, "team": r.team,
+            "scenario": r.scenario, "started_at": r.started_at.isoformat(),
+            "ended_at": r.ended_at.isoformat() if r.ended_at else None, "state": r.state,
+            "score": r.score, "passed": r.passed, "auto_fail": r.auto_fail,
+            "assigned_by": r.assigned_by} for r in found], ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print(t("train.home.no_results"))
+        return 0
+    for r in found:
+        if r.state == "finished" and r.score is not None:
+            verdict = t("train.result.passed") if r.passed else t("train.result.failed")
+            if r.auto_fail:
+                verdict += " " + t("train.home.auto_fail")
+            outcome = f"{r.score:5.1f}  {verdict}"
+        else:
+            outcome = t("train.home.running")
+        print(clean_line(f"#{r.id}  {r.started_at:%Y-%m-%d %H:%M}  {r.trainee} {r.trainee_name}  "
+                         f"{r.scenario}  {outcome}"))
+    return 0

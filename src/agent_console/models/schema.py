@@ -4,3 +4,4 @@ each capability. `db` imports this module to create or check a store."""
 from agent_console.models import tables  # noqa: F401
 from agent_console.models import hall_tables  # noqa: F401
 from agent_console.models import outage_tables  # noqa: F401
+from agent_console.models import training_tables  # noqa: F401

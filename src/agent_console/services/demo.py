@@ -151,6 +151,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
 
         fill_hall_demo(tx, random.Random(seed + 1), now, customers)
         fill_outage_demo(tx, [c[0] for c in customers])
+        from agent_console.services.training.demo_runs import fill_training_in
+
+        fill_training_in(tx)
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)
