@@ -111,3 +111,55 @@ def test_small_zh_sign_in(snap_compare, demo_store):
 
     app = make_app(demo_store, settings_for(demo_store, "zh", "a003", os_user_sign_in=False))
     assert snap_compare(app, terminal_size=SMALL, run_before=_settled)
+
+
+def _dialog(*keys: str, size_wait: str = ""):
+    """Open a ticket as the supervisor, then the dialog its keys open."""
+    async def run(pilot) -> None:
+        from textual.screen import ModalScreen
+
+        await _open_ticket(pilot)
+        await pilot.press(*keys)
+        await wait_until(lambda: isinstance(pilot.app.screen, ModalScreen) or
+                         pilot.app.screen.__class__.__name__ == "SignInScreen",
+                         what=f"the dialog of {keys}")
+        await _settled(pilot)
+    return run
+
+
+DIALOGS = {
+    "reveal": ("v",),
+    "customer-edit": ("i",),
+    "assign": ("a",),
+    "status": ("s",),
+    "note": ("n",),
+    "resolution": ("r",),
+    "case-edit": ("M",),
+    "help": ("f1",),
+    "lock": ("ctrl+l",),
+    "go-to-ticket": ("escape", "#"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("dialog", sorted(DIALOGS))
+def test_dialog(snap_compare, demo_store, lang, dialog):
+    """Every dialog, in both languages, with a frozen clock."""
+    app = app_for(demo_store, lang=lang, agent="s900")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_dialog(*DIALOGS[dialog]))
+
+
+def _retire_reason(pilot):
+    async def run(pilot) -> None:
+        await _kb_search("光猫")(pilot)
+        await pilot.press("down", "d")
+        await wait_until(lambda: pilot.app.screen.__class__.__name__ == "ReasonScreen",
+                         what="the reason dialog")
+        await _settled(pilot)
+    return run(pilot)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_dialog_reason(snap_compare, demo_store, lang):
+    app = app_for(demo_store, lang=lang, agent="s900")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_retire_reason)
