@@ -2,3 +2,4 @@
 each capability. `db` imports this module to create or check a store."""
 
 from agent_console.models import tables  # noqa: F401
+from agent_console.models import supervisor_tables  # noqa: F401
