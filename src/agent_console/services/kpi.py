@@ -327,9 +327,11 @@ def _iso(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings) -> Facts:
-    """The facts of the tickets created in [start, end), the open queue and the repeat context."""
-    now_dt = tx.now
+def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings, *,
+               at: datetime | None = None) -> Facts:
+    """The facts of the tickets created in [start, end), the open queue and the repeat context,
+    judged as of `at` (default: now)."""
+    now_dt = min(at, tx.now) if at is not None else tx.now
     rows = _facts_rows(tx, "t.created_at >= ? AND t.created_at < ?", (to_db(start), to_db(end)))
     open_rows = _facts_rows(tx, "t.is_open = 1", ())
     reach = timedelta(days=settings.repeat_days)
