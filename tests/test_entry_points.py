@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import agent_console.services as services_package
 from agent_console.models.vocab import Role
 from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
                                     permissions as p, site, tickets)
+from agent_console.services import compensation, handover, kpi, report
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
 
@@ -54,6 +56,10 @@ NO_ACTOR = {
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
     "tickets.record_crossings": "the SLA sweep: a system act on every ticket, reveals nothing",
+    "kpi.config_for": "the site's KPI definitions; no customer data",
+    "report.default_month": "the month the store's clock is in",
+    "report.render": "formats figures already read under the actor's permission",
+    "report.tables": "formats figures already read under the actor's permission",
 }
 
 
@@ -129,6 +135,38 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                                          active=False)),
     "auth.bind_os_user": (p.MANAGE_AGENTS, lambda s, a: auth.bind_os_user(
         s, a, code="a002", os_user="seat7")),
+    "kpi.measure": (p.RUN_REPORTS, lambda s, a: kpi.measure(s, a, period="month")),
+    "kpi.explain": (p.RUN_REPORTS, lambda s, a: kpi.explain(s, a, name="fcr", period="month")),
+    "kpi.wallboard": (p.RUN_REPORTS, lambda s, a: kpi.wallboard(s, a, trend_days=3)),
+    "kpi.tickets_of": (p.RUN_REPORTS, lambda s, a: kpi.tickets_of(s, a, ids=[1, 2])),
+    "report.monthly_report": (p.RUN_REPORTS, lambda s, a: report.monthly_report(
+        s, a, month="2026-11")),
+    "report.add_action": (p.RUN_REPORTS, lambda s, a: report.add_action(
+        s, a, month="2026-11", text="话术培训", owner="s900", due="2026-12-15")),
+    "report.set_action_status": (p.RUN_REPORTS, lambda s, a: report.set_action_status(
+        s, a, action_id=1, status="done")),
+    "compensation.give_compensation": (None, lambda s, a: compensation.give_compensation(
+        s, a, ticket_id=_ticket(s, a).id, kind="points", amount=100)),
+    "compensation.decide_compensation": (None, None),  # approval limits: tests/test_supervisor.py
+    "compensation.ticket_compensation": (None, lambda s, a: compensation.ticket_compensation(
+        s, a, ticket_id=_ticket(s, a).id)),
+    "compensation.pending_compensation": (p.RUN_REPORTS,
+                                          lambda s, a: compensation.pending_compensation(s, a)),
+    "compensation.promise_callback": (None, lambda s, a: compensation.promise_callback(
+        s, a, ticket_id=_ticket(s, a).id, due_at=s.clock.now() + timedelta(hours=1))),
+    "compensation.complete_callback": (None, lambda s, a: compensation.complete_callback(
+        s, a, callback_id=compensation.promise_callback(
+            s, a, ticket_id=_ticket(s, a).id, due_at=s.clock.now() + timedelta(hours=1)).id)),
+    "compensation.open_callbacks": (None, lambda s, a: compensation.open_callbacks(s, a)),
+    "compensation.callbacks_due_soon": (None, lambda s, a: compensation.callbacks_due_soon(s, a)),
+    "handover.draft_handover": (None, lambda s, a: handover.draft_handover(s, a, notes="交接")),
+    "handover.complete_handover": (None, lambda s, a: handover.complete_handover(
+        s, a, handover_id=handover.draft_handover(s, a).id)),
+    "handover.acknowledge": (None, None),  # who may acknowledge: tests/test_supervisor.py
+    "handover.handover_detail": (None, lambda s, a: handover.handover_detail(
+        s, a, handover_id=handover.draft_handover(s, a).id)),
+    "handover.my_handovers": (None, lambda s, a: handover.my_handovers(s, a)),
+    "handover.unacknowledged": (p.RUN_REPORTS, lambda s, a: handover.unacknowledged(s, a)),
 }
 
 
