@@ -54,6 +54,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.intake_screen:IntakeScreen")),
     Destination("f2", "knowledge", "key.knowledge", None,
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
+    Destination("f4", "wallboard", "key.wallboard", "run_reports",
+                lazy("agent_console.screens.wallboard_screen:WallboardScreen")),
 )
 
 
