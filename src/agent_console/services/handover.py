@@ -166,10 +166,10 @@ def acknowledge(store: Store, actor: Actor, *, item_id: int) -> HandoverView:
         incoming = view.to_agent == actor.code or (view.to_agent is None
                                                    and view.team == actor.team)
         lead = actor.role in LEADS and (view.team == actor.team or actor.can(RUN_REPORTS))
-        if view.agent == actor.code or not (incoming or lead):
-            raise Refused("acknowledge_handover", actor.role)
         if view.completed_at is None:
             raise ConflictError(f"handover {handover_id} is not completed yet")
+        if view.agent == actor.code or not (incoming or lead):
+            raise Refused("acknowledge_handover", actor.role)
         tx.execute("UPDATE handover_item SET acked_by = ?, acked_at = ? WHERE id = ? "
                    "AND acked_at IS NULL", (actor.agent_id, to_db(tx.now), item_id))
         tx.audit("handover_acknowledged", f"handover:{handover_id}", {"item": item_id})
