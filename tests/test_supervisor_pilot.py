@@ -103,3 +103,26 @@ def test_wallboard_snapshot(snap_compare, demo_store, lang, size):
 def test_report_snapshot(snap_compare, demo_store, lang):
     app = app_for(demo_store, lang=lang, agent="s900")
     assert snap_compare(app, terminal_size=LARGE, run_before=_open_report)
+
+
+async def test_queue_row_counts_down_to_a_promised_callback(demo_store):
+    from datetime import timedelta
+
+    from agent_console.services import compensation
+    from agent_console.widgets.ticket_table import TicketTable
+
+    agent = actor_for(demo_store, "a001")
+    with demo_store.read() as tx:
+        ticket_id = tx.scalar("SELECT id FROM ticket WHERE is_open = 1 AND handler_id = ? "
+                              "ORDER BY due_key LIMIT 1", (agent.agent_id,))
+    compensation.promise_callback(demo_store, agent, ticket_id=ticket_id,
+                                  due_at=demo_store.clock.now() + timedelta(minutes=10))
+    app = app_for(demo_store, agent="a001")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await wait_until(lambda: app.screen.query(TicketTable) and
+                                 app.screen.query_one(TicketTable), what="the queue")
+        row = await wait_until(lambda: next((r for r in table.rows if r.id == ticket_id), None),
+                               what="the promised ticket in the queue")
+        assert table._cells(row)[7].startswith("☎10m ")
+        await wait_until(lambda: any("Call-back due in 10 min" in str(n.message)
+                                     for n in app._notifications), what="the warning")

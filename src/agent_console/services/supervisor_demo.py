@@ -62,8 +62,11 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
                    "given_at, status, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    comp_rows)
 
-    held = tx.all("SELECT id, handler_id FROM ticket WHERE is_open = 1 AND handler_id IS NOT NULL "
-                  "ORDER BY id LIMIT 6")
+    # On the network and billing desks' tickets furthest from their deadlines (n102 and f301
+    # see them in their queues).
+    held = tx.all("SELECT t.id, t.handler_id FROM ticket t JOIN agent a ON a.id = t.handler_id "
+                  "WHERE t.is_open = 1 AND a.team IN ('network-ops', 'billing-desk') "
+                  "ORDER BY t.due_key DESC, t.id LIMIT 6")
     promises = []
     for i, (ticket_id, handler) in enumerate(held):
         due = now + timedelta(minutes=[-10, 25, 50, 90, 150, 240][i])
