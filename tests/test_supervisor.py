@@ -307,3 +307,27 @@ def test_handover_written_acknowledged_and_left_unacknowledged(small):
                                         "'handover%' ORDER BY id")]
     assert audited == ["handover_drafted", "handover_completed", "handover_acknowledged",
                        "handover_acknowledged"]
+
+
+def test_site_replaces_kpi_targets_through_policy_import(small):
+    from agent_console.services import site
+
+    store, _ = small
+    admin = actor_for(store, "admin", "admin")
+    text = site.export_document(store, admin, kind="kpis").replace(
+        'name = "fcr"\ncomputation = "first_contact_resolution"',
+        'name = "fcr"\ncomputation = "first_contact_resolution"\nparams = { repeat_days = 5 }')
+    text = text.replace("target = 85.0\nwarning = 80.0", "target = 30.0\nwarning = 20.0", 1)
+    site.import_document(store, admin, kind="kpis", text=text)
+    sup = actor_for(store, "s900")
+    fcr = _values(store, sup)["fcr"]
+    # T2 came 10 days after T1: within 5 days nothing repeats, so T1 counts too.
+    assert (fcr.numerator, fcr.target, fcr.state) == (2, 30.0, "ok")
+    with pytest.raises(InputError):
+        site.import_document(store, admin, kind="kpis", text="[[kpi]]\nname = 1\n")
+    limits = site.export_document(store, admin, kind="compensation").replace(
+        "[limits.agent]\nbill_credit = 20", "[limits.agent]\nbill_credit = 100")
+    site.import_document(store, admin, kind="compensation", text=limits)
+    given = compensation.give_compensation(store, actor_for(store, "a001"), ticket_id=1,
+                                           kind="bill_credit", amount=80)
+    assert given.status == "given"

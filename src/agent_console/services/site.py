@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import permissions
+from agent_console.services import compensation, kpi, permissions
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -32,9 +32,13 @@ KINDS: dict[str, Kind] = {
     "sla_policy": Kind("sla_policy", shipped_policy_text, policy_from_text,
                        permissions.EDIT_POLICY),
     "catalog": Kind("catalog", shipped_catalog_text, catalog_from_text, permissions.EDIT_POLICY),
+    "kpis": Kind("kpis", kpi.shipped_text, kpi.config_from_text, permissions.EDIT_POLICY),
+    "compensation": Kind("compensation", compensation.shipped_text, compensation.limits_from_text,
+                         permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
-PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError)
+PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, kpi.KpiFileError,
+                compensation.CompensationFileError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
