@@ -126,3 +126,30 @@ async def test_queue_row_counts_down_to_a_promised_callback(demo_store):
         assert table._cells(row)[7].startswith("☎10m ")
         await wait_until(lambda: any("Call-back due in 10 min" in str(n.message)
                                      for n in app._notifications), what="the warning")
+
+
+async def test_handover_screen_drafts_and_acknowledges(demo_store):
+    from textual.widgets import DataTable
+
+    from agent_console.screens.handover_screen import HandoverScreen
+    from agent_console.services import handover
+
+    app = app_for(demo_store, agent="a001")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        screen = await wait_until(lambda: isinstance(app.screen, HandoverScreen) and app.screen,
+                                  what="the handover screen")
+        await wait_until(lambda: len(screen.views) == 2, what="my draft and a002's handover")
+        incoming = next(v for v in screen.views if v.agent == "a002")
+        assert len(incoming.unacknowledged) == 3
+        table = screen.query_one(DataTable)
+        keys = [str(k.value) for k in table.rows]
+        first = keys.index(next(k for k in keys if k.startswith(f"{incoming.id}:")
+                                and int(k.split(":")[1]) == incoming.unacknowledged[0].id))
+        table.move_cursor(row=first)
+        await pilot.press("a")
+        await wait_until(lambda: any(v.id == incoming.id and len(v.unacknowledged) == 2
+                                     for v in screen.views), what="the item acknowledged")
+    left = handover.unacknowledged(demo_store, actor_for(demo_store, "s900"))
+    assert [len(v.unacknowledged) for v in left] == [2]

@@ -56,6 +56,8 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
     Destination("f4", "wallboard", "key.wallboard", "run_reports",
                 lazy("agent_console.screens.wallboard_screen:WallboardScreen")),
+    Destination("f3", "handover", "key.handover", None,
+                lazy("agent_console.screens.handover_screen:HandoverScreen")),
 )
 
 

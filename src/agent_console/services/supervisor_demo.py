@@ -85,10 +85,11 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
                    (outgoing, to_db(shift_end - timedelta(minutes=10)), to_db(shift_end), agent,
                     "阳光花园小区光缆抢修中，相关来电按故障脚本安抚。"))
         handover_id = tx.scalar("SELECT max(id) FROM handover")
-        open_held = tx.all("SELECT id, number FROM ticket WHERE is_open = 1 ORDER BY due_key, id "
-                           "LIMIT 3")
+        open_held = tx.all("SELECT id, description FROM ticket WHERE is_open = 1 "
+                           "ORDER BY due_key, id LIMIT 3")
         items = []
         for pos, (ticket_id, number) in enumerate(open_held):
+            number = number[:60]
             acked = pos == 0
             items.append((handover_id, pos, "open_ticket", ticket_id, None, number,
                           agent if acked else None, to_db(shift_end + timedelta(minutes=5))
