@@ -20,6 +20,7 @@ from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.kpi_cli import add_kpi_parser, run_kpi
 from agent_console.report_cli import add_report_parser, run_report
+from agent_console.shift_cli import add_shift_parsers, run_callback, run_compensation
 from agent_console.models.read import AgentInfo
 from agent_console.services.catalog import CatalogError
 from agent_console.services.errors import ServiceError
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
-                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,kpi,report}")
+                                metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,kpi,report,compensation,callback}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub, lambda p: _common(p, suppress=True))
     add_kpi_parser(sub, lambda p: _common(p, suppress=True))
     add_report_parser(sub, lambda p: _common(p, suppress=True))
+    add_shift_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -267,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_kpi(args, store, settings)
         if args.command == "report":
             return run_report(args, store, settings)
+        if args.command == "compensation":
+            return run_compensation(args, store, settings)
+        if args.command == "callback":
+            return run_callback(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)
