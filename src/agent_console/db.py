@@ -97,6 +97,7 @@ def _v4_to_v5(conn: Any) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_ticket_intake_key ON ticket (intake_key)")
     conn.exec_driver_sql("CREATE INDEX ix_ticket_created_by ON ticket (created_by, is_open, due_key, id)")
     _create_all(conn)  # the tables that are new in v5
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_ticket_created_at ON ticket (created_at)")
 
 
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.

@@ -9,7 +9,10 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from agent_console.models.tables import number_field, text_field, utc_field
+from agent_console.models.tables import Ticket, number_field, text_field, utc_field
+
+# The supervisors' reads pick tickets by when they were created (a day, a week, a month).
+TICKET_CREATED_INDEX = Index("ix_ticket_created_at", Ticket.__table__.c.created_at)  # type: ignore[attr-defined]
 
 
 class Compensation(SQLModel, table=True):

@@ -261,7 +261,7 @@ class Facts:
             rows = [r for r in rows if where.keep(r)]
             open_rows = [r for r in open_rows if where.keep(r)]
         return Facts(rows, self.context, open_rows, self.customers, self.now, self.now_dt,
-                     self.settings, self._by_key)
+                     self.settings, self.by_key())
 
 
 _FACT_SQL = """
@@ -270,10 +270,11 @@ SELECT t.id, t.number, t.customer_id, t.category, t.work_type, t.channel,
        COALESCE(h.code, c.code, ''), t.grade, t.requested_grade, t.is_open, t.created_at,
        t.responded_at, t.resolved_at, t.response_due, t.resolution_due,
        t.response_breached_at IS NOT NULL, t.resolution_breached_at IS NOT NULL,
-       EXISTS (SELECT 1 FROM ticket_event e WHERE e.ticket_id = t.id AND e.kind = 'status_changed'
-               AND (e.detail LIKE '%"from": "resolved"%' OR e.detail LIKE '%"from": "closed"%')
-               AND e.detail LIKE '%"to": "in_progress"%'),
-       {survey}, {started}, s.finished_at
+       t.resolved_at IS NOT NULL AND EXISTS (
+           SELECT 1 FROM ticket_event e WHERE e.ticket_id = t.id AND e.kind = 'status_changed'
+           AND (e.detail LIKE '%"from": "resolved"%' OR e.detail LIKE '%"from": "closed"%')
+           AND e.detail LIKE '%"to": "in_progress"%'),
+       {survey}, {started}, s.finished_at, {seconds}
 FROM ticket t
 LEFT JOIN agent h ON h.id = t.handler_id
 LEFT JOIN agent c ON c.id = t.created_by
@@ -301,11 +302,11 @@ def _seconds(start: str | None, end: str | None) -> float | None:
 def _facts_rows(tx: Tx, where: str, params: Sequence[Any]) -> list[Fact]:
     if tx.store.is_sqlite:
         sql = _FACT_SQL.format(survey="json_extract(s.record, '$.values.satisfaction')",
-                               started="json_extract(s.record, '$.started_at')", where=where)
+                               started="NULL", seconds=SQLITE_SECONDS, where=where)
     else:
-        sql = _FACT_SQL.format(survey="s.record", started="NULL", where=where)
+        sql = _FACT_SQL.format(survey="s.record", started="NULL", seconds="NULL", where=where)
     out = []
-    for r in tx.all(sql, params):
+    for r in fetch_all(tx, sql, params):
         survey, started = r[20], r[21]
         if not tx.store.is_sqlite and survey:
             record = json.loads(survey)
@@ -315,8 +316,26 @@ def _facts_rows(tx: Tx, where: str, params: Sequence[Any]) -> list[Fact]:
                         bool(r[11]), str(r[12]), _text(r[13]), _text(r[14]), str(r[15]),
                         str(r[16]), bool(r[17]), bool(r[18]), bool(r[19]),
                         None if survey is None else str(survey),
-                        _seconds(started, _iso(r[22]))))
+                        _rounded(r[23]) if r[23] is not None else _seconds(started, _iso(r[22]))))
     return out
+
+
+# Seconds from a script run's start (in its record) to its finish, worked out by SQLite;
+# rounded to the millisecond so that it equals what Python's datetimes give.
+SQLITE_SECONDS = ("(julianday(s.finished_at) - julianday(json_extract(s.record, '$.started_at')))"
+                  " * 86400.0")
+
+
+def _rounded(seconds: float) -> float | None:
+    return round(float(seconds), 3) if seconds >= 0 else None
+
+
+def fetch_all(tx: Tx, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Every row of a large read inside the unit of work: on SQLite straight from the driver's
+    cursor of the transaction's own connection (no row objects made), elsewhere through `tx`."""
+    if tx.store.is_sqlite:
+        return tx.conn.connection.driver_connection.execute(sql, tuple(params)).fetchall()
+    return tx.all(sql, params)
 
 
 def _text(value: Any) -> str | None:
@@ -328,18 +347,22 @@ def _iso(value: Any) -> str | None:
 
 
 def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings, *,
-               at: datetime | None = None) -> Facts:
-    """The facts of the tickets created in [start, end), the open queue and the repeat context,
-    judged as of `at` (default: now)."""
+               at: datetime | None = None, work_types: Sequence[str] | None = None,
+               with_open: bool = True) -> Facts:
+    """The facts of the tickets created in [start, end) (of `work_types`, or all), the open
+    queue (`with_open`) and the repeat context, judged as of `at` (default: now)."""
     now_dt = min(at, tx.now) if at is not None else tx.now
-    rows = _facts_rows(tx, "t.created_at >= ? AND t.created_at < ?", (to_db(start), to_db(end)))
-    open_rows = _facts_rows(tx, "t.is_open = 1", ())
+    where, params = "t.created_at >= ? AND t.created_at < ?", [to_db(start), to_db(end)]
+    if work_types:
+        where += f" AND t.work_type IN ({', '.join('?' * len(work_types))})"
+        params += list(work_types)
+    rows = _facts_rows(tx, where, params)
+    open_rows = _facts_rows(tx, "t.is_open = 1", ()) if with_open else []
     reach = timedelta(days=settings.repeat_days)
-    context = [Contact(*r) for r in tx.all(
+    context = [Contact(r[0], r[1], r[2], r[3], str(r[4])) for r in fetch_all(tx, 
         "SELECT id, customer_id, category, work_type, created_at FROM ticket "
         "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id",
         (to_db(start - reach), to_db(end + reach)))]
-    context = [replace(c, created_at=str(c.created_at)) for c in context]
     customers = int(tx.scalar("SELECT count(*) FROM customer WHERE created_at < ?",
                               (to_db(end),)) or 0)
     return Facts(rows, context, open_rows, customers, to_db(now_dt), now_dt, settings)
