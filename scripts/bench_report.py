@@ -29,12 +29,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--store", type=Path, default=None,
+                        help="keep the demo store in this file and reuse it on the next run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = open_store(Path(folder) / "bench.db", clock=FrozenClock(NOW))
-        started = time.perf_counter()
-        fill_demo(store, tickets=args.tickets, seed=7)
-        print(f"demo store: {args.tickets} tickets filled in {time.perf_counter() - started:.1f} s")
+        path = args.store or Path(folder) / "bench.db"
+        fresh = not path.exists()
+        store = open_store(path, clock=FrozenClock(NOW))
+        if fresh:
+            started = time.perf_counter()
+            fill_demo(store, tickets=args.tickets, seed=7)
+            print(f"demo store: {args.tickets} tickets filled in "
+                  f"{time.perf_counter() - started:.1f} s")
         sup = Actor.of(find_agent(store, "s900"), store.permissions)  # type: ignore[arg-type]
         with store.read() as tx:
             per_month = tx.all("SELECT substr(created_at, 1, 7), count(*) FROM ticket "

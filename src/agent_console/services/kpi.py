@@ -359,10 +359,18 @@ def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings, *,
     rows = _facts_rows(tx, where, params)
     open_rows = _facts_rows(tx, "t.is_open = 1", ()) if with_open else []
     reach = timedelta(days=settings.repeat_days)
-    context = [Contact(r[0], r[1], r[2], r[3], str(r[4])) for r in fetch_all(tx, 
-        "SELECT id, customer_id, category, work_type, created_at FROM ticket "
-        "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id",
-        (to_db(start - reach), to_db(end + reach)))]
+    # Only the customers of the period's tickets can repeat: their tickets from N days before
+    # the start to N days after the end, looked up by customer.
+    people = sorted({r.customer_id for r in rows})
+    window = (to_db(start - reach), to_db(end + reach))
+    context: list[Contact] = []
+    for chunk in range(0, len(people), 500):
+        part = people[chunk:chunk + 500]
+        context += [Contact(r[0], r[1], r[2], r[3], str(r[4])) for r in fetch_all(
+            tx, "SELECT id, customer_id, category, work_type, created_at FROM ticket "
+                f"WHERE customer_id IN ({', '.join('?' * len(part))}) "
+                "AND created_at >= ? AND created_at < ?", (*part, *window))]
+    context.sort(key=lambda c: (c.created_at, c.id))
     customers = int(tx.scalar("SELECT count(*) FROM customer WHERE created_at < ?",
                               (to_db(end),)) or 0)
     return Facts(rows, context, open_rows, customers, to_db(now_dt), now_dt, settings)
