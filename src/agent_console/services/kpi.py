@@ -647,15 +647,33 @@ def wallboard(store: Store, actor: Actor, *, trend_days: int = 30) -> Wallboard:
     month = facts.subset(spans[2])
     breakdown: dict[str, dict[str, tuple[KpiValue, ...]]] = {}
     for dim in ("team", "department", "channel"):
-        keys = sorted({getattr(r, dim) for r in month.rows + month.open_rows} - {""})
-        breakdown[dim] = {key: tuple(evaluate(k, month.subset(where=Filter(**{dim: key})))
+        rows_by: dict[str, list[Fact]] = defaultdict(list)
+        open_by: dict[str, list[Fact]] = defaultdict(list)
+        for r in month.rows:
+            rows_by[getattr(r, dim)].append(r)
+        for r in month.open_rows:
+            open_by[getattr(r, dim)].append(r)
+        keys = sorted((set(rows_by) | set(open_by)) - {""})
+        breakdown[dim] = {key: tuple(evaluate(k, replace(month, rows=rows_by.get(key, []),
+                                                         open_rows=open_by.get(key, []),
+                                                         _by_key=month.by_key()))
                                      for k in config.kpis) for key in keys}
     days = Period("trend", trend_start, now).days(zone)
+    # Each ticket falls in one day: sort them into their days once, then measure each day.
+    starts = [to_db(d.start) for d in days]
+    by_day: list[list[Fact]] = [[] for _ in days]
+    from bisect import bisect_right
+
+    for r in facts.rows:
+        slot = bisect_right(starts, r.created_at) - 1
+        if slot >= 0:
+            by_day[slot].append(r)
+    day_facts = [replace(facts, rows=rows, _by_key=facts.by_key()) for rows in by_day]
     trends: dict[str, tuple[float, ...]] = {}
     for k in config.kpis:
         if k.name in PERIODLESS or k.computation in PERIODLESS:
             continue
-        values = [evaluate(k, facts.subset(d)).value for d in days]
+        values = [evaluate(k, f).value for f in day_facts]
         trends[k.name] = tuple(0.0 if v is None else round(v, 3) for v in values)
     numbers = {r.id: r.number for r in facts.rows + facts.open_rows}
     return Wallboard(boards, breakdown, trends, tuple(d.label for d in days), near, numbers)
