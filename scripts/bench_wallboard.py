@@ -40,8 +40,8 @@ def main() -> None:
         subprocess.run([str(CLI), "demo", "--db", str(db), "--tickets", str(args.tickets),
                         "--no-open"], env=env, check=True, stdout=subprocess.DEVNULL)
         subprocess.run([str(CLI), "agent", "bind", "s900", "--os-user", getpass.getuser(),
-                        "--db", str(db), "--agent", "admin", "--my-pin", "9999"], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+                        "--db", str(db), "--agent", "admin", "--pin-stdin"], env=env,
+                       input="9999\n", text=True, check=True, stdout=subprocess.DEVNULL)
         (work / "config" / "config.toml").write_text("os_user_sign_in = true\n")
         session = bench_queue.Session(db, env)
         if session.wait_rows(limit=60) is None:
@@ -49,7 +49,7 @@ def main() -> None:
             session.quit()
             return
         session.wait_quiet(0.5)
-        opened = session.send(b"\x1bOS")  # F4
+        opened = session.send(b"" if os.environ.get("BENCH_NO_F4") else b"\x1bOS")  # F4
         session.wait_quiet(1.0, limit=20)
         first = session.bytes_between(opened)
         start = time.monotonic()
@@ -68,7 +68,6 @@ def main() -> None:
         print(f"{f'idle {args.idle_seconds:g} s':<28}{idle:>10}   ({idle / args.idle_seconds:.1f} B/s)")
         print(f"{'one ticket added elsewhere':<28}{update:>10}")
         print("exit:", session.quit())
-        del os
 
 
 if __name__ == "__main__":
