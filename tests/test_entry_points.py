@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +15,15 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
+<<<<<<< HEAD
 from agent_console.services import (audit, auth, backup, case_review, contact, customers, hall,
                                     intake, kb_jsonl, knowledge, outage, permissions as p,
                                     privacy, site, sms, tickets)
+=======
+from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
+                                    permissions as p, site, tickets)
+from agent_console.services import compensation, handover, kpi, report
+>>>>>>> supervisor
 from agent_console.services.errors import Refused
 from agent_console.services.training import runs
 from agent_console.services.training.moves import Said
@@ -57,12 +64,19 @@ NO_ACTOR = {
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
     "tickets.record_crossings": "the SLA sweep: a system act on every ticket, reveals nothing",
+<<<<<<< HEAD
     "privacy.retention_policy": "reads the site's retention periods",
     "housekeeping.run_due": "the console's own scheduled backup and retention (system acts)",
     "housekeeping.last_run": "when a scheduled job last ran",
     "hall.config": "the hall's services and counters, no customer data",
     "hall.estimates": "counts and waits per service, as on the hall's public board",
     "hall.board": "numbers and counts only: the hall's public display",
+=======
+    "kpi.config_for": "the site's KPI definitions; no customer data",
+    "report.default_month": "the month the store's clock is in",
+    "report.render": "formats figures already read under the actor's permission",
+    "report.tables": "formats figures already read under the actor's permission",
+>>>>>>> supervisor
 }
 
 
@@ -216,6 +230,7 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                                          active=False)),
     "auth.bind_os_user": (p.MANAGE_AGENTS, lambda s, a: auth.bind_os_user(
         s, a, code="a002", os_user="seat7")),
+<<<<<<< HEAD
     "outage.create_outage": (p.MANAGE_OUTAGES, lambda s, a: outage.create_outage(
         s, a, kind="planned", scope="area", district="静安区")),
     "outage.revise_eta": (p.MANAGE_OUTAGES, lambda s, a: outage.revise_eta(
@@ -266,6 +281,40 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "training.runs.certified": (None, lambda s, a: runs.certified(s, a)),
     "training.runs.running": (p.RUN_TRAINING, lambda s, a: runs.running(s, a)),
     "training.runs.run_detail": (None, lambda s, a: runs.run_detail(s, a, run_id=_run(s, a))),
+=======
+    "kpi.measure": (p.RUN_REPORTS, lambda s, a: kpi.measure(s, a, period="month")),
+    "kpi.explain": (p.RUN_REPORTS, lambda s, a: kpi.explain(s, a, name="fcr", period="month")),
+    "kpi.wallboard": (p.RUN_REPORTS, lambda s, a: kpi.wallboard(s, a, trend_days=3)),
+    "kpi.tickets_of": (p.RUN_REPORTS, lambda s, a: kpi.tickets_of(s, a, ids=[1, 2])),
+    "report.monthly_report": (p.RUN_REPORTS, lambda s, a: report.monthly_report(
+        s, a, month="2026-11")),
+    "report.add_action": (p.RUN_REPORTS, lambda s, a: report.add_action(
+        s, a, month="2026-11", text="话术培训", owner="s900", due="2026-12-15")),
+    "report.set_action_status": (p.RUN_REPORTS, lambda s, a: report.set_action_status(
+        s, a, action_id=1, status="done")),
+    "compensation.give_compensation": (None, lambda s, a: compensation.give_compensation(
+        s, a, ticket_id=_ticket(s, a).id, kind="points", amount=100)),
+    "compensation.decide_compensation": (None, None),  # approval limits: tests/test_supervisor.py
+    "compensation.ticket_compensation": (None, lambda s, a: compensation.ticket_compensation(
+        s, a, ticket_id=_ticket(s, a).id)),
+    "compensation.pending_compensation": (p.RUN_REPORTS,
+                                          lambda s, a: compensation.pending_compensation(s, a)),
+    "compensation.promise_callback": (None, lambda s, a: compensation.promise_callback(
+        s, a, ticket_id=_ticket(s, a).id, due_at=s.clock.now() + timedelta(hours=1))),
+    "compensation.complete_callback": (None, lambda s, a: compensation.complete_callback(
+        s, a, callback_id=compensation.promise_callback(
+            s, a, ticket_id=_ticket(s, a).id, due_at=s.clock.now() + timedelta(hours=1)).id)),
+    "compensation.open_callbacks": (None, lambda s, a: compensation.open_callbacks(s, a)),
+    "compensation.callbacks_due_soon": (None, lambda s, a: compensation.callbacks_due_soon(s, a)),
+    "handover.draft_handover": (None, lambda s, a: handover.draft_handover(s, a, notes="交接")),
+    "handover.complete_handover": (None, lambda s, a: handover.complete_handover(
+        s, a, handover_id=handover.draft_handover(s, a).id)),
+    "handover.acknowledge": (None, None),  # who may acknowledge: tests/test_supervisor.py
+    "handover.handover_detail": (None, lambda s, a: handover.handover_detail(
+        s, a, handover_id=handover.draft_handover(s, a).id)),
+    "handover.my_handovers": (None, lambda s, a: handover.my_handovers(s, a)),
+    "handover.unacknowledged": (p.RUN_REPORTS, lambda s, a: handover.unacknowledged(s, a)),
+>>>>>>> supervisor
 }
 
 

@@ -120,7 +120,7 @@ async def _start(pilot, scenario_id: str = SCENARIO):
 
     app = pilot.app
     await settle(app, pilot)
-    await pilot.press("f4")
+    await pilot.press("f11")
     await wait_until(lambda: isinstance(app.screen, TrainingScreen), what="the training home")
     await settle(app, pilot)
     home = app.screen

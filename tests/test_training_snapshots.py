@@ -26,7 +26,7 @@ async def _home(pilot) -> None:
     from agent_console.screens.training_screen import TrainingScreen
 
     await _quiet(pilot)
-    await pilot.press("f4")
+    await pilot.press("f11")
     await wait_until(lambda: isinstance(pilot.app.screen, TrainingScreen), what="training home")
     await _quiet(pilot)
 

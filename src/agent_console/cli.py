@@ -21,6 +21,9 @@ from agent_console.config import ConfigError, Settings, load_settings, validate_
 from agent_console.hall_cli import add_hall_parser, run_hall
 from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
+from agent_console.kpi_cli import add_kpi_parser, run_kpi
+from agent_console.report_cli import add_report_parser, run_report
+from agent_console.shift_cli import add_shift_parsers, run_callback, run_compensation
 from agent_console.models.read import AgentInfo
 from agent_console.outage_cli import add_outage_parsers, run_outage
 from agent_console.services.catalog import CatalogError
@@ -64,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
-                                        "backup,restore,retention,customer,hall,outage,sms}")
+                                        "backup,restore,retention,customer,hall,outage,sms,kpi,"
+                                        "report,compensation,callback}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -86,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         _common(cmd, suppress=True)
         add_proof_arguments(cmd)
         cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "retention",
-                                          "hall"])
+                                          "hall", "kpis", "compensation"])
         cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
@@ -96,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_privacy_parsers(sub, lambda p: _common(p, suppress=True))
     add_hall_parser(sub, lambda p: _common(p, suppress=True))
     add_outage_parsers(sub, lambda p: _common(p, suppress=True))
+    add_kpi_parser(sub, lambda p: _common(p, suppress=True))
+    add_report_parser(sub, lambda p: _common(p, suppress=True))
+    add_shift_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -296,6 +303,14 @@ def main(argv: list[str] | None = None) -> int:
             return run_outage(args, store, settings)
         if args.command == "train":
             return run_train_results(args, store, settings)
+        if args.command == "kpi":
+            return run_kpi(args, store, settings)
+        if args.command == "report":
+            return run_report(args, store, settings)
+        if args.command == "compensation":
+            return run_compensation(args, store, settings)
+        if args.command == "callback":
+            return run_callback(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

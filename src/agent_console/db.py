@@ -116,6 +116,7 @@ def _v4_to_v5(conn: Any) -> None:
     conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN anonymised_at DATETIME")
     conn.exec_driver_sql("ALTER TABLE kb_case ADD COLUMN pending_review BOOLEAN NOT NULL DEFAULT 0")
     _create_all(conn)  # the tables that are new in v5
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_ticket_created_at ON ticket (created_at)")
 
 
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.

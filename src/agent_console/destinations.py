@@ -58,8 +58,12 @@ DESTINATIONS: tuple[Destination, ...] = (
                 lazy("agent_console.screens.hall_counter_screen:HallCounterScreen")),
     Destination("f10", "outage-board", "key.outage-board", None,
                 lazy("agent_console.screens.outage_board_screen:OutageBoardScreen")),
-    Destination("f4", "training", "key.training", None,
+    Destination("f11", "training", "key.training", None,
                 lazy("agent_console.screens.training_screen:TrainingScreen")),
+    Destination("f4", "wallboard", "key.wallboard", "run_reports",
+                lazy("agent_console.screens.wallboard_screen:WallboardScreen")),
+    Destination("f3", "handover", "key.handover", None,
+                lazy("agent_console.screens.handover_screen:HandoverScreen")),
 )
 
 

@@ -27,6 +27,7 @@ class TicketRow:
     is_open: bool
     grade_rank: int
     version: int
+    callback_ts: int | None = None  # the earliest call-back promised and not yet made
 
     def sort_key(self, sort: str) -> tuple[int, ...]:
         if sort == "grade":

@@ -5,3 +5,4 @@ from agent_console.models import tables  # noqa: F401
 from agent_console.models import hall_tables  # noqa: F401
 from agent_console.models import outage_tables  # noqa: F401
 from agent_console.models import training_tables  # noqa: F401
+from agent_console.models import supervisor_tables  # noqa: F401

@@ -34,6 +34,7 @@ _TYPE_BY_CATEGORY = {
     "billing": (WorkType.COMPLAINT, WorkType.CONSULTATION),
     "vas": (WorkType.COMPLAINT, WorkType.BUSINESS),
 }
+DEMO_HISTORY_DAYS = 100  # finished demo tickets were created up to this many days back
 _MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158",
                     "159", "182", "183", "187", "188", "198")
 
@@ -154,6 +155,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         from agent_console.services.training.demo_runs import fill_training_in
 
         fill_training_in(tx)
+        from agent_console.services.supervisor_demo import fill_supervisor_demo
+
+        fill_supervisor_demo(tx, seed=seed)
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)
@@ -191,6 +195,13 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
     else:
         age = target * rng.uniform(0.02, 0.75)
     created = now - age - timedelta(seconds=rng.randrange(60))
+    walk_now = now
+    if status in (Status.RESOLVED, Status.CLOSED):
+        # Finished tickets are spread over the last ~100 days so that monthly trends show; a
+        # random stream of their own keeps every other demo value as it was.
+        back = timedelta(days=random.Random(ticket_id * 7919 + 17).uniform(0, DEMO_HISTORY_DAYS))
+        created -= back
+        walk_now = now - back
     lang = "en" if rng.random() < 0.2 else "zh"
     template = rng.choice(content["descriptions"][category][lang])
     description = template.format(area=rng.choice(content["areas"]),
@@ -218,7 +229,7 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
         "response_warned_at": None, "response_breached_at": None, "resolution_warned_at": None,
         "resolution_breached_at": None, "version": 1,
     }
-    _walk(rng, row, status, targets, now, dept_agents, events)
+    _walk(rng, row, status, targets, walk_now, dept_agents, events)
     cols = sla_columns(store, channel=channel, created_at=created, status=row["status"], row=row)
     row.update(cols)
     for clock, due_col in (("response", "response_due"), ("resolution", "resolution_due")):

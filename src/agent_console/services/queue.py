@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from agent_console.db import from_db, ts
 from agent_console.models.read import TicketRow
 from agent_console.services import validation
 from agent_console.services.actor import Actor
@@ -28,7 +29,9 @@ _DESCENDING = {"newest"}
 _SELECT = """
 SELECT t.id, t.number, t.grade, t.status, t.work_type, t.category, c.name, c.phone,
        coalesce(a.name, ''), t.channel, t.due_key, t.warn_key, t.paused_since IS NOT NULL,
-       t.is_open, t.grade_rank, t.version
+       t.is_open, t.grade_rank, t.version,
+       (SELECT min(p.due_at) FROM callback_promise p WHERE p.ticket_id = t.id
+        AND p.done_at IS NULL)
 FROM ticket t JOIN customer c ON c.id = t.customer_id LEFT JOIN agent a ON a.id = t.handler_id
 """
 
@@ -199,4 +202,4 @@ def _row(r: Any) -> TicketRow:
         id=r[0], number=r[1], grade=r[2], status=r[3], work_type=r[4], category=r[5],
         customer_name=r[6], phone_masked=mask_phone(r[7]), handler_name=r[8], channel=r[9],
         due_key=r[10], warn_key=r[11], paused=bool(r[12]), is_open=bool(r[13]), grade_rank=r[14],
-        version=r[15])
+        version=r[15], callback_ts=ts(from_db(r[16])) if r[16] else None)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import hall_rules, permissions
+from agent_console.services import compensation, hall_rules, kpi, permissions
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -47,10 +47,13 @@ KINDS: dict[str, Kind] = {
     "retention": Kind("retention", _shipped_retention, _retention, permissions.EDIT_POLICY),
     "hall": Kind("hall", hall_rules.shipped_text, hall_rules.config_from_text,
                  permissions.EDIT_POLICY),
+    "kpis": Kind("kpis", kpi.shipped_text, kpi.config_from_text, permissions.EDIT_POLICY),
+    "compensation": Kind("compensation", compensation.shipped_text, compensation.limits_from_text,
+                         permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
 PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, InputError,
-                hall_rules.HallConfigError)
+                hall_rules.HallConfigError, kpi.KpiFileError, compensation.CompensationFileError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:

@@ -28,6 +28,19 @@ class Column:
 
 
 # Time left comes first: it is what ticks, and a repaint only resends up to the last changed cell.
+CALLBACK_WARN_SECONDS = 15 * 60  # a promised call-back warns this long before it is due
+
+
+def callback_marker(row: TicketRow, now_ts: int) -> str:
+    """☎ and the minutes to a promised call-back (☎! once it is due), before the status."""
+    if row.callback_ts is None:
+        return ""
+    left = row.callback_ts - now_ts
+    if left <= 0:
+        return t("callback.overdue_marker") + " "
+    return t("callback.marker", minutes=(left + 59) // 60) + " "
+
+
 COLUMNS = (
     Column("time_left", 15), Column("grade", 10), Column("number", 14), Column("work_type", 9),
     Column("category", 12), Column("customer", 10), Column("phone", 11), Column("status", 12),
@@ -227,10 +240,23 @@ class TicketTable(Widget, can_focus=True):
         width = COLUMNS[0].width + (1 if self.thin else 0)
         for y, row in enumerate(self.rows[self.top:self.top + self.page_size], start=1):
             shown = (countdown_text(row, now_ts), sla_state_of(row, now_ts))
+            if row.callback_ts is not None:
+                shown += (callback_marker(row, now_ts),)
+                self._warn_callback(row, now_ts)
             if self._shown.get(row.id) != shown:
-                self.refresh(Region(0, y, width, 1))
+                self.refresh(Region(0, y, self.size.width if len(shown) > 2 else width, 1))
 
     # --- drawing -------------------------------------------------------------------------------
+
+    def _warn_callback(self, row: TicketRow, now_ts: int) -> None:
+        """Once per promise: a warning shortly before a promised call-back is due."""
+        warned = self.__dict__.setdefault("_callbacks_warned", set())
+        key = (row.id, row.callback_ts)
+        if key not in warned and row.callback_ts is not None \
+                and 0 <= row.callback_ts - now_ts <= CALLBACK_WARN_SECONDS:
+            warned.add(key)
+            self.notify(t("callback.warning", minutes=(row.callback_ts - now_ts + 59) // 60,
+                          number=row.number), severity="warning", timeout=10)
 
     def _clamp_top(self) -> None:
         page = self.page_size
@@ -244,7 +270,8 @@ class TicketTable(Widget, can_focus=True):
         return [
             countdown_text(row, self.now_ts), label("grade", row.grade), row.number,
             label("work_type", row.work_type), self.category_names.get(row.category, row.category),
-            clean_line(row.customer_name), row.phone_masked, label("status", row.status),
+            clean_line(row.customer_name), row.phone_masked,
+            callback_marker(row, self.now_ts) + label("status", row.status),
             clean_line(row.handler_name) or "—", label("channel", row.channel),
         ]
 
@@ -274,7 +301,8 @@ class TicketTable(Widget, can_focus=True):
         row = self.rows[index]
         cells = self._cells(row)
         state = sla_state_of(row, self.now_ts)
-        self._shown[row.id] = (cells[0], state)
+        self._shown[row.id] = (cells[0], state) + (
+            (callback_marker(row, self.now_ts),) if row.callback_ts is not None else ())
         row_style = base_style
         if index == self.cursor and not self.thin:
             row_style = base_style + self.get_component_rich_style("ticket-table--cursor")

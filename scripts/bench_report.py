@@ -1,0 +1,73 @@
+"""Time the supervisors' reads on a large demo store: the monthly complaint report (every
+format), the KPIs for a month and the whole wallboard.
+
+    python scripts/bench_report.py [--tickets 100000] [--runs 3]
+
+Prints one line per measurement: the best and the median of the runs, in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from agent_console.clock import FrozenClock
+from agent_console.services import kpi, report
+from agent_console.services.actor import Actor
+from agent_console.services.demo import fill_demo
+from agent_console.services.directory import find_agent
+from agent_console.services.store import open_store
+
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--store", type=Path, default=None,
+                        help="keep the demo store in this file and reuse it on the next run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = args.store or Path(folder) / "bench.db"
+        fresh = not path.exists()
+        store = open_store(path, clock=FrozenClock(NOW))
+        if fresh:
+            started = time.perf_counter()
+            fill_demo(store, tickets=args.tickets, seed=7)
+            print(f"demo store: {args.tickets} tickets filled in "
+                  f"{time.perf_counter() - started:.1f} s")
+        sup = Actor.of(find_agent(store, "s900"), store.permissions)  # type: ignore[arg-type]
+        with store.read() as tx:
+            per_month = tx.all("SELECT substr(created_at, 1, 7), count(*) FROM ticket "
+                               "GROUP BY 1 ORDER BY 1")
+        print("tickets by month (UTC): " + ", ".join(f"{m} {n}" for m, n in per_month))
+        cases = {
+            "report 2026-11 md": lambda: report.render(
+                store, report.monthly_report(store, sup, month="2026-11"), "md"),
+            "report 2026-10 md": lambda: report.render(
+                store, report.monthly_report(store, sup, month="2026-10"), "md"),
+            "report 2026-10 csv": lambda: report.render(
+                store, report.monthly_report(store, sup, month="2026-10"), "csv"),
+            "report 2026-10 json": lambda: report.render(
+                store, report.monthly_report(store, sup, month="2026-10"), "json"),
+            "kpi month": lambda: kpi.measure(store, sup, period="month"),
+            "kpi today": lambda: kpi.measure(store, sup, period="today"),
+            "wallboard (30-day trends)": lambda: kpi.wallboard(store, sup, trend_days=30),
+        }
+        print(f"{'measurement':<28}{'best s':>9}{'median s':>10}")
+        for name, call in cases.items():
+            times = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - started)
+            print(f"{name:<28}{min(times):>9.3f}{statistics.median(times):>10.3f}")
+
+
+if __name__ == "__main__":
+    main()
