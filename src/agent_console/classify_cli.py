@@ -21,7 +21,7 @@ from agent_console.text import clean_line
 if TYPE_CHECKING:  # the classifier (and pydantic) load only when `classify` runs
     from agent_console.services.classifier import Classifier, Proposal
 
-SPLITS = ("heldout", "dev")
+SPLITS = ("heldout", "dev", "fresh")
 FORMS = ("complaint_ticket", "direct_answer", "none")
 FIELDS = ("category", "work_type", "complaint_form")
 NO_CATEGORY = "-"
