@@ -15,7 +15,7 @@ import pytest
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
 from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
-                                    permissions as p, site, tickets)
+                                    permissions as p, site, synonyms, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
 
@@ -50,6 +50,7 @@ NO_ACTOR = {
     "knowledge.similar": "knowledge-base cases hold no customer data",
     "knowledge.get_case": "knowledge-base cases hold no customer data",
     "knowledge.case_history": "knowledge-base cases hold no customer data",
+    "knowledge.ensure_index": "re-indexes the store's cases when it is opened",
     "site.load": "loads the site's policy for the store itself",
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
@@ -107,6 +108,8 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, case_id=_case(s), retired=True, reason="过时")),
     "knowledge.case_from_ticket": (None, lambda s, a: knowledge.case_from_ticket(
         s, a, ticket_id=_ticket(s, a).id)),
+    "synonyms.add_group": (p.EDIT_KB, lambda s, a: synonyms.add_group(
+        s, a, words=["网络中断", "断线"])),
     "kb_jsonl.import_jsonl": (p.EDIT_KB, lambda s, a: kb_jsonl.import_jsonl(
         s, a, ['{"title": "新案例", "symptoms": "x", "cause": "y", "resolution": "z"}'])),
     "customers.reveal": (p.REVEAL_PII, lambda s, a: customers.reveal(

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent_console.db import from_db, to_db
 from agent_console.models.kb import Case, CaseChange, CaseCreate, CaseHit, CaseSearch, Fallback
-from agent_console.services import case_search, cjk
+from agent_console.services import case_search, cjk, synonyms
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.case_search import CaseIndex, IndexEntry
@@ -126,33 +126,84 @@ def _entry(case_id: int, case: CaseCreate | Case) -> IndexEntry:
         retired=getattr(case, "retired", False))
 
 
+INDEX_META = "kb_index_version"
+REINDEX_BATCH = 5000
+
+
+def ensure_index(store: Store) -> int:
+    """Re-index every case when the store's index was built by an older cjk.INDEX_VERSION (the
+    tokens changed); the number of cases re-indexed (0 when the index was current)."""
+    with store.read() as tx:
+        if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
+                     (INDEX_META,)) == cjk.INDEX_VERSION:
+            return 0
+    index = index_for(store)
+    with store.write() as tx:
+        done = 0
+        if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
+                     (INDEX_META,)) != cjk.INDEX_VERSION:
+            done = reindex(tx, index)
+            tx.execute("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value", (INDEX_META, cjk.INDEX_VERSION))
+        return done
+
+
+def reindex(tx: Tx, index: CaseIndex) -> int:
+    """Index every case anew, in the caller's unit of work."""
+    index.clear(tx)
+    last, done = 0, 0
+    while rows := tx.all(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id > ? ORDER BY id "
+                         f"LIMIT {REINDEX_BATCH}", (last,)):
+        cases = [_case(row) for row in rows]
+        index.add(tx, [_entry(case.id, case) for case in cases])
+        last, done = cases[-1].id, done + len(cases)
+    if done:
+        index.optimize(tx)
+    return done
+
+
 # --- search ------------------------------------------------------------------------------------
 
 def find_cases(store: Store, *, query: str, limit: int = 20, category: str | None = None,
                include_retired: bool = False) -> CaseSearch:
     """The search of the app and of `kb search`: cases holding every part of `query`, best
     first, the last word possibly unfinished (not an upper-case code such as LOS, nor a word
-    of fewer than cjk.PREFIX_MIN letters).
+    of fewer than cjk.PREFIX_MIN letters). English words match in any form (stems).
 
-    When no case holds them all, cases holding some of the words, then some shorter pieces of
-    the Chinese words; the result says which fallback found them.
+    Cases holding the query as typed come first; then cases holding every part said another
+    way (services.synonyms). When no case holds them all, cases holding some of the words,
+    then some shorter pieces of the Chinese words, then its one-character words (卡, 网) that
+    are words of their own; the result says which fallback found them. Each hit says which
+    words it matched.
     """
     text = strip_controls(query)
     if not text.strip():
         raise InputError("query", "must not be empty", code="required")
-    phrases = cjk.query_phrases(text, prefix_last=True)
-    if not phrases or limit < 1:
+    if limit < 1:
         return CaseSearch(())
-    tries = [(phrases, False, Fallback.NONE)]
-    if len(phrases) > 1:
-        tries.append((phrases, True, Fallback.WORDS))
-    if (pieces := cjk.pieces(phrases)) != phrases:
-        tries.append((pieces, True, Fallback.PIECES))
     index = index_for(store)
     with store.read() as tx:
-        for terms, any_, fallback in tries:
-            hits = _ranked(tx, index, terms, any_=any_, limit=limit, category=category,
-                           include_retired=include_retired)
+        found = synonyms.expand(text, synonyms.table(tx), prefix_last=True)
+        if not found.parts and not found.exact:
+            return CaseSearch(())
+        every = [found.exact] + ([found.literal, found.parts] if found.expanded else [])
+        some = [found.parts] if len(found.exact) > 1 else []
+        pieces = cjk.pieces(found.exact)
+        pieces += [part for part in found.parts if isinstance(part, cjk.Either)]
+        tries = [(every, False, Fallback.NONE), (some, True, Fallback.WORDS),
+                 ([pieces] if pieces != found.exact else [], True, Fallback.PIECES),
+                 ([found.single], True, Fallback.PIECES)]
+        hits: list[CaseHit] = []
+        for stages, any_, fallback in tries:
+            for parts in stages:
+                if not parts or len(hits) >= limit:
+                    continue
+                seen = {hit.id for hit in hits}
+                hits += [hit for hit in _ranked(tx, index, parts, any_=any_, limit=limit,
+                                                category=category,
+                                                include_retired=include_retired,
+                                                labels=found.labels)
+                         if hit.id not in seen][:limit - len(hits)]
             if hits:
                 return CaseSearch(tuple(hits), fallback)
     return CaseSearch(())
@@ -182,10 +233,12 @@ def similar(store: Store, *, text: str, limit: int = 5, category: str | None = N
                        include_retired=False)
 
 
-def _ranked(tx: Tx, index: CaseIndex, phrases: list[cjk.Phrase], *, any_: bool, limit: int,
-            category: str | None, include_retired: bool) -> list[CaseHit]:
-    ranked = index.rank(tx, phrases, any_=any_, limit=limit, category=category,
+def _ranked(tx: Tx, index: CaseIndex, parts: Sequence[cjk.Part], *, any_: bool, limit: int,
+            category: str | None, include_retired: bool,
+            labels: Mapping[cjk.Phrase, tuple[str, str]] | None = None) -> list[CaseHit]:
+    ranked = index.rank(tx, parts, any_=any_, limit=limit, category=category,
                         include_retired=include_retired, window=RANK_ALL)
+    phrases = cjk.flat(parts)
     if not ranked:
         return []
     marks = ",".join("?" * len(ranked))
@@ -197,9 +250,22 @@ def _ranked(tx: Tx, index: CaseIndex, phrases: list[cjk.Phrase], *, any_: bool, 
         _, title, cat, language, retired, *body, tags = rows[case_id]
         snippet, spans = cjk.snippet([*body, " · ".join(json.loads(tags))], phrases,
                                      width=SNIPPET_CHARS, lead=SNIPPET_LEAD)
+        matched: tuple[tuple[str, str], ...] = ()
+        if labels:
+            matched = _why(labels, cjk.present([title, *body, *json.loads(tags)], phrases))
         hits.append(CaseHit(case_id, title, tuple(cjk.find_spans(title, phrases)), cat,
-                            float(f"{score:.6g}"), snippet, spans, language, bool(retired)))
+                            float(f"{score:.6g}"), snippet, spans, language, bool(retired),
+                            matched))
     return hits
+
+
+def _why(labels: Mapping[cjk.Phrase, tuple[str, str]],
+         present: list[cjk.Phrase]) -> tuple[tuple[str, str], ...]:
+    """(typed, found) for the phrases found, leaving out a word found inside another found
+    for the same typed word (猫 inside 光猫)."""
+    pairs = list(dict.fromkeys(labels[p] for p in present if p in labels))
+    return tuple((typed, found) for typed, found in pairs
+                 if not any(t == typed and f != found and found in f for t, f in pairs))
 
 
 # --- cases ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import permissions
+from agent_console.services import permissions, synonyms
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -32,9 +32,12 @@ KINDS: dict[str, Kind] = {
     "sla_policy": Kind("sla_policy", shipped_policy_text, policy_from_text,
                        permissions.EDIT_POLICY),
     "catalog": Kind("catalog", shipped_catalog_text, catalog_from_text, permissions.EDIT_POLICY),
+    # The site's own groups of words that mean the same, over content/synonyms.toml.
+    "synonyms": Kind("synonyms", synonyms.site_default_text, synonyms.parse, permissions.EDIT_KB),
 }
 DOCUMENT_LIMIT = 1_000_000
-PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError)
+PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError,
+                synonyms.SynonymError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
