@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
-from agent_console.classify_cli import add_classify_parser, run_classify
+from agent_console.classify_cli import add_classify_parser, run_classify, run_learn, wants_store
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
 from agent_console.config import ConfigError, Settings, load_settings, validate_lang
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = _settings(args)
         i18n.set_language(settings.lang)
-        if args.command == "classify":  # needs no store
+        if args.command == "classify" and not wants_store(args):  # needs no store
             return run_classify(args)
         if args.command == "train" and args.train_command in ("lint", "autoplay"):
             return run_train(args)
@@ -254,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_policy(args, store, settings)
         if args.command == "kb":
             return run_kb(args, store, settings)
+        if args.command == "classify":
+            return run_learn(args, store, settings)
         if args.command == "agent":
             return run_agent(args, store, settings)
         if args.command == "audit":

@@ -211,11 +211,20 @@ def _source(loc: tuple[Any, ...], data: dict[str, Any], extra: dict[str, Any], o
     return override if loc[0] in extra else RULES_FILE
 
 
-def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None) -> Rules:
-    """The shipped rules with `override` (when that file exists) over them; checks category names."""
+SITE_SOURCE = "store: classifier_rules"
+
+
+def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None,
+               site_text: str | None = None) -> Rules:
+    """The shipped rules with `override` (when that file exists) over them, or with the site's
+    rules kept in the store (`site_text`); checks category names."""
     shipped = resources.files("agent_console.content").joinpath(RULES_FILE).read_text(encoding="utf-8")
     data, extra, name = _read(RULES_FILE, shipped), {}, str(override)
-    if override is not None and override.is_file():
+    if site_text is not None:
+        name = SITE_SOURCE
+        extra = _read(name, site_text)
+        data = _merge(data, extra, name)
+    elif override is not None and override.is_file():
         try:
             extra = _read(name, override.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:

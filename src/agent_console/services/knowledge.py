@@ -191,8 +191,8 @@ def find_cases(store: Store, *, query: str, limit: int = 20, category: str | Non
         pieces = cjk.pieces(found.exact)
         pieces += [part for part in found.parts if isinstance(part, cjk.Either)]
         tries = [(every, False, Fallback.NONE), (some, True, Fallback.WORDS),
-                 ([pieces] if pieces != found.exact else [], True, Fallback.PIECES),
-                 ([found.single], True, Fallback.PIECES)]
+                 ([*([pieces] if pieces != found.exact else []), found.single], True,
+                  Fallback.PIECES)]
         hits: list[CaseHit] = []
         for stages, any_, fallback in tries:
             for parts in stages:
