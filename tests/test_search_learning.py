@@ -241,3 +241,22 @@ def test_the_cli_asks_for_each_proposal(demo_store, monkeypatch):
     assert run_learn(args, demo_store, settings_for(demo_store), ask=lambda _: next(answers)) == 0
     assert not asked & {change.id for change in learning.proposals(demo_store, supervisor)}
     assert learning.classifier_for(demo_store).classify("积分清零了").category is None
+
+
+# --- the n-gram model, when no rule knows the words --------------------------------------
+
+def test_the_ngram_model_guesses_only_where_no_rule_fires_and_says_why():
+    from agent_console.services.classifier import Classifier
+    from agent_console.services.ngram import dev_model
+
+    rules = default_classifier()
+    both = Classifier(rules.rules, rules.catalog, dev_model())
+    text = "帮我查下这个月用了多少"
+    assert rules.classify(text).category is None
+    proposal = both.classify(text)
+    assert proposal.category == "billing" and proposal.confidence == 0.3
+    [reason] = proposal.reasons_for("category")
+    assert reason.rule == "ngram" and reason.hits
+    assert all(text[h.start:h.end] == h.text for h in reason.hits)
+    for ruled in ("客服说话很冲", "收不到短信了", "电视节目看着看着就卡住"):  # rules decide
+        assert both.classify(ruled) == rules.classify(ruled)

@@ -52,6 +52,9 @@ def add_classify_parser(subparsers: Any, common: Callable[[argparse.ArgumentPars
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all",
                         help="with --eval: which part of the set (default all)")
     parser.add_argument("--errors", action="store_true", help="with --eval: list every miss")
+    parser.add_argument("--ngram", action="store_true",
+                        help="when no rule proposes a category, take the guess of the character "
+                             "n-gram model trained on the dev split (as the console does)")
     parser.add_argument("--json", action="store_true", help="print the proposal as JSON")
 
 
@@ -60,6 +63,11 @@ def run_classify(args: argparse.Namespace) -> int:
     from agent_console.services.classifier import default_classifier
 
     classifier = default_classifier()
+    if args.ngram:
+        from agent_console.services.classifier import Classifier
+        from agent_console.services.ngram import dev_model
+
+        classifier = Classifier(classifier.rules, classifier.catalog, dev_model())
     if args.eval is not None:
         examples = read_examples(args.eval, categories=classifier.catalog.categories)
         chosen = [e for e in examples if args.split in ("all", e.split)]

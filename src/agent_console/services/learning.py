@@ -35,6 +35,7 @@ from agent_console.services.classifier import (_FOLD, SITE_SOURCE, CategoryRule,
                                                Rules, RulesError, _whole, load_rules)
 from agent_console.services.errors import InputError, NotFoundError
 from agent_console.services.permissions import EDIT_POLICY
+from agent_console.services.ngram import dev_model
 from agent_console.services.store import Store, Tx
 
 KIND = "classifier_rules"
@@ -78,12 +79,13 @@ def _classifier(text: str, catalog: Any) -> Classifier:
         if len(_LOADED) > 8:
             _LOADED.clear()
         found = _LOADED[key] = Classifier(load_rules(categories=catalog.categories,
-                                                     site_text=text), catalog)
+                                                     site_text=text), catalog, dev_model())
     return found
 
 
 def classifier_for(store: Store) -> Classifier:
-    """The classifier of this site: the shipped rules with the site's rules over them."""
+    """The classifier of this site: the shipped rules with the site's rules over them, and the
+    n-gram model of the dev split for descriptions no category rule recognises."""
     with store.read() as tx:
         text = site_text(tx)
     return _classifier(text, store.catalog)
@@ -182,7 +184,7 @@ def _words(folded: str) -> set[str]:
     return found
 
 
-def _with_rule(rules: Rules, catalog: object, change: Change) -> Classifier:
+def _with_rule(rules: Rules, catalog: object, change: Change, model: Any = None) -> Classifier:
     if change.kind == "weight":
         table = tuple(r.model_copy(update={"weight": change.weight}) if r.id == change.rule else r
                       for r in rules.category)
@@ -191,13 +193,14 @@ def _with_rule(rules: Rules, catalog: object, change: Change) -> Classifier:
         table = (*rules.category, CategoryRule.model_validate(
             {"id": "site." + change.id, "target": change.category, "weight": change.weight,
              lang: [change.word]}))
-    return Classifier(rules.model_copy(update={"category": table}), catalog)  # type: ignore[arg-type]
+    return Classifier(rules.model_copy(update={"category": table}), catalog,  # type: ignore[arg-type]
+                      model)
 
 
 def _evaluate(base: Classifier, change: Change, found: list[Override],
               before: list[str | None], examples: tuple[tuple[str, str], ...],
               folded: list[str], was: list[str | None]) -> Change:
-    after = _with_rule(base.rules, base.catalog, change)
+    after = _with_rule(base.rules, base.catalog, change, base.model)
 
     def touched(text: str) -> bool:
         return _has(text, change.word) if change.kind == "keyword" else True
