@@ -14,7 +14,7 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
+from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge, learning,
                                     permissions as p, site, synonyms, tickets)
 from agent_console.services.errors import Refused
 from tests.conftest import actor_for
@@ -51,6 +51,7 @@ NO_ACTOR = {
     "knowledge.get_case": "knowledge-base cases hold no customer data",
     "knowledge.case_history": "knowledge-base cases hold no customer data",
     "knowledge.ensure_index": "re-indexes the store's cases when it is opened",
+    "learning.classifier_for": "the site's classifier rules, no customer data",
     "site.load": "loads the site's policy for the store itself",
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
@@ -77,6 +78,15 @@ def _customer(store) -> int:
 
 
 # name -> (permission needed or None for any enabled agent, call(store, actor))
+def _no_proposal(store: Any, actor: Any) -> None:
+    from agent_console.services.errors import NotFoundError
+
+    try:
+        learning.find(store, actor, change_id="0123abcd")
+    except NotFoundError:
+        pass  # a demo store has no overrides, so no proposals
+
+
 CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "tickets.create_ticket": (None, _ticket),
     "tickets.ticket_detail": (None, lambda s, a: tickets.ticket_detail(
@@ -108,6 +118,12 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, case_id=_case(s), retired=True, reason="过时")),
     "knowledge.case_from_ticket": (None, lambda s, a: knowledge.case_from_ticket(
         s, a, ticket_id=_ticket(s, a).id)),
+    "learning.overrides": (p.EDIT_POLICY, lambda s, a: learning.overrides(s, a)),
+    "learning.proposals": (p.EDIT_POLICY, lambda s, a: learning.proposals(s, a)),
+    "learning.find": (p.EDIT_POLICY, lambda s, a: _no_proposal(s, a)),
+    "learning.accept": (p.EDIT_POLICY, lambda s, a: learning.accept(s, a, change=learning.Change(
+        "0123abcd", "keyword", "vas", word="积分", weight=3.0))),
+    "learning.reject": (p.EDIT_POLICY, lambda s, a: learning.reject(s, a, change_id="0123abcd")),
     "synonyms.add_group": (p.EDIT_KB, lambda s, a: synonyms.add_group(
         s, a, words=["网络中断", "断线"])),
     "kb_jsonl.import_jsonl": (p.EDIT_KB, lambda s, a: kb_jsonl.import_jsonl(
