@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
               "\U00020000-\U0003134f")
@@ -38,6 +39,7 @@ _VOWEL = re.compile("[aeiouy]")
 _KEEP_DOUBLE = frozenset("slz")  # pass, call, buzz keep their double letter (as in Porter)
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A lower-case English word without its inflection: the same stem for charge, charges,
     charged, charging. Only plain letters a-z of four or more are touched; the stem keeps the
@@ -66,6 +68,7 @@ def stem(word: str) -> str:
     return base
 
 
+@lru_cache(maxsize=65536)
 def _word(run: str) -> str:
     """A Latin run as indexed: lower case, stemmed unless written as a code (PPPoE, IPTV)."""
     word = run.lower() if run.isascii() else _norm(run)
@@ -210,7 +213,7 @@ def match_expression(phrases: list[Part], *, any_: bool = False) -> str:
 def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
     """Where `phrases` occur in `text`, as sorted, merged (start, end) code-point spans."""
     folded = _norm(text)
-    if len(folded) == len(text) and not any(p.terms[0][:max(1, len(p.terms[0]) - 1)] in folded for p in phrases):
+    if len(folded) == len(text) and not any(_head_in(folded, p) for p in phrases):
         return []  # a phrase's first term (a stem, less its last letter) is in the folded text
     found = tokens(text)
     texts = [token.text for token in found]
@@ -235,14 +238,30 @@ def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
     return merged
 
 
+def _probe(term: str) -> str:
+    """What of a term must be in lower-cased text where it occurs: a Chinese term whole, an
+    English stem less its last letter (battery -> batteri... keeps batter)."""
+    return term if not term.isascii() else term[:max(1, len(term) - 1)]
+
+
+def _head_in(folded: str, phrase: Phrase) -> bool:
+    return _probe(phrase.terms[0]) in folded
+
+
+def seen_in(folded: str, phrase: Phrase) -> bool:
+    """Whether `phrase` is in lower-cased text, cheaply: each Chinese term whole, each English
+    stem less its last letter (a stem keeps its word's first letters). For saying why a case
+    the index found matched, not for finding it."""
+    return all(_probe(term) in folded for term in phrase.terms)
+
+
 def present(fields: Iterable[str], phrases: list[Phrase]) -> list[Phrase]:
     """Which of `phrases` occur in any of `fields` (each field tokenized once)."""
     left = list(phrases)
     found: list[Phrase] = []
     for text in fields:
         folded = _norm(text)
-        maybe = [p for p in left if len(folded) != len(text)
-                 or p.terms[0][:max(1, len(p.terms[0]) - 1)] in folded]
+        maybe = [p for p in left if len(folded) != len(text) or _head_in(folded, p)]
         if not maybe:
             continue
         texts = [token.text for token in tokens(text)]

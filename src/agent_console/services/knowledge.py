@@ -183,10 +183,12 @@ def find_cases(store: Store, *, query: str, limit: int = 20, category: str | Non
         return CaseSearch(())
     index = index_for(store)
     with store.read() as tx:
-        found = synonyms.expand(text, synonyms.table(tx), prefix_last=True)
+        found = synonyms.expand(text, synonyms.table(tx, store.url), prefix_last=True)
         if not found.parts and not found.exact:
             return CaseSearch(())
-        every = [found.exact] + ([found.literal, found.parts] if found.expanded else [])
+        every = [found.exact]
+        if found.expanded:
+            every += [*([found.literal] if found.literal != found.exact else []), found.parts]
         some = [found.parts] if len(found.exact) > 1 else []
         pieces = cjk.pieces(found.exact)
         pieces += [part for part in found.parts if isinstance(part, cjk.Either)]
@@ -252,7 +254,8 @@ def _ranked(tx: Tx, index: CaseIndex, parts: Sequence[cjk.Part], *, any_: bool, 
                                      width=SNIPPET_CHARS, lead=SNIPPET_LEAD)
         matched: tuple[tuple[str, str], ...] = ()
         if labels:
-            matched = _why(labels, cjk.present([title, *body, *json.loads(tags)], phrases))
+            folded = cjk._norm(" ".join((title, *body, tags)))
+            matched = _why(labels, [p for p in phrases if p in labels and cjk.seen_in(folded, p)])
         hits.append(CaseHit(case_id, title, tuple(cjk.find_spans(title, phrases)), cat,
                             float(f"{score:.6g}"), snippet, spans, language, bool(retired),
                             matched))

@@ -110,6 +110,7 @@ def import_document(store: Store, actor: Actor, *, kind: str, text: str) -> Stor
             "before_sha256": hashlib.sha256(before.encode()).hexdigest(),
             "after_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "before": before, "after": text})
+    synonyms.forget(store.url)
     return load(store)
 
 

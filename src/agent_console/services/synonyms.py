@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -135,8 +136,24 @@ def site_text(tx: Tx) -> str:
     return row[0] if row else SITE_EMPTY
 
 
-def table(tx: Tx) -> Table:
-    return table_from(site_text(tx))
+_READ: dict[str, tuple[float, str]] = {}  # store url -> (when read, the site's text)
+FRESH_SECONDS = 5.0  # a group added on another terminal is searched within this time
+
+
+def table(tx: Tx, url: str | None = None) -> Table:
+    """The table searched: the site's text is read again when FRESH_SECONDS old (a search
+    must not pay for a read of it each time)."""
+    if url is None:
+        return table_from(site_text(tx))
+    now = time.monotonic()
+    found = _READ.get(url)
+    if found is None or now - found[0] > FRESH_SECONDS:
+        found = _READ[url] = (now, site_text(tx))
+    return table_from(found[1])
+
+
+def forget(url: str) -> None:
+    _READ.pop(url, None)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -239,4 +256,5 @@ def add_group(store: Store, actor: Actor, *, words: list[str]) -> tuple[str, ...
             "before_sha256": hashlib.sha256(before.encode()).hexdigest(),
             "after_sha256": hashlib.sha256(after.encode()).hexdigest(),
             "before": before, "after": after})
+    forget(store.url)
     return table_from(after).group_of(clean[0])
