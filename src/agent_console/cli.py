@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = psub.add_parser(name, help=f"{name} one policy document")
         _common(cmd, suppress=True)
         add_proof_arguments(cmd)
-        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog"])
+        cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "synonyms",
+                                          "classifier_rules"])
         cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
