@@ -148,12 +148,13 @@ def run_learn(args: argparse.Namespace, store: Any, settings: Any,
         learning.accept(store, actor, change=change)
         print(i18n.t("search.learn.accepted", id=change.id))
         return 0
-    since_text = args.since or "—"
+    since_text = args.since or ""
     found = learning.overrides(store, actor, since=since)
-    print(i18n.t("search.learn.overrides", count=len(found), since=since_text))
+    print(i18n.t("search.learn.overrides" if since else "search.learn.overrides_all",
+                 count=len(found), since=since_text))
     changes = learning.proposals(store, actor, since=since)
     if not changes:
-        print(i18n.t("search.learn.none", since=since_text))
+        print(i18n.t("search.learn.none" if since else "search.learn.none_all", since=since_text))
         return 0
     for change in changes:
         print()
@@ -162,6 +163,7 @@ def run_learn(args: argparse.Namespace, store: Any, settings: Any,
         try:
             answer = ask(i18n.t("search.learn.ask")).strip().lower()
         except EOFError:
+            print()
             answer = ""
         if answer in ("y", "yes", "是", "采纳"):
             learning.accept(store, actor, change=change)
