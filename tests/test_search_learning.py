@@ -260,3 +260,37 @@ def test_the_ngram_model_guesses_only_where_no_rule_fires_and_says_why():
     assert all(text[h.start:h.end] == h.text for h in reason.hits)
     for ruled in ("客服说话很冲", "收不到短信了", "电视节目看着看着就卡住"):  # rules decide
         assert both.classify(ruled) == rules.classify(ruled)
+
+
+# --- the knowledge-base screen ---------------------------------------------------------------
+
+async def test_the_screen_says_why_and_a_supervisor_adds_synonyms(demo_store):
+    from textual.widgets import Input
+
+    from agent_console.screens.knowledge_screen import KnowledgeScreen
+    from agent_console.screens.reason_screen import ReasonScreen
+    from agent_console.widgets.case_list import CaseList
+
+    from .conftest import Dispatched, app_for, settle, wait_until
+
+    app = app_for(demo_store, lang="en", agent="s900")
+    dispatched = Dispatched()
+    async with app.run_test(size=(120, 40), message_hook=dispatched) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f2")
+        await settle(app, pilot)
+        await pilot.press(*"上不了网")
+        await dispatched.wait_for(KnowledgeScreen.HitsLoaded, lambda m: m.query == "上不了网")
+        screen = app.screen
+        await wait_until(lambda: screen.case is not None, what="a case shown")
+        why = await wait_until(lambda: screen._why(screen.case.id), what="why it matched")
+        assert why.plain.startswith("Matched: 上不了网")
+        await pilot.press("down")
+        await pilot.press("y")
+        await wait_until(lambda: isinstance(app.screen, ReasonScreen), what="the synonyms dialog")
+        app.screen.query_one(Input).value = "大面积故障 / 光交箱"
+        await pilot.press("enter")
+        await wait_until(lambda: synonyms.table_from(
+            site.export_document(demo_store, actor_for(demo_store, "s900"), kind="synonyms"))
+            .group_of("光交箱") == ("大面积故障", "光交箱"), what="the group saved")
+        assert isinstance(app.screen, KnowledgeScreen) and screen.query_one(CaseList)
