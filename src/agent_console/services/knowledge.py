@@ -37,6 +37,7 @@ REASON_LIMIT = 200
 SNIPPET_CHARS = 100
 SNIPPET_LEAD = 16  # characters shown before the first match
 RANK_ALL = 2000  # a query matching more cases ranks its newest RANK_ALL (see CaseIndex.rank)
+RANK_SYNONYMS = 500  # the same for a query said with synonyms (many words: many matches)
 _CASE_COLUMNS = ("id, title, symptoms, cause, resolution, prevention, category, tags, language, "
                  "source_ticket_id, author, created_at, updated_at, times_used, retired")
 _CJK_CHAR = re.compile(f"[{cjk.CJK_CLASS}]")
@@ -201,10 +202,14 @@ def find_cases(store: Store, *, query: str, limit: int = 20, category: str | Non
                 if not parts or len(hits) >= limit:
                     continue
                 seen = {hit.id for hit in hits}
-                hits += [hit for hit in _ranked(tx, index, parts, any_=any_, limit=limit,
-                                                category=category,
+                # Cases already found are asked for again: ask for as many more.
+                hits += [hit for hit in _ranked(tx, index, parts, any_=any_,
+                                                limit=limit + len(seen), category=category,
                                                 include_retired=include_retired,
-                                                labels=found.labels)
+                                                labels=found.labels,
+                                                window=RANK_ALL if not seen and not any(
+                                                    isinstance(p, cjk.Either) for p in parts)
+                                                else RANK_SYNONYMS)
                          if hit.id not in seen][:limit - len(hits)]
             if hits:
                 return CaseSearch(tuple(hits), fallback)
@@ -237,9 +242,10 @@ def similar(store: Store, *, text: str, limit: int = 5, category: str | None = N
 
 def _ranked(tx: Tx, index: CaseIndex, parts: Sequence[cjk.Part], *, any_: bool, limit: int,
             category: str | None, include_retired: bool,
-            labels: Mapping[cjk.Phrase, tuple[str, str]] | None = None) -> list[CaseHit]:
+            labels: Mapping[cjk.Phrase, tuple[str, str]] | None = None,
+            window: int | None = None) -> list[CaseHit]:
     ranked = index.rank(tx, parts, any_=any_, limit=limit, category=category,
-                        include_retired=include_retired, window=RANK_ALL)
+                        include_retired=include_retired, window=window or RANK_ALL)
     phrases = cjk.flat(parts)
     if not ranked:
         return []
