@@ -255,29 +255,6 @@ def seen_in(folded: str, phrase: Phrase) -> bool:
     return all(_probe(term) in folded for term in phrase.terms)
 
 
-def present(fields: Iterable[str], phrases: list[Phrase]) -> list[Phrase]:
-    """Which of `phrases` occur in any of `fields` (each field tokenized once)."""
-    left = list(phrases)
-    found: list[Phrase] = []
-    for text in fields:
-        folded = _norm(text)
-        maybe = [p for p in left if len(folded) != len(text) or _head_in(folded, p)]
-        if not maybe:
-            continue
-        texts = [token.text for token in tokens(text)]
-        for phrase in maybe:
-            size, head, last = len(phrase.terms), phrase.terms[:-1], phrase.terms[-1]
-            if any(tuple(texts[i:i + size - 1]) == head and (
-                    texts[i + size - 1] == last or phrase.prefix
-                    and texts[i + size - 1].startswith(last))
-                   for i in range(len(texts) - size + 1)):
-                found.append(phrase)
-                left.remove(phrase)
-        if not left:
-            break
-    return found
-
-
 def snippet(fields: Iterable[str], phrases: list[Phrase], *, width: int,
             lead: int) -> tuple[str, tuple[tuple[int, int], ...]]:
     """A one-line window of the first field with a match (else the first field), and the
