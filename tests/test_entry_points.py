@@ -15,15 +15,10 @@ import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-<<<<<<< HEAD
-from agent_console.services import (audit, auth, backup, case_review, contact, customers, hall,
-                                    intake, kb_jsonl, knowledge, outage, permissions as p,
-                                    privacy, site, sms, tickets)
-=======
-from agent_console.services import (audit, auth, customers, intake, kb_jsonl, knowledge,
-                                    permissions as p, site, tickets)
-from agent_console.services import compensation, handover, kpi, report
->>>>>>> supervisor
+from agent_console.services import (audit, auth, backup, case_review, compensation, contact,
+                                    customers, hall, handover, intake, kb_jsonl, knowledge, kpi,
+                                    learning, outage, permissions as p, privacy, report, site, sms,
+                                    synonyms, tickets)
 from agent_console.services.errors import Refused
 from agent_console.services.training import runs
 from agent_console.services.training.moves import Said
@@ -60,23 +55,22 @@ NO_ACTOR = {
     "knowledge.similar": "knowledge-base cases hold no customer data",
     "knowledge.get_case": "knowledge-base cases hold no customer data",
     "knowledge.case_history": "knowledge-base cases hold no customer data",
+    "knowledge.ensure_index": "re-indexes the store's cases when it is opened",
+    "learning.classifier_for": "the site's classifier rules, no customer data",
     "site.load": "loads the site's policy for the store itself",
     "site.sync_catalog": "departments, no customer data",
     "tickets.sla_columns": "computes due times; reads nothing",
     "tickets.record_crossings": "the SLA sweep: a system act on every ticket, reveals nothing",
-<<<<<<< HEAD
     "privacy.retention_policy": "reads the site's retention periods",
     "housekeeping.run_due": "the console's own scheduled backup and retention (system acts)",
     "housekeeping.last_run": "when a scheduled job last ran",
     "hall.config": "the hall's services and counters, no customer data",
     "hall.estimates": "counts and waits per service, as on the hall's public board",
     "hall.board": "numbers and counts only: the hall's public display",
-=======
     "kpi.config_for": "the site's KPI definitions; no customer data",
     "report.default_month": "the month the store's clock is in",
     "report.render": "formats figures already read under the actor's permission",
     "report.tables": "formats figures already read under the actor's permission",
->>>>>>> supervisor
 }
 
 
@@ -134,6 +128,15 @@ def _customer(store) -> int:
 
 
 # name -> (permission needed or None for any enabled agent, call(store, actor))
+def _no_proposal(store: Any, actor: Any) -> None:
+    from agent_console.services.errors import NotFoundError
+
+    try:
+        learning.find(store, actor, change_id="0123abcd")
+    except NotFoundError:
+        pass  # a demo store has no overrides, so no proposals
+
+
 CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "hall.issue": (None, lambda s, a: hall.issue(s, a, service="fault", lane="green", phone="13912340000")),
     "hall.open_counter": (None, lambda s, a: _walk_in(s, a)),
@@ -203,6 +206,14 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
             s, actor_for(s, "a001"), ticket_id=_ticket(s, actor_for(s, "a001")).id,
             case=knowledge.check_case(s, {"title": "光猫掉线", "symptoms": "掉线", "cause": "老化",
                                           "resolution": "更换"})), approve=True)),
+    "learning.overrides": (p.EDIT_POLICY, lambda s, a: learning.overrides(s, a)),
+    "learning.proposals": (p.EDIT_POLICY, lambda s, a: learning.proposals(s, a)),
+    "learning.find": (p.EDIT_POLICY, lambda s, a: _no_proposal(s, a)),
+    "learning.accept": (p.EDIT_POLICY, lambda s, a: learning.accept(s, a, change=learning.Change(
+        "0123abcd", "keyword", "vas", word="积分", weight=3.0))),
+    "learning.reject": (p.EDIT_POLICY, lambda s, a: learning.reject(s, a, change_id="0123abcd")),
+    "synonyms.add_group": (p.EDIT_KB, lambda s, a: synonyms.add_group(
+        s, a, words=["网络中断", "断线"])),
     "kb_jsonl.import_jsonl": (p.EDIT_KB, lambda s, a: kb_jsonl.import_jsonl(
         s, a, ['{"title": "新案例", "symptoms": "x", "cause": "y", "resolution": "z"}'])),
     "customers.reveal": (p.REVEAL_PII, lambda s, a: customers.reveal(
@@ -230,7 +241,6 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
                                                                          active=False)),
     "auth.bind_os_user": (p.MANAGE_AGENTS, lambda s, a: auth.bind_os_user(
         s, a, code="a002", os_user="seat7")),
-<<<<<<< HEAD
     "outage.create_outage": (p.MANAGE_OUTAGES, lambda s, a: outage.create_outage(
         s, a, kind="planned", scope="area", district="静安区")),
     "outage.revise_eta": (p.MANAGE_OUTAGES, lambda s, a: outage.revise_eta(
@@ -281,7 +291,6 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "training.runs.certified": (None, lambda s, a: runs.certified(s, a)),
     "training.runs.running": (p.RUN_TRAINING, lambda s, a: runs.running(s, a)),
     "training.runs.run_detail": (None, lambda s, a: runs.run_detail(s, a, run_id=_run(s, a))),
-=======
     "kpi.measure": (p.RUN_REPORTS, lambda s, a: kpi.measure(s, a, period="month")),
     "kpi.explain": (p.RUN_REPORTS, lambda s, a: kpi.explain(s, a, name="fcr", period="month")),
     "kpi.wallboard": (p.RUN_REPORTS, lambda s, a: kpi.wallboard(s, a, trend_days=3)),
@@ -314,7 +323,6 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, handover_id=handover.draft_handover(s, a).id)),
     "handover.my_handovers": (None, lambda s, a: handover.my_handovers(s, a)),
     "handover.unacknowledged": (p.RUN_REPORTS, lambda s, a: handover.unacknowledged(s, a)),
->>>>>>> supervisor
 }
 
 

@@ -15,13 +15,13 @@ from rich.cells import cell_len
 
 from agent_console import i18n
 from agent_console.models.vocab import WorkType
-from agent_console.services.store import InputError
+from agent_console.services.store import InputError, NotFoundError
 from agent_console.text import clean_line
 
 if TYPE_CHECKING:  # the classifier (and pydantic) load only when `classify` runs
     from agent_console.services.classifier import Classifier, Proposal
 
-SPLITS = ("heldout", "dev")
+SPLITS = ("heldout", "dev", "fresh")
 FORMS = ("complaint_ticket", "direct_answer", "none")
 FIELDS = ("category", "work_type", "complaint_form")
 NO_CATEGORY = "-"
@@ -38,9 +38,23 @@ def add_classify_parser(subparsers: Any, common: Callable[[argparse.ArgumentPars
     what.add_argument("--eval", type=Path, metavar="FILE.jsonl",
                       help="labelled descriptions, one JSON object a line: text, category, "
                            "work_type, complaint_form, split")
+    what.add_argument("--learn", action="store_true",
+                      help="propose rule changes from the agents' overrides of proposed "
+                           "categories, with their evidence, and ask a supervisor for each")
+    what.add_argument("--accept", metavar="ID", help="accept one proposal of --learn into the "
+                                                     "site's rules (kept in the store)")
+    what.add_argument("--reject", metavar="ID", help="reject one proposal of --learn")
+    parser.add_argument("--since", metavar="YYYY-MM-DD",
+                        help="with --learn/--accept: only overrides from this day on")
+    from agent_console.cli_auth import add_proof_arguments
+
+    add_proof_arguments(parser)
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all",
                         help="with --eval: which part of the set (default all)")
     parser.add_argument("--errors", action="store_true", help="with --eval: list every miss")
+    parser.add_argument("--ngram", action="store_true",
+                        help="when no rule proposes a category, take the guess of the character "
+                             "n-gram model trained on the dev split (as the console does)")
     parser.add_argument("--json", action="store_true", help="print the proposal as JSON")
 
 
@@ -49,6 +63,11 @@ def run_classify(args: argparse.Namespace) -> int:
     from agent_console.services.classifier import default_classifier
 
     classifier = default_classifier()
+    if args.ngram:
+        from agent_console.services.classifier import Classifier
+        from agent_console.services.ngram import dev_model
+
+        classifier = Classifier(classifier.rules, classifier.catalog, dev_model())
     if args.eval is not None:
         examples = read_examples(args.eval, categories=classifier.catalog.categories)
         chosen = [e for e in examples if args.split in ("all", e.split)]
@@ -66,6 +85,94 @@ def run_classify(args: argparse.Namespace) -> int:
     else:
         for line in describe(proposal, classifier, len(text)):
             print(line)
+    return 0
+
+
+def wants_store(args: argparse.Namespace) -> bool:
+    """Learning from the agents reads (and may change) the store; the rest needs none."""
+    return bool(args.learn or args.accept or args.reject)
+
+
+def _since(text: str | None) -> Any:
+    from datetime import date, datetime, timezone
+
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InputError("since", f"{clean_line(text)!r} is not a date like 2026-11-01",
+                         code="date") from None
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def _what(change: Any, names: dict[str, str]) -> str:
+    category = f"{change.category} {names.get(change.category, '')}".strip()
+    if change.kind == "weight":
+        return i18n.t("search.learn.reweigh", rule=change.rule, category=category,
+                      old=f"{change.old_weight:g}", new=f"{change.weight:g}")
+    return i18n.t("search.learn.add_keyword", word=change.word, category=category,
+                  weight=f"{change.weight:g}")
+
+
+def show_change(change: Any, names: dict[str, str]) -> list[str]:
+    """A proposal and its evidence, a few lines."""
+    return [i18n.t("search.learn.proposal", id=change.id, what=_what(change, names)),
+            i18n.t("search.learn.evidence", explained=len(change.tickets),
+                   tickets=", ".join(change.tickets)),
+            i18n.t("search.learn.labelled", total=change.total, fixed=change.fixed,
+                   broken=change.broken)]
+
+
+def run_learn(args: argparse.Namespace, store: Any, settings: Any,
+              ask: Callable[[str], str] = input) -> int:
+    """`classify --learn` (ask for each proposal), `--accept ID`, `--reject ID`."""
+    from agent_console.cli_auth import prove_actor
+    from agent_console.services import learning
+
+    since = _since(args.since)
+    actor = prove_actor(args, store, settings)
+    lang = i18n.current_language()
+    names = {c.code: c.name(lang) for c in store.catalog.categories.values()}
+    if args.reject:
+        learning.reject(store, actor, change_id=args.reject.strip())
+        print(i18n.t("search.learn.rejected", id=args.reject.strip()))
+        return 0
+    if args.accept:
+        try:
+            change = learning.find(store, actor, change_id=args.accept.strip(), since=since)
+        except NotFoundError:
+            raise InputError("accept", i18n.t("search.learn.unknown", id=args.accept)) from None
+        for line in show_change(change, names):
+            print(line)
+        learning.accept(store, actor, change=change)
+        print(i18n.t("search.learn.accepted", id=change.id))
+        return 0
+    since_text = args.since or ""
+    found = learning.overrides(store, actor, since=since)
+    print(i18n.t("search.learn.overrides" if since else "search.learn.overrides_all",
+                 count=len(found), since=since_text))
+    changes = learning.proposals(store, actor, since=since)
+    if not changes:
+        print(i18n.t("search.learn.none" if since else "search.learn.none_all", since=since_text))
+        return 0
+    for change in changes:
+        print()
+        for line in show_change(change, names):
+            print(line)
+        try:
+            answer = ask(i18n.t("search.learn.ask")).strip().lower()
+        except EOFError:
+            print()
+            answer = ""
+        if answer in ("y", "yes", "是", "采纳"):
+            learning.accept(store, actor, change=change)
+            print(i18n.t("search.learn.accepted", id=change.id))
+        elif answer in ("n", "no", "否", "拒绝"):
+            learning.reject(store, actor, change_id=change.id)
+            print(i18n.t("search.learn.rejected", id=change.id))
+        else:
+            print(i18n.t("search.learn.skipped", id=change.id))
     return 0
 
 

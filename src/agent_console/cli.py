@@ -14,7 +14,7 @@ from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
 from agent_console.backup_cli import add_backup_parsers, run_backup, run_restore
 from agent_console.privacy_cli import add_privacy_parsers, run_privacy
-from agent_console.classify_cli import add_classify_parser, run_classify
+from agent_console.classify_cli import add_classify_parser, run_classify, run_learn, wants_store
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
 from agent_console.config import ConfigError, Settings, load_settings, validate_lang
@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         _common(cmd, suppress=True)
         add_proof_arguments(cmd)
         cmd.add_argument("kind", choices=["permissions", "sla_policy", "catalog", "retention",
-                                          "hall", "kpis", "compensation"])
+                                          "hall", "kpis", "compensation", "synonyms",
+                                          "classifier_rules"])
         cmd.add_argument("file", nargs="?" if name == "export" else None, metavar="FILE")
     add_kb_parser(sub, lambda p: _common(p, suppress=True))
     add_admin_parsers(sub, lambda p: _common(p, suppress=True))
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         i18n.set_language(settings.lang)
         _check_text(args)
-        if args.command == "classify":  # needs no store
+        if args.command == "classify" and not wants_store(args):  # needs no store
             return run_classify(args)
         if args.command == "train" and args.train_command in ("lint", "autoplay"):
             return run_train(args)
@@ -289,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_policy(args, store, settings)
         if args.command == "kb":
             return run_kb(args, store, settings)
+        if args.command == "classify":
+            return run_learn(args, store, settings)
         if args.command == "agent":
             return run_agent(args, store, settings)
         if args.command == "audit":

@@ -55,6 +55,9 @@ class CaseHit:
     marks: tuple[Span, ...]
     language: str
     retired: bool
+    # Why it matched: (word typed, word found) for each part of the query found in the case;
+    # the two differ when a synonym or a stem found it.
+    matched: tuple[tuple[str, str], ...] = ()
 
 
 class Fallback:

@@ -292,13 +292,14 @@ class IntakeScreen(OutageIntake, IntakeFlow, ContextScreen[int | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-suggest")
     def suggest(self, text: str, hints: str = "") -> None:
         """Similar cases for the description and the script step's KB hints; the classification."""
-        from agent_console.services.classifier import classify
+        from agent_console.services.learning import classifier_for
 
         if not (text.strip() or hints):
             self.post_message(self.Suggested(text, [], None))
             return
         hits = knowledge.similar(self.ctx.store, text=f"{text} {hints}", limit=8)
-        self.post_message(self.Suggested(text, hits, classify(text) if text.strip() else None))
+        proposal = classifier_for(self.ctx.store).classify(text) if text.strip() else None
+        self.post_message(self.Suggested(text, hits, proposal))
 
     @on(Suggested)
     def _suggested(self, event: Suggested) -> None:

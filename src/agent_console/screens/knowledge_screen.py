@@ -36,10 +36,11 @@ class KnowledgeScreen(ContextScreen[None]):
         # The same key brings a retired case back: named for what it does on this case.
         Binding("d", "restore_case", "Restore", id="kb-restore"),
         Binding("R", "review_proposals", "Review proposals", id="kb-review"),
+        Binding("y", "add_synonyms", "Synonyms", id="kb-synonyms"),
     ]
 
     PERMISSIONS = {"edit_case": EDIT_KB, "retire_case": EDIT_KB, "restore_case": EDIT_KB,
-                   "review_proposals": EDIT_KB}
+                   "review_proposals": EDIT_KB, "add_synonyms": EDIT_KB}
 
     class HitsLoaded(Message):
         def __init__(self, query: str, hits: list[CaseHit], fallback: str = Fallback.NONE) -> None:
@@ -168,7 +169,10 @@ class KnowledgeScreen(ContextScreen[None]):
         header = Text(clean_line(case.title), style="bold")
         if case.retired:
             header.append(f"  {t('kb.retired')}", style="reverse")
-        paragraphs: list[tuple[Text, int]] = [(header, 0), (Text(""), 0)]
+        paragraphs: list[tuple[Text, int]] = [(header, 0)]
+        if why := self._why(case.id):
+            paragraphs.append((why, 0))
+        paragraphs.append((Text(""), 0))
         for key, value in (("symptoms", case.symptoms), ("cause", case.cause),
                            ("resolution", case.resolution), ("prevention", case.prevention)):
             paragraphs.append((Text(t(f"kb.field.{key}"), style="bold"), 0))
@@ -186,6 +190,42 @@ class KnowledgeScreen(ContextScreen[None]):
                                       author=clean_line(last.author),
                                       at=local_time(last.at, self.ctx.zone)), style="dim"), 0))
         self.query_one("#kb-detail", Wrapped).update(paragraphs)
+
+    def _why(self, case_id: int) -> Text | None:
+        """Which words of the query the case matched, and through which synonym."""
+        hit = next((h for h in self.query_one(CaseList).hits if h.id == case_id), None)
+        if hit is None or not hit.matched:
+            return None
+        words = [clean_line(typed) if typed == found else t("search.via", typed=clean_line(typed),
+                                                             found=clean_line(found))
+                 for typed, found in hit.matched]
+        return Text(t("search.matched", words="  ".join(words)), style="italic")
+
+    def action_add_synonyms(self) -> None:
+        from agent_console.screens.reason_screen import ReasonScreen
+
+        def given(text: str | None) -> None:
+            if text and text.strip():
+                self.add_synonyms(text)
+
+        self.app.push_screen(ReasonScreen(t("search.synonyms_title")), given)
+
+    @work(thread=True, exit_on_error=False, group="kb-writer")
+    def add_synonyms(self, text: str) -> None:
+        import re
+
+        from agent_console.services import synonyms
+        from agent_console.services.errors import ServiceError
+
+        words = [w.strip() for w in re.split(r"[/,，、;；]", text) if w.strip()]
+        try:
+            group = synonyms.add_group(self.ctx.store, self.ctx.actor, words=words)
+        except ServiceError as exc:
+            self.app.call_from_thread(self.notify, exc.localized(), severity="warning")
+            return
+        self.app.call_from_thread(self.notify, t("search.synonyms_added",
+                                                 words=" / ".join(map(clean_line, group))))
+        self.app.call_from_thread(self._search_now)
 
     # --- acting --------------------------------------------------------------------------------
 

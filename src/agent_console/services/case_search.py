@@ -43,7 +43,7 @@ class CaseIndex(Protocol):
     def remove(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
         """Forget cases; `entries` are what they were indexed with."""
 
-    def rank(self, tx: Tx, phrases: Sequence[cjk.Phrase], *, any_: bool, limit: int,
+    def rank(self, tx: Tx, phrases: Sequence[cjk.Part], *, any_: bool, limit: int,
              category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
         """(case id, score) best first, higher scores better: cases holding every phrase (or,
         with `any_`, at least one). When more than `window` cases match, only the newest
@@ -51,6 +51,9 @@ class CaseIndex(Protocol):
 
     def optimize(self, tx: Tx) -> None:
         """Make searching fast again after a bulk load."""
+
+    def clear(self, tx: Tx) -> None:
+        """Forget every case (before indexing them all anew)."""
 
 
 # --- SQLite FTS5 ----------------------------------------------------------------------------
@@ -95,7 +98,7 @@ class Fts5CaseIndex:
         tx.conn.exec_driver_sql(self._DELETE, [(e.case_id, e.title, e.body, _meta(e))
                                                for e in entries])
 
-    def rank(self, tx: Tx, phrases: Sequence[cjk.Phrase], *, any_: bool, limit: int,
+    def rank(self, tx: Tx, phrases: Sequence[cjk.Part], *, any_: bool, limit: int,
              category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
         # bm25 costs 1-5 µs a match; the newest `window` matches bound the cost.
         match = _match(cjk.match_expression(list(phrases), any_=any_), category, include_retired)
@@ -105,6 +108,9 @@ class Fts5CaseIndex:
             sql, args = f"{sql} AND rowid >= ?", [match, floor[0]]
         rows = tx.all(f"{sql} ORDER BY rank, rowid DESC LIMIT ?", (*args, limit))
         return [(case_id, -rank) for case_id, rank in rows]
+
+    def clear(self, tx: Tx) -> None:
+        tx.execute("INSERT INTO kb_fts (kb_fts) VALUES ('delete-all')")
 
     def optimize(self, tx: Tx) -> None:
         # A bulk load leaves many index segments; merging them speeds every search.

@@ -6,6 +6,12 @@ first, as Lucene's CJK analyzer does: each run of CJK characters becomes its ove
 these tokens, space-separated, with unicode61. A multi-character run also ends with its last
 character alone (… 断网 网), so that every character is the start of some token and a
 one-character query can be a prefix query that finds every occurrence.
+
+English words are stemmed (charges, charged -> charg; cancelled, cancelling -> cancel) by a
+small suffix stripper, the same for the text indexed and for queries, so that a word is found
+in any of its forms. Words with digits, words of three letters or fewer, and words with a
+capital after the first letter (codes such as LOS, ONT, PPPoE) are kept as they are. INDEX_VERSION names what the index holds: a store indexed with
+an older version is re-indexed when opened.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
               "\U00020000-\U0003134f")
@@ -27,6 +34,45 @@ _CODE = re.compile(r"(?=[0-9]*[A-Z])[A-Z0-9]{2,6}")
 # An unfinished Latin word is a prefix from this length: "in"* would match half the index.
 PREFIX_MIN = 3
 ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
+INDEX_VERSION = "2"  # 1: bigrams and lower-case words; 2: English words stemmed
+_VOWEL = re.compile("[aeiouy]")
+_KEEP_DOUBLE = frozenset("slz")  # pass, call, buzz keep their double letter (as in Porter)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A lower-case English word without its inflection: the same stem for charge, charges,
+    charged, charging. Only plain letters a-z of four or more are touched; the stem keeps the
+    word's first letters, so its start is always found in the word."""
+    if len(word) < 4 or not (word.isascii() and word.isalpha()):
+        return word
+    base = word
+    if base.endswith("ies") and len(base) > 4:
+        base = base[:-3] + "y"
+    elif base.endswith("sses"):
+        base = base[:-2]
+    elif base.endswith("s") and not base.endswith(("ss", "us", "is")):
+        base = base[:-1]
+    for suffix in ("ing", "ed"):
+        if base.endswith(suffix) and len(base) - len(suffix) >= 3 and \
+                _VOWEL.search(base[:-len(suffix)]):
+            base = base[:-len(suffix)]
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in _KEEP_DOUBLE and \
+                    base[-1] not in "aeiou":
+                base = base[:-1]
+            break
+    if base.endswith("ll") and len(base) > 4:
+        base = base[:-1]  # British cancelled / cancelling and cancel
+    if base.endswith("e") and len(base) > 4 and base[-2] not in "aeiou":
+        base = base[:-1]
+    return base
+
+
+@lru_cache(maxsize=65536)
+def _word(run: str) -> str:
+    """A Latin run as indexed: lower case, stemmed unless written as a code (PPPoE, IPTV)."""
+    word = run.lower() if run.isascii() else _norm(run)
+    return stem(word) if run[1:].islower() else word
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +107,7 @@ def tokens(text: str) -> list[Token]:
     for match in _RUNS.finditer(text):
         start, run = match.start(), match.group()
         if match.lastgroup != "cjk":
-            out.append(Token(_norm(run), start, match.end(), False))
+            out.append(Token(_word(run), start, match.end(), False))
             continue
         if len(run) > 1:
             out.extend(Token(run[i:i + 2], start + i, start + i + 2, True)
@@ -79,8 +125,35 @@ def index_text(text: str) -> str:
             parts.extend(_BIGRAMS.findall(run))
             parts.append(run[-1])
         else:
-            parts.append(run.lower() if run.isascii() else _norm(run))
+            parts.append(_word(run))
     return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Either:
+    """One part of a query said in any of several ways (a word and its synonyms)."""
+
+    options: tuple[Phrase, ...]
+
+    def fts(self) -> str:
+        return "(" + " OR ".join(option.fts() for option in self.options) + ")"
+
+
+Part = Phrase | Either
+
+
+def flat(parts: Iterable[Part]) -> list[Phrase]:
+    """Every phrase of `parts`, for finding where they occur."""
+    out: dict[Phrase, None] = {}
+    for part in parts:
+        for phrase in (part.options if isinstance(part, Either) else (part,)):
+            out.setdefault(phrase)
+    return list(out)
+
+
+def word_phrase(word: str) -> Phrase | None:
+    """A whole word or phrase (of a synonym table) as a query phrase."""
+    return _chunk_phrase(word, False)
 
 
 def _chunk_phrase(chunk: str, prefix_last: bool) -> Phrase | None:
@@ -132,7 +205,7 @@ def pieces(phrases: list[Phrase]) -> list[Phrase]:
     return list(seen)
 
 
-def match_expression(phrases: list[Phrase], *, any_: bool = False) -> str:
+def match_expression(phrases: list[Part], *, any_: bool = False) -> str:
     """The FTS5 MATCH string; empty when there is nothing to search for."""
     return (" OR " if any_ else " AND ").join(phrase.fts() for phrase in phrases)
 
@@ -140,8 +213,8 @@ def match_expression(phrases: list[Phrase], *, any_: bool = False) -> str:
 def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
     """Where `phrases` occur in `text`, as sorted, merged (start, end) code-point spans."""
     folded = _norm(text)
-    if len(folded) == len(text) and not any(p.terms[0] in folded for p in phrases):
-        return []  # a phrase's first term is in the folded text wherever the phrase matches
+    if len(folded) == len(text) and not any(_head_in(folded, p) for p in phrases):
+        return []  # a phrase's first term (a stem, less its last letter) is in the folded text
     found = tokens(text)
     texts = [token.text for token in found]
     spans: list[tuple[int, int]] = []
@@ -163,6 +236,23 @@ def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _probe(term: str) -> str:
+    """What of a term must be in lower-cased text where it occurs: a Chinese term whole, an
+    English stem less its last letter (battery -> batteri... keeps batter)."""
+    return term if not term.isascii() else term[:max(1, len(term) - 1)]
+
+
+def _head_in(folded: str, phrase: Phrase) -> bool:
+    return _probe(phrase.terms[0]) in folded
+
+
+def seen_in(folded: str, phrase: Phrase) -> bool:
+    """Whether `phrase` is in lower-cased text, cheaply: each Chinese term whole, each English
+    stem less its last letter (a stem keeps its word's first letters). For saying why a case
+    the index found matched, not for finding it."""
+    return all(_probe(term) in folded for term in phrase.terms)
 
 
 def snippet(fields: Iterable[str], phrases: list[Phrase], *, width: int,

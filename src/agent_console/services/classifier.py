@@ -20,6 +20,8 @@ from agent_console.services.catalog import Catalog, load_catalog
 RULES_FILE = "classifier_rules.toml"
 RULE_TABLES = ("category", "work_type", "grade", "signal")
 HITS_PER_RULE = 3
+NGRAM_MARGIN = 1.0  # log-odds the n-gram model's best category must lead the second by
+NGRAM_CONFIDENCE = 0.3  # shown for a category only the n-gram model proposes: a guess
 _FLAGS = re.ASCII  # text is lower-cased by _FOLD: IGNORECASE would disable re's fast scan
 # Length-preserving folds, so that a match's span is also its place in the original text.
 _CONTROLS = {c: 0x20 for c in (*range(0x20), *range(0x7F, 0xA0))}
@@ -211,11 +213,20 @@ def _source(loc: tuple[Any, ...], data: dict[str, Any], extra: dict[str, Any], o
     return override if loc[0] in extra else RULES_FILE
 
 
-def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None) -> Rules:
-    """The shipped rules with `override` (when that file exists) over them; checks category names."""
+SITE_SOURCE = "store: classifier_rules"
+
+
+def load_rules(override: Path | None = None, *, categories: Iterable[str] | None = None,
+               site_text: str | None = None) -> Rules:
+    """The shipped rules with `override` (when that file exists) over them, or with the site's
+    rules kept in the store (`site_text`); checks category names."""
     shipped = resources.files("agent_console.content").joinpath(RULES_FILE).read_text(encoding="utf-8")
     data, extra, name = _read(RULES_FILE, shipped), {}, str(override)
-    if override is not None and override.is_file():
+    if site_text is not None:
+        name = SITE_SOURCE
+        extra = _read(name, site_text)
+        data = _merge(data, extra, name)
+    elif override is not None and override.is_file():
         try:
             extra = _read(name, override.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
@@ -341,9 +352,10 @@ def _best(fired: list[tuple[_Compiled, tuple[Hit, ...]]], kind: str) -> list[tup
 class Classifier:
     """Compiled rules; `classify` is pure and deterministic."""
 
-    def __init__(self, rules: Rules, catalog: Catalog) -> None:
+    def __init__(self, rules: Rules, catalog: Catalog, model: Any = None) -> None:
         self.rules = rules
         self.catalog = catalog
+        self.model = model  # services.ngram.NgramModel: consulted when no category rule fires
         self._compiled = [
             _Compiled(rule, kind, order, _Finder((*rule.zh, *rule.en), rule.patterns, rule.not_after),
                       _Finder(rule.with_) if rule.with_ else None,
@@ -369,6 +381,13 @@ class Classifier:
             (category, top), second = categories[0], (categories[1][1] if len(categories) > 1 else 0.0)
             saturation = min(1.0, top / self.rules.defaults.confident_score)
             confidence = round(top / (top + second) * saturation, 2)
+
+        if category is None and self.model is not None and \
+                (guess := self.model.guess(folded)) is not None and guess.margin >= NGRAM_MARGIN:
+            # No rule knows the words: the n-gram model's guess, with the n-grams behind it.
+            category, confidence = guess.category, NGRAM_CONFIDENCE
+            reasons.append(Reason("ngram", "category", category, 0, tuple(
+                Hit(a, b, original[a:b].translate(_CONTROLS)) for _, a, b in guess.evidence)))
 
         complaint = self.rules.complaint
         work_type, form = self.rules.defaults.work_type, "none"

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent_console.db import from_db, to_db
 from agent_console.models.kb import Case, CaseChange, CaseCreate, CaseHit, CaseSearch, Fallback
-from agent_console.services import case_search, cjk
+from agent_console.services import case_search, cjk, synonyms
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.case_search import CaseIndex, IndexEntry
@@ -37,6 +37,7 @@ REASON_LIMIT = 200
 SNIPPET_CHARS = 100
 SNIPPET_LEAD = 16  # characters shown before the first match
 RANK_ALL = 2000  # a query matching more cases ranks its newest RANK_ALL (see CaseIndex.rank)
+RANK_SYNONYMS = 500  # the same for a query said with synonyms (many words: many matches)
 _CASE_COLUMNS = ("id, title, symptoms, cause, resolution, prevention, category, tags, language, "
                  "source_ticket_id, author, created_at, updated_at, times_used, retired")
 _CJK_CHAR = re.compile(f"[{cjk.CJK_CLASS}]")
@@ -126,33 +127,90 @@ def _entry(case_id: int, case: CaseCreate | Case) -> IndexEntry:
         retired=getattr(case, "retired", False))
 
 
+INDEX_META = "kb_index_version"
+REINDEX_BATCH = 5000
+
+
+def ensure_index(store: Store) -> int:
+    """Re-index every case when the store's index was built by an older cjk.INDEX_VERSION (the
+    tokens changed); the number of cases re-indexed (0 when the index was current)."""
+    with store.read() as tx:
+        if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
+                     (INDEX_META,)) == cjk.INDEX_VERSION:
+            return 0
+    index = index_for(store)
+    with store.write() as tx:
+        done = 0
+        if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
+                     (INDEX_META,)) != cjk.INDEX_VERSION:
+            done = reindex(tx, index)
+            tx.execute("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value", (INDEX_META, cjk.INDEX_VERSION))
+        return done
+
+
+def reindex(tx: Tx, index: CaseIndex) -> int:
+    """Index every case anew, in the caller's unit of work."""
+    index.clear(tx)
+    last, done = 0, 0
+    while rows := tx.all(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id > ? ORDER BY id "
+                         f"LIMIT {REINDEX_BATCH}", (last,)):
+        cases = [_case(row) for row in rows]
+        index.add(tx, [_entry(case.id, case) for case in cases])
+        last, done = cases[-1].id, done + len(cases)
+    if done:
+        index.optimize(tx)
+    return done
+
+
 # --- search ------------------------------------------------------------------------------------
 
 def find_cases(store: Store, *, query: str, limit: int = 20, category: str | None = None,
                include_retired: bool = False) -> CaseSearch:
     """The search of the app and of `kb search`: cases holding every part of `query`, best
     first, the last word possibly unfinished (not an upper-case code such as LOS, nor a word
-    of fewer than cjk.PREFIX_MIN letters).
+    of fewer than cjk.PREFIX_MIN letters). English words match in any form (stems).
 
-    When no case holds them all, cases holding some of the words, then some shorter pieces of
-    the Chinese words; the result says which fallback found them.
+    Cases holding the query as typed come first; then cases holding every part said another
+    way (services.synonyms). When no case holds them all, cases holding some of the words,
+    then some shorter pieces of the Chinese words, then its one-character words (卡, 网) that
+    are words of their own; the result says which fallback found them. Each hit says which
+    words it matched.
     """
     text = strip_controls(query)
     if not text.strip():
         raise InputError("query", "must not be empty", code="required")
-    phrases = cjk.query_phrases(text, prefix_last=True)
-    if not phrases or limit < 1:
+    if limit < 1:
         return CaseSearch(())
-    tries = [(phrases, False, Fallback.NONE)]
-    if len(phrases) > 1:
-        tries.append((phrases, True, Fallback.WORDS))
-    if (pieces := cjk.pieces(phrases)) != phrases:
-        tries.append((pieces, True, Fallback.PIECES))
     index = index_for(store)
     with store.read() as tx:
-        for terms, any_, fallback in tries:
-            hits = _ranked(tx, index, terms, any_=any_, limit=limit, category=category,
-                           include_retired=include_retired)
+        found = synonyms.expand(text, synonyms.table(tx, store.url), prefix_last=True)
+        if not found.parts and not found.exact:
+            return CaseSearch(())
+        every = [found.exact]
+        if found.expanded:
+            every += [*([found.literal] if found.literal != found.exact else []), found.parts]
+        some = [found.parts] if len(found.exact) > 1 else []
+        pieces = cjk.pieces(found.exact)
+        pieces += [part for part in found.parts if isinstance(part, cjk.Either)]
+        tries = [(every, False, Fallback.NONE), (some, True, Fallback.WORDS),
+                 ([*([pieces] if pieces != found.exact else []), found.single], True,
+                  Fallback.PIECES)]
+        hits: list[CaseHit] = []
+        for stages, any_, fallback in tries:
+            for parts in stages:
+                if not parts or len(hits) >= limit:
+                    continue
+                seen = {hit.id for hit in hits}
+                # Cases already found are asked for again: ask for as many more.
+                hits += [hit for hit in _ranked(tx, index, parts, any_=any_,
+                                                limit=limit + len(seen), category=category,
+                                                include_retired=include_retired,
+                                                labels=found.labels,
+                                                window=RANK_ALL if not seen and not any(
+                                                    isinstance(p, cjk.Either) for p in parts)
+                                                else RANK_SYNONYMS)
+                         if hit.id not in seen][:limit - len(hits)]
             if hits:
                 return CaseSearch(tuple(hits), fallback)
     return CaseSearch(())
@@ -182,10 +240,13 @@ def similar(store: Store, *, text: str, limit: int = 5, category: str | None = N
                        include_retired=False)
 
 
-def _ranked(tx: Tx, index: CaseIndex, phrases: list[cjk.Phrase], *, any_: bool, limit: int,
-            category: str | None, include_retired: bool) -> list[CaseHit]:
-    ranked = index.rank(tx, phrases, any_=any_, limit=limit, category=category,
-                        include_retired=include_retired, window=RANK_ALL)
+def _ranked(tx: Tx, index: CaseIndex, parts: Sequence[cjk.Part], *, any_: bool, limit: int,
+            category: str | None, include_retired: bool,
+            labels: Mapping[cjk.Phrase, tuple[str, str]] | None = None,
+            window: int | None = None) -> list[CaseHit]:
+    ranked = index.rank(tx, parts, any_=any_, limit=limit, category=category,
+                        include_retired=include_retired, window=window or RANK_ALL)
+    phrases = cjk.flat(parts)
     if not ranked:
         return []
     marks = ",".join("?" * len(ranked))
@@ -197,9 +258,23 @@ def _ranked(tx: Tx, index: CaseIndex, phrases: list[cjk.Phrase], *, any_: bool, 
         _, title, cat, language, retired, *body, tags = rows[case_id]
         snippet, spans = cjk.snippet([*body, " · ".join(json.loads(tags))], phrases,
                                      width=SNIPPET_CHARS, lead=SNIPPET_LEAD)
+        matched: tuple[tuple[str, str], ...] = ()
+        if labels:
+            folded = cjk._norm(" ".join((title, *body, tags)))
+            matched = _why(labels, [p for p in phrases if p in labels and cjk.seen_in(folded, p)])
         hits.append(CaseHit(case_id, title, tuple(cjk.find_spans(title, phrases)), cat,
-                            float(f"{score:.6g}"), snippet, spans, language, bool(retired)))
+                            float(f"{score:.6g}"), snippet, spans, language, bool(retired),
+                            matched))
     return hits
+
+
+def _why(labels: Mapping[cjk.Phrase, tuple[str, str]],
+         present: list[cjk.Phrase]) -> tuple[tuple[str, str], ...]:
+    """(typed, found) for the phrases found, leaving out a word found inside another found
+    for the same typed word (猫 inside 光猫)."""
+    pairs = list(dict.fromkeys(labels[p] for p in present if p in labels))
+    return tuple((typed, found) for typed, found in pairs
+                 if not any(t == typed and f != found and found in f for t, f in pairs))
 
 
 # --- cases ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.services import compensation, hall_rules, kpi, permissions
+from agent_console.services import compensation, hall_rules, kpi, learning, permissions, synonyms
+from agent_console.services.classifier import RulesError
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
 from agent_console.services.errors import InputError
@@ -50,10 +51,16 @@ KINDS: dict[str, Kind] = {
     "kpis": Kind("kpis", kpi.shipped_text, kpi.config_from_text, permissions.EDIT_POLICY),
     "compensation": Kind("compensation", compensation.shipped_text, compensation.limits_from_text,
                          permissions.EDIT_POLICY),
+    # The site's own groups of words that mean the same, over content/synonyms.toml.
+    "synonyms": Kind("synonyms", synonyms.site_default_text, synonyms.parse, permissions.EDIT_KB),
+    # The site's classifier rules over content/classifier_rules.toml (see services.learning).
+    "classifier_rules": Kind("classifier_rules", lambda: learning.SITE_EMPTY, learning.parse,
+                             permissions.EDIT_POLICY),
 }
 DOCUMENT_LIMIT = 1_000_000
 PARSE_ERRORS = (permissions.PermissionTableError, PolicyError, CatalogError, InputError,
-                hall_rules.HallConfigError, kpi.KpiFileError, compensation.CompensationFileError)
+                hall_rules.HallConfigError, kpi.KpiFileError, compensation.CompensationFileError,
+                synonyms.SynonymError, RulesError)
 
 
 def _documents(tx: Tx) -> dict[str, str]:
@@ -122,6 +129,7 @@ def import_document(store: Store, actor: Actor, *, kind: str, text: str) -> Stor
             "before_sha256": hashlib.sha256(before.encode()).hexdigest(),
             "after_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "before": before, "after": text})
+    synonyms.forget(store.url)
     return load(store)
 
 

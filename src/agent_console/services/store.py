@@ -198,4 +198,8 @@ def open_store(db_location: str | Path, *, clock: Clock, create: bool = True) ->
 
     store = Store(url=url, engine=engine, clock=clock, policy=load_policy(),
                   catalog=load_catalog())
-    return site.load(store)
+    store = site.load(store)
+    from agent_console.services.knowledge import ensure_index
+
+    ensure_index(store)  # the search index is rebuilt when its tokens changed
+    return store
