@@ -258,7 +258,7 @@ async def test_one_registry_line_gives_a_destination_its_key_command_and_help(
         demo_store, monkeypatch, agent, allowed):
     from agent_console import destinations
 
-    line = destinations.Destination("f9", "reports", "permission.run_reports", RUN_REPORTS,
+    line = destinations.Destination("f7", "reports", "permission.run_reports", RUN_REPORTS,
                                     ReportsScreen)
     monkeypatch.setattr(destinations, "DESTINATIONS", (*destinations.DESTINATIONS, line))
     app = app_for(demo_store, agent=agent)
@@ -268,12 +268,12 @@ async def test_one_registry_line_gives_a_destination_its_key_command_and_help(
         assert (name in footer_text(app)) is allowed
         assert (name in await help_text(app, pilot)) is allowed
         assert (name in "\n".join(await palette_entries(app, pilot))) is allowed
-        await pilot.press("f9")
+        await pilot.press("f7")
         await settle(app, pilot)
         assert isinstance(app.screen, ReportsScreen) is allowed
         if allowed:
             assert "Reports for s900" in str(app.screen.query_one("#reports").render())
-            await pilot.press("f9")  # already open: nothing more
+            await pilot.press("f7")  # already open: nothing more
             await settle(app, pilot)
             assert sum(isinstance(s, ReportsScreen) for s in app.screen_stack) == 1
             await pilot.press("escape")
@@ -289,3 +289,10 @@ def test_every_destination_is_named_and_explained_in_both_languages():
         messages = i18n.catalog(lang)
         for destination in DESTINATIONS:
             assert destination.name in messages and destination.help in messages, (lang, destination)
+
+
+def test_no_two_destinations_share_a_key():
+    from agent_console import destinations
+
+    keys = [d.key for d in destinations.DESTINATIONS]
+    assert len(keys) == len(set(keys)), keys
