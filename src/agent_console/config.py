@@ -10,6 +10,7 @@ from pathlib import Path
 
 APP_NAME = "agent-console"
 ENV_PREFIX = "AGENT_CONSOLE_"
+CHANNELS = ("hotline", "hall", "app", "online", "sms", "social")  # models.vocab.Channel
 
 
 class ConfigError(Exception):
@@ -69,6 +70,9 @@ class Settings:
     # store file, as STORE.witness); for a shared server, a folder only a service account writes.
     audit_witness: str = ""
     audit_syslog: bool = False
+    # The channel this seat takes contacts on: a hall counter is "hall" (the default channel of a
+    # new contact, and the greeting and goodbye its scripts read).
+    seat_channel: str = "hotline"
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -80,7 +84,8 @@ def _flag(value: object) -> bool:
 
 _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_seconds": float,
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
-           "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag}
+           "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
+           "seat_channel": str}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -94,6 +99,8 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError("setting 'refresh_seconds': must be between 0.2 and 60")
     if name in ("idle_lock_minutes", "lockout_minutes") and not 0.5 <= float(result) <= 1440:
         raise ConfigError(f"setting {name!r}: must be between 0.5 and 1440 minutes")
+    if name == "seat_channel" and result not in CHANNELS:
+        raise ConfigError(f"setting 'seat_channel': {result!r} is not one of: {', '.join(CHANNELS)}")
     if name == "lockout_attempts" and not 1 <= int(result) <= 100:
         raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
     return result

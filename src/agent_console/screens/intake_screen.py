@@ -10,7 +10,7 @@ terminal loses nothing, and the next start offers the draft back.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
 from agent_console.formatting import duration, local_time
@@ -30,17 +30,15 @@ from agent_console.models.vocab import Channel, Grade, WorkType
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.intake_flow import IntakeFlow
 from agent_console.services import intake, knowledge
-from agent_console.services.directory import get_preference, set_preference
 from agent_console.services.errors import InputError
+from agent_console.services.standards import standards
 from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.capped_text import cap_text
 from agent_console.widgets.script_panel import ScriptPanel
 
-DRAFT_KEY = "new_ticket_draft"
 DRAFT_DELAY = 0.8
 SUGGEST_DELAY = 0.3
-CLASSIFY_WITHIN = timedelta(minutes=15)  # the standard: identified and classified in 15 minutes
 SELECTS = ("channel", "work_type", "category", "grade")
 PROPOSED = ("category", "work_type", "grade")
 
@@ -55,6 +53,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         Binding("f5", "back_step", "Back", id="script-back", priority=True),
         Binding("f7", "skip_step", "Skip", id="script-skip", priority=True),
         Binding("ctrl+s", "save", "Create", id="create-ticket", priority=True),
+        Binding("f8", "abandon", "Hung up", id="abandon-contact", priority=True),
         Binding("escape", "leave", "Leave", id="back"),
     ]
 
@@ -73,8 +72,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             super().__init__()
             self.phone, self.snapshot = phone, snapshot
 
-    def __init__(self, ctx: ScreenContext) -> None:
+    def __init__(self, ctx: ScreenContext, resume: str | None = None) -> None:
+        """A new contact; with `resume`, the parked contact of that key (see ParkedScreen)."""
         super().__init__(ctx)
+        self.resume = resume
         self._draft_timer = None
         self._suggest_timer = None
         self._quiet = False  # set while the screen itself fills inputs
@@ -84,6 +85,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.proposal: Any = None
         self.received_at: datetime = datetime.min
         self.intake_key = uuid4().hex
+        self.pending = {}
+        self._warned: set[str] = set()  # forbidden phrases already warned about
+        self._typed = False  # the agent typed into the form before a late draft arrived
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -105,7 +109,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                     with Vertical():
                         yield Label(t("new.channel"))
                         yield Select[str]([(label("channel", c), c.value) for c in Channel],
-                                          id="new-channel", value=Channel.HOTLINE.value,
+                                          id="new-channel", value=self._seat_channel(),
                                           allow_blank=False)
                     with Vertical():
                         yield Label(t("new.work_type"))
@@ -125,6 +129,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                                           id="new-grade", prompt=t("new.grade_auto"))
                 yield Label(t("new.description"))
                 yield TextArea(id="new-description", soft_wrap=True)
+                locked = Static(id="new-locked")
+                locked.display = False
+                yield locked
                 yield Static(id="new-proposal")
                 yield Static(id="new-target")
                 yield Static(id="new-error")
@@ -133,6 +140,11 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                 yield Label(t("new.similar"), id="new-similar-title")
                 yield CaseList(id="new-suggestions")
         yield Footer()
+
+    def _seat_channel(self) -> str:
+        """The channel this seat takes contacts on (settings: seat_channel; a hall counter: hall)."""
+        seat = str(getattr(self.ctx.settings, "seat_channel", "") or Channel.HOTLINE.value)
+        return seat if seat in {c.value for c in Channel} else Channel.HOTLINE.value
 
     def on_mount(self) -> None:
         self.received_at = self.ctx.store.clock.now()
@@ -144,22 +156,21 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="intake-prepare")
     def prepare(self) -> None:
         library = self.ctx.scripts.get()
-        raw = get_preference(self.ctx.store, self.ctx.actor.code, DRAFT_KEY)
-        draft = None
-        if raw:
-            try:
-                draft = json.loads(raw)
-            except ValueError:
-                draft = None
-        self.post_message(self.Prepared(library, draft if isinstance(draft, dict) else None))
+        draft = intake.load_draft(self.ctx.store, self.ctx.actor, intake_key=self.resume) \
+            if self.resume else None  # N is always a new contact; a parked one is resumed by name
+        self.post_message(self.Prepared(library, draft))
 
     @on(Prepared)
     def _prepared(self, event: Prepared) -> None:
         self.library = event.library
         for problem in event.library.problems:
             self.notify(Content(str(problem)).plain, severity="warning", timeout=10)
-        if event.draft:
+        if event.draft and not self._typed:
             self._restore(event.draft)
+        elif event.draft:
+            # The agent began typing before the saved contact arrived: it must not overwrite
+            # what was typed; it stays saved and is offered again later.
+            self.notify(t("intake.draft_not_applied"), severity="warning")
         if self.run is None:
             self.start_script()
         self._suggest()
@@ -190,6 +201,8 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         if received := draft.get("received_at"):
             self.received_at = datetime.fromisoformat(received)
         self.restore_flow(draft)
+        self._lock_form()
+        self._show_target()  # the countdown from when the contact was received, at once
         self.notify(t("new.draft_restored"))
 
     def draft(self) -> dict[str, Any]:
@@ -220,7 +233,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-draft")
     def write_draft(self, value: str | None) -> None:
-        set_preference(self.ctx.store, self.ctx.actor.code, DRAFT_KEY, value)
+        intake.save_draft(self.ctx.store, self.ctx.actor, draft=value,
+                          intake_key=self.intake_key or self.resume or intake.LEGACY_DRAFT_KEY,
+                          replaces=self.resume)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -228,8 +243,17 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
     def _form_changed(self, event: Message) -> None:
         widget = getattr(event, "select", None) or getattr(event, "input", None) or \
             getattr(event, "text_area", None)
+        if widget is not None and (widget.id or "").startswith("field-"):
+            if not self._quiet:
+                self.panel_changed()
+                if isinstance(event, Input.Changed):
+                    self.warn_forbidden(event.value)
+            return
         field = (widget.id or "").removeprefix("new-") if widget is not None else ""
+        if not self._quiet and self.is_mounted and field in ("phone", "name", "description"):
+            self._typed = True
         if isinstance(event, TextArea.Changed) and field == "description":
+            self.warn_forbidden(event.text_area.text)
             cap_text(event.text_area, DESCRIPTION_LIMIT)
             if self._suggest_timer is not None:
                 self._suggest_timer.stop()
@@ -246,9 +270,39 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             self.look_up(event.value)  # type: ignore[attr-defined]
         if field in ("work_type", "category") and not self._quiet:
             self.maybe_repick()
-        if field in ("phone", "name"):
+        if field in ("phone", "name", "channel"):
             self.refresh_context()
         self.changed()
+
+    @on(Checkbox.Changed)
+    def _ticked(self, event: Checkbox.Changed) -> None:
+        if (event.checkbox.id or "").startswith("tick-") and not self._quiet:
+            self.panel_changed()
+
+    def warn_forbidden(self, text: str) -> None:
+        """Warn as soon as the agent types a phrase the script forbids (once per phrase)."""
+        from agent_console.screens.intake_flow import forbidden_here
+        from agent_console.services.script_run import _fold
+
+        folded = _fold(text)
+        for phrase in forbidden_here(self.run, current_language()):
+            if phrase not in self._warned and _fold(phrase) in folded:
+                self._warned.add(phrase)
+                self.notify(t("intake.forbidden_typed", phrase=phrase), severity="warning",
+                            timeout=8)
+
+    # --- after the ticket exists ---------------------------------------------------------------
+
+    def _lock_form(self) -> None:
+        """Once the ticket exists the form no longer changes it: the fields lock, and a note
+        says where the ticket is changed (its own screen, where every change is audited)."""
+        if self.ticket_id is None:
+            return
+        for field in ("phone", "name", "description", *SELECTS):
+            self.query_one(f"#new-{field}").disabled = True
+        self.query_one("#new-locked", Static).update(Content(
+            t("intake.locked", number=self.ticket_number)))
+        self.query_one("#new-locked", Static).display = True
 
     # --- customer, classification, suggestions ---------------------------------------------------
 
@@ -305,7 +359,8 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         proposed = {"category": proposal.category, "work_type": str(proposal.work_type),
                     "grade": str(proposal.grade)}
         for field, value in proposed.items():
-            if field not in self.overrides and value in self._choices[field]:
+            if self.ticket_id is None and field not in self.overrides \
+                    and value in self._choices[field]:
                 self._set_select(field, value)
         why = "; ".join(f"{r.rule} “{'、'.join(h.text for h in r.hits[:3])}”"
                         for r in proposal.reasons_for("category")[:2])
@@ -329,7 +384,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
 
     def _show_target(self) -> None:
         now = self.ctx.store.clock.now()
-        due = self.received_at + CLASSIFY_WITHIN
+        due = self.received_at + standards().classify_within  # content/standards.toml
         if self.ticket_id is not None:
             text = t("new.classified")
         elif now >= due:
@@ -353,6 +408,31 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         if field in ("phone", "name"):
             return field, t(f"new.invalid.{field}")
         return field, refused.localized()
+
+    def action_abandon(self) -> None:
+        """The customer hung up (or the line dropped): end the contact with a reason; recorded,
+        and its draft (which holds the full number typed) deleted."""
+        from agent_console.screens.reason_screen import ReasonScreen
+
+        def given(reason: str | None) -> None:
+            if reason:
+                if self._draft_timer is not None:
+                    self._draft_timer.stop()
+                    self._draft_timer = None
+                self.abandon(reason)
+
+        self.app.push_screen(ReasonScreen(t("intake.abandon_title")), given)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-writer")
+    def abandon(self, reason: str) -> None:
+        intake.abandon(self.ctx.store, self.ctx.actor, intake_key=self.intake_key, reason=reason,
+                       ticket_id=self.ticket_id,
+                       resumed_legacy=self.resume == intake.LEGACY_DRAFT_KEY)
+        self.app.call_from_thread(self._abandoned)
+
+    def _abandoned(self) -> None:
+        self.notify(t("intake.abandoned"))
+        self.dismiss(None)
 
     def action_leave(self) -> None:
         self.keep_draft()

@@ -323,19 +323,13 @@ class QueueScreen(TicketActions, ContextScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft-offer")
     def offer_draft(self) -> None:
-        """A contact left unfinished (line dropped, process killed): offer it back at once."""
-        if directory.get_preference(self.ctx.store, self.ctx.actor.code, "new_ticket_draft"):
-            self.app.call_from_thread(self._offer)
+        """Contacts left unfinished (parked, line dropped, process killed): say so at once,
+        without a dialog that would take the keys the agent is already typing."""
+        from agent_console.services import intake
 
-    def _offer(self) -> None:
-        from agent_console.screens.choice_screen import ChoiceScreen
-
-        def chosen(value: str | None) -> None:
-            if value == "resume":
-                self.post_message(Navigate("new-ticket"))
-
-        self.app.push_screen(ChoiceScreen(t("new.resume_title"), [
-            (t("new.resume"), "resume"), (t("new.later"), "later")], "resume"), chosen)
+        if count := len(intake.parked_contacts(self.ctx.store, self.ctx.actor)):
+            self.app.call_from_thread(self.notify, t("intake.parked_offer", count=count),
+                                      timeout=15)
 
     def action_scope(self, scope: str) -> None:
         self.set_filter(self.filter.with_(scope=scope))

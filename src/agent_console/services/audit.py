@@ -36,6 +36,7 @@ class Action:
     TICKET_CASE = "ticket_case"
     TICKET_CLASSIFY = "ticket_classify"
     CONTACT_FINISH = "contact_finish"
+    CONTACT_ABANDON = "contact_abandon"
     SCRIPT_RUN = "script_run"
     KB_CREATE = "kb_create"
     KB_EDIT = "kb_edit"

@@ -32,6 +32,8 @@ class StepView:
     fields: tuple[FieldView, ...]
     hints: str
     message: str = ""
+    key: str = ""  # script/step: the same key is updated in place, never rebuilt
+    forbidden: str = ""  # the phrases never to say here, as one line
 
 
 class ScriptPanel(VerticalScroll):
@@ -43,6 +45,7 @@ class ScriptPanel(VerticalScroll):
     ScriptPanel > .script-say { color: $text; margin: 1 0; }
     ScriptPanel > .script-hints { color: $text-muted; }
     ScriptPanel > .script-message { color: $error; }
+    ScriptPanel > .script-forbidden { color: $warning; }
     ScriptPanel > Checkbox { border: none; padding: 0; height: auto; }
     ScriptPanel > Input, ScriptPanel > Select { margin-bottom: 0; }
     """
@@ -58,8 +61,7 @@ class ScriptPanel(VerticalScroll):
         if view is None:
             return
         yield Static(Content(view.heading), classes="script-heading")
-        say = "\n".join(f"“{line}”" for line in view.say)
-        yield Static(Content(say), classes="script-say")
+        yield Static(Content(_say(view)), classes="script-say")
         for item_id, text, required, ticked in view.checklist:
             mark = "* " if required else ""
             yield Checkbox(Content(mark + clean_line(text)), ticked, id=f"tick-{item_id}")
@@ -71,16 +73,45 @@ class ScriptPanel(VerticalScroll):
                                   else Select.NULL)
             else:
                 yield Input(field.value, id=f"field-{field.id}", max_length=500)
-        if view.hints:
-            yield Static(Content(view.hints), classes="script-hints")
-        if view.message:
-            yield Static(Content(view.message), classes="script-message")
+        for text, name in ((view.forbidden, "script-forbidden"), (view.hints, "script-hints"),
+                           (view.message, "script-message")):
+            line = Static(Content(text), classes=name)
+            line.display = bool(text)
+            yield line
 
-    async def show(self, view: StepView) -> None:
+    def _fields_of(self, view: StepView | None) -> tuple[object, ...]:
+        if view is None:
+            return ()
+        return (tuple(c[0] for c in view.checklist),
+                tuple((f.id, f.kind, f.options) for f in view.fields))
+
+    async def show(self, view: StepView, *, focus: bool = False) -> None:
+        """Show a step. The step already shown is updated in place: what the agent is typing in
+        it and where the cursor stands stay. A new step is built and, with `focus`, its first
+        item takes the focus."""
+        old = self.view
         self.view = view
+        if old is not None and old.key == view.key and self._fields_of(old) == self._fields_of(view):
+            for selector, text in ((".script-heading", view.heading),
+                                   (".script-say", _say(view)), (".script-hints", view.hints),
+                                   (".script-forbidden", view.forbidden),
+                                   (".script-message", view.message)):
+                for found in self.query(selector):
+                    found.update(Content(text))  # type: ignore[attr-defined]
+                    found.display = bool(text) or selector in (".script-heading", ".script-say")
+            return
         await self.remove_children()
         await self.mount_all(list(self._children(view)))
         self.scroll_home(animate=False)
+        if focus:
+            self.focus_first()
+
+    def focus_first(self) -> bool:
+        """Put the cursor on the step's first item or field; False when it has none."""
+        for widget in self.query("Checkbox, Input, Select"):
+            widget.focus()
+            return True
+        return False
 
     def values(self) -> tuple[dict[str, bool], dict[str, str]]:
         """(ticks by item id, field values by field id) as the agent left them."""
@@ -92,3 +123,7 @@ class ScriptPanel(VerticalScroll):
                 value = widget.value
                 fields[widget.id.removeprefix("field-")] = "" if value is Select.NULL else str(value)
         return ticks, fields
+
+
+def _say(view: StepView) -> str:
+    return "\n".join(f"“{line}”" for line in view.say)
