@@ -304,3 +304,29 @@ async def test_the_offer_of_parked_contacts_takes_no_keys(demo_store):
         await pilot.press("N")  # typed at once, while the offer is being prepared
         await settle(app, pilot)
         assert type(app.screen).__name__ == "IntakeScreen"
+
+
+async def test_a_late_customer_lookup_neither_moves_the_cursor_nor_rewrites_what_is_typed(demo_store):
+    """The lost-input bug: the phone lookup's result rebuilt the script panel under the agent, so
+    the text being typed in a step vanished and the cursor fell back to the phone field."""
+    app = app_for(demo_store, agent="a003")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(app, pilot)
+        screen.query_one("#new-work_type", Select).value = "consultation"
+        await settle(app, pilot)
+        await pilot.press(*"13912345678")
+        await settle(app, pilot)
+        await pilot.press("f6")
+        panel = screen.query_one(ScriptPanel)
+        await wait_until(lambda: panel.view.key.endswith("/question"))
+        await settle(app, pilot)
+        field = panel.query_one("#field-question_text", Input)
+        field.focus()
+        await pilot.press(*"5G ")
+        snapshot = intake.lookup(demo_store, actor_for(demo_store, "a003"), phone="13912345678")
+        screen.post_message(screen.Looked("13912345678", snapshot))  # the lookup lands now
+        await settle(app, pilot)
+        await pilot.press(*"plan")
+        await settle(app, pilot)
+        assert panel.query_one("#field-question_text", Input).value == "5G plan"
+        assert screen.query_one("#new-phone", Input).value == "13912345678"
