@@ -99,6 +99,8 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "intake.save_draft": (None, lambda s, a: intake.save_draft(s, a, intake_key="k1", draft="{}")),
     "intake.load_draft": (None, lambda s, a: intake.load_draft(s, a, intake_key="k1")),
     "intake.parked_contacts": (None, lambda s, a: intake.parked_contacts(s, a)),
+    "intake.link_contact": (None, lambda s, a: intake.link_contact(
+        s, a, ticket_id=_ticket(s, a).id, intake_key="k1", text="客户再次来电")),
     "intake.abandon": (None, lambda s, a: intake.abandon(s, a, intake_key="k1", reason="客户挂机")),
     "intake.stored_run": (None, lambda s, a: intake.stored_run(s, a, ticket_id=_ticket(s, a).id)),
     "intake.save_run": (None, None),  # needs a script run: walked in tests/test_tickets.py

@@ -330,3 +330,32 @@ async def test_a_late_customer_lookup_neither_moves_the_cursor_nor_rewrites_what
         await settle(app, pilot)
         assert panel.query_one("#field-question_text", Input).value == "5G plan"
         assert screen.query_one("#new-phone", Input).value == "13912345678"
+
+
+async def test_the_customers_recent_tickets_show_and_the_contact_can_join_one(demo_store):
+    with demo_store.read() as tx:
+        phone, customer = tx.one("SELECT c.phone, c.id FROM customer c JOIN ticket t ON "
+                                 "t.customer_id = c.id WHERE length(c.phone) = 11 "
+                                 "GROUP BY c.id ORDER BY count(*) DESC LIMIT 1")
+        before = tx.scalar("SELECT count(*) FROM ticket")
+    actor = actor_for(demo_store, "s900")
+    newest = intake.recent_tickets(demo_store, actor, customer_id=customer)[0]
+    app = app_for(demo_store, agent="s900")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press(*phone)
+        await wait_until(lambda: screen.recent, what="the recent tickets")
+        await settle(app, pilot)
+        assert newest.number in str(screen.query_one("#new-recent").render())
+        screen.query_one("#new-description", TextArea).text = "客户再次来电催促处理"
+        await pilot.press("f9")
+        await settle(app, pilot)
+        await pilot.press("down", "enter")  # the second entry: put this contact on the first ticket
+        await settle(app, pilot)
+        await wait_until(lambda: type(app.screen).__name__ == "TicketScreen", what="the ticket")
+    with demo_store.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM ticket") == before
+        note = tx.scalar("SELECT detail FROM ticket_event WHERE ticket_id = ? AND kind = 'note' "
+                         "ORDER BY id DESC LIMIT 1", (newest.id,))
+    assert "客户再次来电催促处理" in note
+    assert intake.parked_contacts(demo_store, actor) == []

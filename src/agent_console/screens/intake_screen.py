@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, Text
 from textual.worker import Worker
 
 from agent_console.formatting import duration, local_time
+from agent_console.messages import OpenTicket
 from agent_console.i18n import current_language, label, t
 from agent_console.models.kb import CaseHit
 from agent_console.models.vocab import Channel, Grade, WorkType
@@ -54,6 +55,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         Binding("f7", "skip_step", "Skip", id="script-skip", priority=True),
         Binding("ctrl+s", "save", "Create", id="create-ticket", priority=True),
         Binding("f8", "abandon", "Hung up", id="abandon-contact", priority=True),
+        Binding("f9", "customer_tickets", "Their tickets", id="customer-tickets", priority=True),
         Binding("escape", "leave", "Leave", id="back"),
     ]
 
@@ -68,9 +70,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
             self.library, self.draft = library, draft
 
     class Looked(Message):
-        def __init__(self, phone: str, snapshot: intake.CustomerSnapshot | None) -> None:
+        def __init__(self, phone: str, snapshot: intake.CustomerSnapshot | None,
+                     recent: list[intake.RecentTicket] | None = None) -> None:
             super().__init__()
-            self.phone, self.snapshot = phone, snapshot
+            self.phone, self.snapshot, self.recent = phone, snapshot, recent or []
 
     def __init__(self, ctx: ScreenContext, resume: str | None = None) -> None:
         """A new contact; with `resume`, the parked contact of that key (see ParkedScreen)."""
@@ -85,6 +88,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.proposal: Any = None
         self.received_at: datetime = datetime.min
         self.intake_key = uuid4().hex
+        self.recent: list[intake.RecentTicket] = []
         self.pending = {}
         self._warned: set[str] = set()  # forbidden phrases already warned about
         self._typed = False  # the agent typed into the form before a late draft arrived
@@ -103,6 +107,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                 yield Label(t("new.phone"))
                 yield Input(id="new-phone", max_length=20, placeholder="13812345678")
                 yield Static(id="new-customer")
+                recent = Static(id="new-recent")
+                recent.display = False
+                yield recent
                 yield Label(t("new.name"))
                 yield Input(id="new-name", max_length=60)
                 with Horizontal(classes="new-row"):
@@ -308,8 +315,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="intake-lookup")
     def look_up(self, phone: str) -> None:
-        self.post_message(self.Looked(phone, intake.lookup(self.ctx.store, self.ctx.actor,
-                                                           phone=phone)))
+        snapshot = intake.lookup(self.ctx.store, self.ctx.actor, phone=phone)
+        recent = intake.recent_tickets(self.ctx.store, self.ctx.actor,
+                                       customer_id=snapshot.id) if snapshot is not None else []
+        self.post_message(self.Looked(phone, snapshot, recent))
 
     @on(Looked)
     def _looked(self, event: Looked) -> None:
@@ -327,7 +336,70 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         elif event.phone.strip():
             line = t("new.unknown")
         self.query_one("#new-customer", Static).update(Content(line))
+        self.recent = event.recent
+        self._show_recent()
         self.refresh_context()
+
+    def _show_recent(self) -> None:
+        """The customer's recent tickets: number, category, status, age (F9 opens or links one)."""
+        lang, now = current_language(), self.ctx.store.clock.now()
+        names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
+        lines = [self._recent_line(r, names, now) for r in self.recent[:3]]
+        if lines:
+            lines.append(t("intake.recent_keys"))
+        widget = self.query_one("#new-recent", Static)
+        widget.update(Content("\n".join(lines)))
+        widget.display = bool(lines)
+
+    @staticmethod
+    def _recent_line(r: intake.RecentTicket, names: dict[str, str], now: datetime) -> str:
+        return t("intake.recent_line", number=r.number, category=names.get(r.category, r.category),
+                 status=label("status", r.status),
+                 age=duration((now - r.created_at).total_seconds()))
+
+    def action_customer_tickets(self) -> None:
+        """Open one of the customer's tickets, or put this contact on it instead of a new one."""
+        from agent_console.screens.choice_screen import ChoiceScreen
+
+        if not self.recent:
+            self.notify(t("intake.recent_none"))
+            return
+        lang, now = current_language(), self.ctx.store.clock.now()
+        names = {c.code: c.name(lang) for c in self.ctx.store.catalog.categories.values()}
+        choices = []
+        for r in self.recent:
+            line = self._recent_line(r, names, now)
+            choices.append((t("intake.recent_open", line=line), f"open:{r.id}"))
+            if self.ticket_id is None:
+                choices.append((t("intake.recent_link", number=r.number), f"link:{r.id}"))
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            kind, _, ident = value.partition(":")
+            if kind == "open":
+                self.app.post_message(OpenTicket(int(ident)))
+            else:
+                if self._draft_timer is not None:
+                    self._draft_timer.stop()
+                    self._draft_timer = None
+                self.link_to(int(ident), self.form_values())
+
+        self.app.push_screen(ChoiceScreen(t("intake.recent_title"), choices, ""), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="new-writer")
+    def link_to(self, ticket_id: int, values: dict[str, str]) -> None:
+        number = intake.link_contact(self.ctx.store, self.ctx.actor, ticket_id=ticket_id,
+                                     intake_key=self.intake_key, text=values["description"],
+                                     channel=label("channel", values["channel"]))
+        if self.resume not in (None, self.intake_key):
+            intake.save_draft(self.ctx.store, self.ctx.actor, intake_key=self.resume, draft=None)
+        self.app.call_from_thread(self._linked, ticket_id, number)
+
+    def _linked(self, ticket_id: int, number: str) -> None:
+        self.notify(t("intake.linked", number=number))
+        self.dismiss(None)
+        self.app.post_message(OpenTicket(ticket_id))
 
     def _suggest(self) -> None:
         step = self.run.step if self.run is not None else None

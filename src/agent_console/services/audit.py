@@ -37,6 +37,7 @@ class Action:
     TICKET_CLASSIFY = "ticket_classify"
     CONTACT_FINISH = "contact_finish"
     CONTACT_ABANDON = "contact_abandon"
+    CONTACT_LINK = "contact_link"
     SCRIPT_RUN = "script_run"
     KB_CREATE = "kb_create"
     KB_EDIT = "kb_edit"

@@ -343,3 +343,20 @@ def abandon(store: Store, actor: Actor, *, intake_key: str, reason: str,
         tx.audit(Action.CONTACT_ABANDON, target, {"reason": text, "intake_key": intake_key})
         tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key IN (?, ?)",
                    (actor.code, _draft_key(intake_key), LEGACY_DRAFT_KEY if resumed_legacy else ""))
+
+
+def link_contact(store: Store, actor: Actor, *, ticket_id: int, intake_key: str, text: str,
+                 channel: str = "") -> str:
+    """This contact is about a ticket the customer already has: it goes on that ticket's
+    timeline (no duplicate ticket) and the contact ends: its draft is deleted. Returns the
+    ticket's number."""
+    words = " ".join(text.split())[:validation.DESCRIPTION_LIMIT]
+    with store.write(actor) as tx:
+        row = tickets.visible_row(tx, tickets.acting(tx), ticket_id)
+        tx.event(ticket_id, EventKind.NOTE,
+                 text=f"[再次来电 / contacted again{f' · {channel}' if channel else ''}] {words}".strip())
+        tx.audit(Action.CONTACT_LINK, f"ticket:{row['number']}", {"intake_key": intake_key})
+        if intake_key:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, _draft_key(intake_key)))
+        return str(row["number"])
