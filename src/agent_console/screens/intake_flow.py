@@ -302,7 +302,7 @@ class IntakeFlow:
         # The finish deletes the contact's draft in its own transaction.
         outcome = intake.finish(store, actor, ticket_id=ticket_id, run=run,
                                 intake_key=self.intake_key or None)
-        if getattr(self, "resume", None) not in (None, self.intake_key):
+        if getattr(self, "restored", False) and getattr(self, "resume", None) not in (None, self.intake_key):
             intake.save_draft(store, actor, intake_key=self.resume, draft=None)
         self.post_message(self.ContactDone(ticket_id, outcome))
 

@@ -89,6 +89,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.received_at: datetime = datetime.min
         self.intake_key = uuid4().hex
         self.recent: list[intake.RecentTicket] = []
+        self.restored = False  # the parked contact `resume` was put back into the form
         self.pending = {}
         self._warned: set[str] = set()  # forbidden phrases already warned about
         self._typed = False  # the agent typed into the form before a late draft arrived
@@ -208,6 +209,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         if received := draft.get("received_at"):
             self.received_at = datetime.fromisoformat(received)
         self.restore_flow(draft)
+        self.restored = True
         self._lock_form()
         self._show_target()  # the countdown from when the contact was received, at once
         self.notify(t("new.draft_restored"))
@@ -242,7 +244,9 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
     def write_draft(self, value: str | None) -> None:
         intake.save_draft(self.ctx.store, self.ctx.actor, draft=value,
                           intake_key=self.intake_key or self.resume or intake.LEGACY_DRAFT_KEY,
-                          replaces=self.resume)
+                          # Only a contact really restored takes its parked draft's place: one
+                          # that arrived too late (typed over) stays parked, never lost.
+                          replaces=self.resume if self.restored else None)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -259,8 +263,8 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         field = (widget.id or "").removeprefix("new-") if widget is not None else ""
         if not self._quiet and self.is_mounted and field in ("phone", "name", "description"):
             self._typed = True
+        # (The description is the customer's own words: no wording warning there.)
         if isinstance(event, TextArea.Changed) and field == "description":
-            self.warn_forbidden(event.text_area.text)
             cap_text(event.text_area, DESCRIPTION_LIMIT)
             if self._suggest_timer is not None:
                 self._suggest_timer.stop()
@@ -392,7 +396,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         number = intake.link_contact(self.ctx.store, self.ctx.actor, ticket_id=ticket_id,
                                      intake_key=self.intake_key, text=values["description"],
                                      channel=label("channel", values["channel"]))
-        if self.resume not in (None, self.intake_key):
+        if self.restored and self.resume not in (None, self.intake_key):
             intake.save_draft(self.ctx.store, self.ctx.actor, intake_key=self.resume, draft=None)
         self.app.call_from_thread(self._linked, ticket_id, number)
 
