@@ -359,3 +359,28 @@ async def test_the_customers_recent_tickets_show_and_the_contact_can_join_one(de
                          "ORDER BY id DESC LIMIT 1", (newest.id,))
     assert "客户再次来电催促处理" in note
     assert intake.parked_contacts(demo_store, actor) == []
+
+
+async def test_keys_typed_right_after_n_land_in_the_phone_then_the_name(demo_store, monkeypatch):
+    """The lost-input bug: the scrolling form took the focus first (the phone field only a
+    moment later), so digits typed at once were lost and the name went into the phone field."""
+    from textual.screen import Screen
+
+    focused: list[str] = []
+    set_focus = Screen.set_focus
+
+    def recording(self, widget, *args, **kwargs):
+        if widget is not None and type(self).__name__ == "IntakeScreen":
+            focused.append(widget.id or type(widget).__name__)
+        return set_focus(self, widget, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "set_focus", recording)
+    app = app_for(demo_store, agent="a002")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("N", *"13912345678", "tab", *"Wang")
+        await settle(app, pilot)
+        screen = app.screen
+        assert focused and focused[0] == "new-phone", focused  # nothing takes the keys before it
+        assert screen.query_one("#new-phone", Input).value == "13912345678"
+        assert screen.query_one("#new-name", Input).value == "Wang"

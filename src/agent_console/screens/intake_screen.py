@@ -104,7 +104,7 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
                          "category": set(catalog.categories), "grade": {g.value for g in Grade}}
         yield Static(Content(t("new.title")), id="new-title")
         with Horizontal(id="new-body"):
-            with VerticalScroll(id="new-form"):
+            with VerticalScroll(id="new-form", can_focus=False):
                 yield Label(t("new.phone"))
                 yield Input(id="new-phone", max_length=20, placeholder="13812345678")
                 yield Static(id="new-customer")
@@ -156,7 +156,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
 
     def on_mount(self) -> None:
         self.received_at = self.ctx.store.clock.now()
-        self.query_one("#new-phone", Input).focus()
+        # The phone field at once. The scrolling form itself took the focus first (the screen's
+        # auto focus), so the digits typed right after N were lost, the Tab landed in the phone
+        # field and the name typed next went into it.
+        self.set_focus(self.query_one("#new-phone", Input), scroll_visible=False)
         self.prepare()
         self.set_interval(30, self._show_target)
         self._show_target()

@@ -330,6 +330,13 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         if count := len(intake.parked_contacts(self.ctx.store, self.ctx.actor)):
             self.app.call_from_thread(self.notify, t("intake.parked_offer", count=count),
                                       timeout=15)
+        # Ready the contact screen before N is pressed: built from cold it took seconds while
+        # the keys typed right after N went to this queue instead.
+        import agent_console.screens.intake_screen  # noqa: F401
+        from agent_console.services.classifier import classify
+
+        self.ctx.scripts.get()
+        classify("宽带")
 
     def action_scope(self, scope: str) -> None:
         self.set_filter(self.filter.with_(scope=scope))

@@ -51,6 +51,7 @@ class ScriptPanel(VerticalScroll):
     """
 
     def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("can_focus", False)  # Tab goes to its items, never to the panel itself
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.view: StepView | None = None
 
