@@ -384,3 +384,20 @@ async def test_keys_typed_right_after_n_land_in_the_phone_then_the_name(demo_sto
         assert focused and focused[0] == "new-phone", focused  # nothing takes the keys before it
         assert screen.query_one("#new-phone", Input).value == "13912345678"
         assert screen.query_one("#new-name", Input).value == "Wang"
+
+
+async def test_a_burst_of_keys_with_a_tab_goes_to_the_right_fields(demo_store):
+    """Keys arriving together from a terminal (a fast typist, a thin SSH link): the Tab must
+    move the cursor before the letters after it are taken."""
+    from textual import events
+
+    app = app_for(demo_store, agent="a002")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        assert screen.focused is screen.query_one("#new-phone", Input)
+        for key in [*"13912345678", "tab", *"Wang"]:  # as the driver posts them: no waiting
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await settle(app, pilot)
+        await wait_until(lambda: screen.query_one("#new-name", Input).value == "Wang",
+                         what="the name in the name field")
+        assert screen.query_one("#new-phone", Input).value == "13912345678"

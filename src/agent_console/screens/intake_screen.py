@@ -57,6 +57,11 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         Binding("f8", "abandon", "Hung up", id="abandon-contact", priority=True),
         Binding("f9", "customer_tickets", "Their tickets", id="customer-tickets", priority=True),
         Binding("escape", "leave", "Leave", id="back"),
+        # Tab moves the cursor the moment it is read. Left to bubble up from the field it took
+        # its turn behind the keys typed after it, which went into the field being left (the
+        # name typed after Tab landed in the phone field; a description in a select, lost).
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     class Suggested(Message):
@@ -518,3 +523,4 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         if any(self.form_values()[k] for k in ("phone", "name", "description")):
             self.notify(t("new.draft_kept"))
         self.dismiss(None)
+
