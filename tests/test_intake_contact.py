@@ -401,3 +401,31 @@ async def test_a_burst_of_keys_with_a_tab_goes_to_the_right_fields(demo_store):
         await wait_until(lambda: screen.query_one("#new-name", Input).value == "Wang",
                          what="the name in the name field")
         assert screen.query_one("#new-phone", Input).value == "13912345678"
+
+
+async def test_the_step_after_the_ticket_is_made_is_whole_and_has_the_cursor(demo_store):
+    """Leaving intake makes the ticket and refreshes the lines as the step changes: two
+    showings of the panel at once used to leave the new step without its items or cursor."""
+    app = app_for(demo_store, agent="a002")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press(*"13912345678", "tab", *"Wang")
+        screen.query_one("#new-work_type", Select).value = "consultation"
+        screen.query_one("#new-category", Select).value = "plan_dispute"
+        screen.query_one("#new-description", TextArea).text = "Asked about roaming in Japan"
+        await settle(app, pilot)
+        await pilot.press("f6")  # greet
+        panel = screen.query_one(ScriptPanel)
+        await wait_until(lambda: panel.view.key.endswith("/question"))
+        await settle(app, pilot)
+        panel.query_one("#field-topic", Select).value = "roaming"
+        panel.query_one("#field-account_specific", Select).value = "no"
+        await settle(app, pilot)
+        await pilot.press("f6")  # leaves intake: the ticket is made
+        await wait_until(lambda: screen.ticket_id is not None, what="the ticket")
+        await wait_until(lambda: panel.view.key.endswith("/listen"))
+        await settle(app, pilot)
+        box = panel.query_one("#tick-restate", Checkbox)
+        await wait_until(lambda: screen.focused is box, what="the cursor on the item")
+        await pilot.press("space", "f6")
+        await wait_until(lambda: screen.run.step.id == "lookup", what="the next step")

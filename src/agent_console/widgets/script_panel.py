@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -54,6 +55,7 @@ class ScriptPanel(VerticalScroll):
         kwargs.setdefault("can_focus", False)  # Tab goes to its items, never to the panel itself
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.view: StepView | None = None
+        self._showing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield from self._children(self.view)
@@ -90,6 +92,10 @@ class ScriptPanel(VerticalScroll):
         """Show a step. The step already shown is updated in place: what the agent is typing in
         it and where the cursor stands stay. A new step is built and, with `focus`, its first
         item takes the focus."""
+        async with self._showing:  # one at a time: a rebuild is never updated half-built
+            await self._show(view, focus)
+
+    async def _show(self, view: StepView, focus: bool) -> None:
         old = self.view
         self.view = view
         if old is not None and old.key == view.key and self._fields_of(old) == self._fields_of(view):
@@ -100,6 +106,8 @@ class ScriptPanel(VerticalScroll):
                 for found in self.query(selector):
                     found.update(Content(text))  # type: ignore[attr-defined]
                     found.display = bool(text) or selector in (".script-heading", ".script-say")
+            if focus:
+                self.focus_first()
             return
         await self.remove_children()
         await self.mount_all(list(self._children(view)))
