@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, Input, Select, TextArea
@@ -429,3 +430,53 @@ async def test_the_step_after_the_ticket_is_made_is_whole_and_has_the_cursor(dem
         await wait_until(lambda: screen.focused is box, what="the cursor on the item")
         await pilot.press("space", "f6")
         await wait_until(lambda: screen.run.step.id == "lookup", what="the next step")
+
+
+def test_greeting_and_goodbye_follow_the_channel(clock):
+    library = load_scripts()
+    for script in library.scripts.values():
+        greet, bye = script.step("greet"), script.step("farewell")
+        for lang in ("zh", "en"):
+            assert greet.lines(lang, "hall") != greet.lines(lang, "hotline"), script.id
+            said = " ".join((*greet.lines(lang, "hall"), *bye.lines(lang, "hall"))).casefold()
+            assert "calling" not in said and "来电" not in said, (script.id, said)
+    run = ScriptRun.start(library.get("consultation"), {"agent_name": "小李", "channel": "hall"},
+                          clock, library)
+    assert run.say("zh") == ["您好，欢迎光临！我是小李，请问您需要办理什么业务？"]
+
+
+def test_a_seat_setting_makes_the_hall_the_default_channel(tmp_path):
+    from agent_console.config import ConfigError, load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('seat_channel = "hall"\n', encoding="utf-8")
+    assert load_settings(path, environ={}).seat_channel == "hall"
+    assert load_settings(tmp_path / "none.toml", environ={}).seat_channel == "hotline"
+    path.write_text('seat_channel = "counter"\n', encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_settings(path, environ={})
+
+
+async def test_a_hall_seat_starts_contacts_at_the_hall(demo_store):
+    app = app_for(demo_store, agent="a001", seat_channel="hall")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(app, pilot)
+        assert screen.query_one("#new-channel", Select).value == "hall"
+        await wait_until(lambda: "welcome" in " ".join(screen.query_one(ScriptPanel).view.say))
+
+
+def test_a_consultation_needs_no_compensation_and_known_answers_are_not_asked_again(clock):
+    from agent_console.services.script_rules import check
+    from agent_console.services.scripts import parse_script
+
+    library = load_scripts()
+    consultation = library.get("consultation")
+    assert consultation.input_field("compensation_kind") is None
+    run = ScriptRun.start(consultation, {"form_phone": "13912345678",
+                                         "form_description": "日本漫游怎么收费"}, clock, library)
+    run.next()  # greet
+    assert run.step.id == "question" and run.values["question_text"] == "日本漫游怎么收费"
+    source = (Path(__file__).parent.parent / "src/agent_console/content/scripts/business_handling.toml")
+    text = source.read_text("utf-8").replace('kind = "choice"\nrequired = false\n', 'kind = "choice"\n', 1)
+    script, problems = parse_script("x.toml", text)
+    assert script is None and any("not required" in p.message for p in problems)

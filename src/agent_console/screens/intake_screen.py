@@ -322,6 +322,8 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         self.query_one("#new-locked", Static).update(Content(
             t("intake.locked", number=self.ticket_number)))
         self.query_one("#new-locked", Static).display = True
+        if self.focused is None or self.focused.disabled:
+            self.show_step(focus=True)  # the cursor goes on with the script
 
     # --- customer, classification, suggestions ---------------------------------------------------
 
