@@ -480,3 +480,23 @@ def test_a_consultation_needs_no_compensation_and_known_answers_are_not_asked_ag
     text = source.read_text("utf-8").replace('kind = "choice"\nrequired = false\n', 'kind = "choice"\n', 1)
     script, problems = parse_script("x.toml", text)
     assert script is None and any("not required" in p.message for p in problems)
+
+
+async def test_a_resumed_contact_shows_the_true_classification_countdown_at_once(demo_store, clock):
+    from datetime import timedelta
+
+    actor = actor_for(demo_store, "a001")
+    received = clock.now() - timedelta(minutes=10)
+    intake.save_draft(demo_store, actor, intake_key="k10", draft=json.dumps(
+        {"form": {"phone": "13912345678"}, "intake_key": "k10", "received_at": received.isoformat()}))
+    app = app_for(demo_store, agent="a001")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("P")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        await wait_until(lambda: screen.query_one("#new-phone", Input).value == "13912345678")
+        shown = str(screen.query_one("#new-target").render())
+        assert "5m" in shown and "15m" not in shown, shown

@@ -470,11 +470,13 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
 
     def _show_target(self) -> None:
         now = self.ctx.store.clock.now()
-        due = self.received_at + standards().classify_within  # content/standards.toml
+        within = standards().classify_within  # content/standards.toml
+        due, minutes = self.received_at + within, round(within.total_seconds() / 60)
         if self.ticket_id is not None:
-            text = t("new.classified")
+            text = t("intake.classified_within", minutes=minutes)
         elif now >= due:
-            text = t("new.target_over", due=local_time(due, self.ctx.zone, with_date=False))
+            text = t("intake.target_over", minutes=minutes,
+                     due=local_time(due, self.ctx.zone, with_date=False))
         else:
             text = t("new.target", due=local_time(due, self.ctx.zone, with_date=False),
                      left=duration((due - now).total_seconds() + 59))
