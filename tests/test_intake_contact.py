@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Input, Select, TextArea
 
-from agent_console.services import intake, tickets
-from agent_console.services.directory import get_preference, set_preference
+from agent_console.services import intake
 from agent_console.services.script_run import ScriptRun, render_line
 from agent_console.services.scripts import load_scripts
 from agent_console.services.standards import Standards, parse_standards, standards
@@ -466,7 +465,6 @@ async def test_a_hall_seat_starts_contacts_at_the_hall(demo_store):
 
 
 def test_a_consultation_needs_no_compensation_and_known_answers_are_not_asked_again(clock):
-    from agent_console.services.script_rules import check
     from agent_console.services.scripts import parse_script
 
     library = load_scripts()

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Input, Static
 
 from agent_console.db import ts
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import Navigate, OpenTicket, TicketChanged
+from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
 from agent_console.screens.context import ContextScreen, ScreenContext
