@@ -60,8 +60,10 @@ class IntakeScreen(IntakeFlow, ContextScreen[int | None]):
         # Tab moves the cursor the moment it is read. Left to bubble up from the field it took
         # its turn behind the keys typed after it, which went into the field being left (the
         # name typed after Tab landed in the phone field; a description in a select, lost).
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        Binding("tab", "app.focus_next", "Next field", id="next-field", show=False,
+                priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", id="previous-field",
+                show=False, priority=True),
     ]
 
     class Suggested(Message):
