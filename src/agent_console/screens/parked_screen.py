@@ -18,7 +18,14 @@ from agent_console.services import intake
 
 
 class ParkedScreen(ContextScreen[None]):
-    BINDINGS = [Binding("escape", "leave", "Back", id="back")]
+    BINDINGS = [
+        Binding("escape", "leave", "Back", id="back"),
+        # Enter pressed before the list has come is kept, not lost: it resumes the first one.
+        Binding("enter", "resume", "Resume", id="resume-contact", priority=True),
+    ]
+
+    loaded = False
+    enter_waiting = False
 
     class Loaded(Message):
         def __init__(self, parked: list[intake.ParkedContact]) -> None:
@@ -50,19 +57,33 @@ class ParkedScreen(ContextScreen[None]):
                      text=parked.description or "—",
                      ticket=parked.ticket_number or t("intake.parked_no_ticket"))
             options.add_option(Option(Content(line), id=parked.key))
+        self.loaded = True
         if not event.parked:
             options.add_option(Option(Content(t("intake.parked_none")), id="-", disabled=True))
-        else:
-            options.highlighted = 0
+            return
+        options.highlighted = 0
+        if self.enter_waiting:
+            self.action_resume()
+
+    def action_resume(self) -> None:
+        if not self.loaded:
+            self.enter_waiting = True
+            return
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self._resume(options.get_option_at_index(options.highlighted).id)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self._resume(event.option.id)
+
+    def _resume(self, key: str | None) -> None:
         from agent_console.screens.intake_screen import IntakeScreen
 
-        if not event.option.id or event.option.id == "-":
+        if not key or key == "-":
             return
         self.dismiss(None)
-        self.app.push_screen(IntakeScreen(self.ctx, resume=event.option.id))
+        self.app.push_screen(IntakeScreen(self.ctx, resume=key))
 
     def action_leave(self) -> None:
         self.dismiss(None)
