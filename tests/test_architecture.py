@@ -67,14 +67,15 @@ def test_every_binding_has_a_description_and_help_in_both_languages():
     import agent_console.app as app_module
     from agent_console.screens import (assign_screen, case_edit_screen, choice_screen,
                                        help_screen, knowledge_screen, intake_screen,
-                                       note_screen, queue_screen, status_screen, ticket_screen)
+                                       note_screen, parked_screen, queue_screen, status_screen,
+                                       ticket_screen)
     from agent_console.widgets import ticket_table
 
     classes = [app_module.AgentConsoleApp, assign_screen.AssignScreen, choice_screen.ChoiceScreen,
                help_screen.HelpScreen, note_screen.NoteScreen, queue_screen.QueueScreen,
                status_screen.StatusScreen, ticket_screen.TicketScreen, ticket_table.TicketTable,
                knowledge_screen.KnowledgeScreen, case_edit_screen.CaseEditScreen,
-               intake_screen.IntakeScreen]
+               intake_screen.IntakeScreen, parked_screen.ParkedScreen]
     for lang in ("en", "zh"):
         messages = i18n.catalog(lang)
         for cls in classes:

@@ -185,6 +185,13 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "intake.lookup": (None, lambda s, a: intake.lookup(s, a, phone="13912340000")),
     "intake.record_classification": (None, lambda s, a: intake.record_classification(
         s, a, ticket_id=_ticket(s, a).id, proposed={}, chosen={}, overridden=[])),
+    "intake.recent_tickets": (None, lambda s, a: intake.recent_tickets(s, a, customer_id=_customer(s))),
+    "intake.save_draft": (None, lambda s, a: intake.save_draft(s, a, intake_key="k1", draft="{}")),
+    "intake.load_draft": (None, lambda s, a: intake.load_draft(s, a, intake_key="k1")),
+    "intake.parked_contacts": (None, lambda s, a: intake.parked_contacts(s, a)),
+    "intake.link_contact": (None, lambda s, a: intake.link_contact(
+        s, a, ticket_id=_ticket(s, a).id, intake_key="k1", text="客户再次来电")),
+    "intake.abandon": (None, lambda s, a: intake.abandon(s, a, intake_key="k1", reason="客户挂机")),
     "intake.stored_run": (None, lambda s, a: intake.stored_run(s, a, ticket_id=_ticket(s, a).id)),
     "intake.save_run": (None, None),  # needs a script run: walked in tests/test_tickets.py
     "intake.finish": (None, None),  # needs a script run: walked in tests/test_tickets.py

@@ -73,7 +73,7 @@ def test_hang_up_mid_contact_keeps_the_draft(store: Path, behind_shell: bool):
         term.send("13800138000")
         term.expect("13800138000")  # drawn: typed less than a draft's delay ago, most likely
         _hang_up(term, f"mid-contact ({'no SIGHUP' if behind_shell else 'SIGHUP'})")
-    draft = json.loads(stored_row(store, DRAFT, ("new_ticket_draft",), timeout=1)[0])
+    draft = json.loads(stored_row(store, DRAFT, ("contact_draft:%",), timeout=1)[0])
     assert draft["form"]["phone"] == "13800138000"
 
 

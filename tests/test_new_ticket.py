@@ -63,7 +63,7 @@ async def test_an_unfinished_contact_comes_back(demo_store):
         app.screen.query_one("#new-description", TextArea).text = "IPTV 黑屏 1302"
 
         def draft() -> dict | None:  # written about a second behind the typing
-            raw = get_preference(demo_store, "a001", "new_ticket_draft")
+            raw = get_preference(demo_store, "a001", f"contact_draft:{app.screen.intake_key}")
             return json.loads(raw) if raw and "IPTV" in raw else None
 
         saved = await wait_until(draft)
@@ -73,7 +73,7 @@ async def test_an_unfinished_contact_comes_back(demo_store):
     again = app_for(demo_store)
     async with again.run_test(size=(120, 40)) as pilot:
         await settle(again, pilot)
-        await pilot.press("enter")  # the offer to resume the unfinished contact
+        await pilot.press("P", "enter")  # the list of unfinished contacts: resume the first
         await settle(again, pilot)
         screen = again.screen
         assert screen.query_one("#new-phone", Input).value == "13700001111"
@@ -95,14 +95,16 @@ def test_kill_9_mid_contact_then_resume_where_it_stood(tmp_path: Path):
         term.send("13800138000")
         term.expect("13800138000")
         row = stored_row(store, "SELECT value FROM agent_preference WHERE agent_code = 'a002' "
-                                "AND key = 'new_ticket_draft' AND value LIKE '%13800138000%'")
+                                "AND key LIKE 'contact_draft:%' AND value LIKE '%13800138000%'")
         term.kill()  # kill -9: nothing gets a chance to save
     assert json.loads(row[0])["form"]["phone"] == "13800138000"
 
     with Terminal(args, env) as term:
         term.expect("PIN")
         term.send("1111\r")
-        term.expect("unfinished contact")
+        term.expect("unfinished contact")  # said, not asked: no dialog takes the keys
+        term.send("P")
+        term.expect("Unfinished contacts")
         term.send("\r")  # resume it
         term.expect("13800138000")
 
@@ -183,7 +185,7 @@ async def test_a_complaint_from_first_keystroke_to_a_dissatisfied_survey(demo_st
         follow = tx.one("SELECT number, work_type, handler_id, parent_id FROM ticket "
                         "WHERE parent_id = ?", (ticket_id,))
     assert follow is not None and follow[1] == "follow_up" and follow[2] is not None
-    assert get_preference(demo_store, "a003", "new_ticket_draft") is None
+    assert intake.parked_contacts(demo_store, actor) == []  # the ended contact's draft is gone
 
 
 async def test_a_contact_solved_on_the_spot_closes_as_a_direct_answer(demo_store):

@@ -40,7 +40,7 @@ async def test_a_caller_inside_an_outage_is_answered_in_one_key(demo_store):
         await _banner_shown(pilot)
         intake = app.screen
         assert intake.outage_shown is not None and intake.outage_shown.number.startswith("OUT")
-        await pilot.press("f8")  # the one key
+        await pilot.press("ctrl+o")  # the one key
         await wait_until(lambda: app.screen is not intake, what="the contact to end")
         await settle(app, pilot)
     assert _counts(demo_store) == (answered + 1, made)  # recorded, no ticket

@@ -76,7 +76,15 @@ async def test_idle_lock_hides_everything_and_the_pin_resumes_where_you_were(dem
 
 
 async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(demo_store, clock):
-    from agent_console.services.directory import get_preference
+    import json
+
+    from agent_console.services import intake
+
+    def drafts(code: str) -> str:  # the agent's parked contacts, as stored
+        actor = actor_for(demo_store, code)
+        return " ".join(json.dumps(intake.load_draft(demo_store, actor, intake_key=p.key),
+                                   ensure_ascii=False)
+                        for p in intake.parked_contacts(demo_store, actor))
 
     app = app_for(demo_store, agent="a003")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -84,8 +92,7 @@ async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(dem
         await pilot.press("N")
         await settle(app, pilot)
         await pilot.press(*"13912345678")
-        await wait_until(lambda: "13912345678" in (get_preference(demo_store, "a003",
-                                                                   "new_ticket_draft") or ""),
+        await wait_until(lambda: "13912345678" in drafts("a003"),
                          what="the draft written")  # about a second behind the typing
         await settle(app, pilot)
         app.action_lock()
@@ -97,8 +104,8 @@ async def test_another_agent_takes_the_seat_and_the_first_draft_stays_theirs(dem
         await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen) and app.agent.code == "a004"
         assert len(app.screen_stack) == 2
-    assert '"13912345678"' in get_preference(demo_store, "a003", "new_ticket_draft")
-    assert get_preference(demo_store, "a004", "new_ticket_draft") is None
+    assert '"13912345678"' in drafts("a003")
+    assert drafts("a004") == ""
 
 
 async def test_reveal_on_a_ticket_needs_a_reason_and_ends_with_the_ticket(demo_store):

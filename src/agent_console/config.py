@@ -10,6 +10,7 @@ from pathlib import Path
 
 APP_NAME = "agent-console"
 ENV_PREFIX = "AGENT_CONSOLE_"
+CHANNELS = ("hotline", "hall", "app", "online", "sms", "social")  # models.vocab.Channel
 
 
 class ConfigError(Exception):
@@ -81,6 +82,9 @@ class Settings:
     sms_rate_per_minute: int = 60
     sms_lang: str = "zh"
     sms_command: str = ""
+    # The channel this seat takes contacts on: a hall counter is "hall" (the default channel of a
+    # new contact, and the greeting and goodbye its scripts read).
+    seat_channel: str = "hotline"
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -96,7 +100,8 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "backup_dir": str, "backup_keep": int, "backup_every_hours": float,
            "retention_daily": _flag, "thin": _flag,
            "sms_hours": str, "sms_zone": str, "sms_rate_per_minute": int, "sms_lang": str,
-           "sms_command": str}
+           "sms_command": str,
+           "seat_channel": str}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -110,6 +115,8 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError("setting 'refresh_seconds': must be between 0.2 and 60")
     if name in ("idle_lock_minutes", "lockout_minutes") and not 0.5 <= float(result) <= 1440:
         raise ConfigError(f"setting {name!r}: must be between 0.5 and 1440 minutes")
+    if name == "seat_channel" and result not in CHANNELS:
+        raise ConfigError(f"setting 'seat_channel': {result!r} is not one of: {', '.join(CHANNELS)}")
     if name == "lockout_attempts" and not 1 <= int(result) <= 100:
         raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
     if name == "sms_rate_per_minute" and not 1 <= int(result) <= 6000:

@@ -52,6 +52,8 @@ def lazy(target: str) -> Factory:
 DESTINATIONS: tuple[Destination, ...] = (
     Destination("N", "new-ticket", "key.new-ticket", None,
                 lazy("agent_console.screens.intake_screen:IntakeScreen")),
+    Destination("P", "parked-contacts", "key.parked-contacts", None,
+                lazy("agent_console.screens.parked_screen:ParkedScreen")),
     Destination("f2", "knowledge", "key.knowledge", None,
                 lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
     Destination("f9", "hall-counter", "key.hall-counter", None,

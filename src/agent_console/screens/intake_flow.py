@@ -35,6 +35,7 @@ class IntakeFlow:
         def show_error(self, field: str, message: str) -> None: ...
         def refusal_text(self, refused: InputError) -> tuple[str, str]: ...
         def _suggest(self) -> None: ...
+        def _lock_form(self) -> None: ...
         def query_one(self, selector: Any, expect_type: Any = None) -> Any: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
         def dismiss(self, result: Any = None) -> Any: ...
@@ -48,6 +49,8 @@ class IntakeFlow:
     due_time: str = ""
     snapshot: intake.CustomerSnapshot | None = None
     step_message: str = ""
+    wrong_shown: bool = False
+    pending: dict[str, str]  # what is typed in the current step's fields, as typed (kept if wrong)
     overrides: set[str]
     proposal: Any
 
@@ -68,7 +71,9 @@ class IntakeFlow:
         values = self.form_values()
         name = (self.snapshot.name if self.snapshot else "") or values["name"]
         return {"customer_name": name, "agent_name": self.ctx.actor.name,
-                "ticket_no": self.ticket_number, "due_time": self.due_time}
+                "ticket_no": self.ticket_number, "due_time": self.due_time,
+                "channel": values["channel"],  # greeting and goodbye follow the channel
+                "form_phone": values["phone"], "form_description": values["description"]}
 
     def _pick(self) -> Any:
         from agent_console.services.scripts import pick_script
@@ -105,6 +110,7 @@ class IntakeFlow:
         # A ticket made before contacts were keyed has no key to match.
         self.intake_key = str(draft.get("intake_key") or ("" if self.ticket_id else self.intake_key))
         self.due_time = str(draft.get("due_time") or "")
+        self.pending = {str(k): str(v) for k, v in (draft.get("pending") or {}).items()}
         if draft.get("run") and self.library is not None:
             try:
                 self.run = ScriptRun.from_record(draft["run"], self.library, self.ctx.store.clock)
@@ -115,28 +121,62 @@ class IntakeFlow:
     def flow_record(self) -> dict[str, Any]:
         return {"ticket_id": self.ticket_id, "ticket_number": self.ticket_number,
                 "intake_key": self.intake_key, "due_time": self.due_time,
-                "run": self.run.to_record() if self.run else None}
+                "run": self.run.to_record() if self.run else None, "pending": dict(self.pending)}
 
-    def show_step(self) -> None:
-        self.call_later(self.query_one(ScriptPanel).show, step_view(self))
+    def step_key(self) -> str:
+        run = self.run
+        return "" if run is None or run.step is None else f"{run.script.id}/{run.step.id}"
+
+    def show_step(self, focus: bool = False) -> None:
+        """Show the current step; `focus` (after a move) puts the cursor on its first item."""
+        self.call_later(self.query_one(ScriptPanel).show, step_view(self), focus=focus)
         if self.run is not None and self.run.step is not None and self.run.step.kb_hints:
             self._suggest()  # the step's knowledge-base hints search too
 
     # --- moving --------------------------------------------------------------------------------
 
+    def sync_panel(self) -> str | None:
+        """Take what the panel shows of the current step into the run, as the agent types:
+        ticks and valid values at once, a wrong value kept as typed. Returns the first field
+        whose value is wrong, or None."""
+        panel = self.query_one(ScriptPanel)
+        run = self.run
+        if run is None or run.finished or panel.view is None or panel.view.key != self.step_key():
+            return None
+        ticks, fields = panel.values()
+        for item, ticked in ticks.items():
+            run.tick(item, ticked)
+        wrong = None
+        for field, value in fields.items():
+            try:
+                run.fill(field, value)
+                self.pending.pop(field, None)
+            except InputError:
+                run.fill(field, "")
+                self.pending[field] = value
+                wrong = wrong or field
+        return wrong
+
+    def panel_changed(self) -> None:
+        """A tick or a value in the script panel: into the run, the lines read aloud, the draft."""
+        if self.sync_panel() is None and self.wrong_shown:
+            self.step_message, self.wrong_shown = "", False
+        self.show_step()
+        self.changed()
+
     def _take_panel(self) -> bool:
-        """Tick and fill from the panel; False (with the message shown) if a value is wrong."""
-        ticks, fields = self.query_one(ScriptPanel).values()
-        try:
-            for item, ticked in ticks.items():
-                self.run.tick(item, ticked)
-            for field, value in fields.items():
-                self.run.fill(field, value)
-        except InputError as refused:
-            field = self.run.script.input_field(refused.field)
-            name = field.label.get(current_language()) if field is not None else refused.field
+        """Tick and fill from the panel; False (with the message shown, the value kept as typed)
+        if a value is wrong."""
+        wrong = self.sync_panel()
+        if wrong is None:
+            wrong = next((f for f in self.pending if self.run.script.input_field(f) is not None
+                          and any(x.id == f for x in self.run.step.fields)), None)
+        if wrong is not None:
+            field = self.run.script.input_field(wrong)
+            name = field.label.get(current_language()) if field is not None else wrong
             self.step_message = t("script.invalid", field=name, kind=t(
                 f"script.kind.{field.kind.value}" if field is not None else "script.kind.text"))
+            self.wrong_shown = True
             self.show_step()
             return False
         return True
@@ -155,6 +195,7 @@ class IntakeFlow:
             self.show_step()
             return
         self.step_message = ""
+        self.pending = {}
         if self.ticket_id is None and (self.run.finished or self.run.stage != "intake"):
             self.create(self.form_values(), self.intake_key, then="step")  # intake is done
             return
@@ -165,7 +206,7 @@ class IntakeFlow:
         if self.run.finished:
             self.finish_contact(self.ticket_id, self.run)
         else:
-            self.show_step()
+            self.show_step(focus=True)
 
     def action_back_step(self) -> None:
         from agent_console.services.script_run import RunError
@@ -177,8 +218,9 @@ class IntakeFlow:
         except RunError:
             return
         self.step_message = ""
+        self.pending = {}
         self.changed()
-        self.show_step()
+        self.show_step(focus=True)
 
     def action_skip_step(self) -> None:
         from agent_console.screens.reason_screen import ReasonScreen
@@ -195,6 +237,7 @@ class IntakeFlow:
             if reason:
                 self.run.skip(reason)
                 self.step_message = ""
+                self.pending = {}
                 self._after_move()
 
         self.app.push_screen(ReasonScreen(t("script.skip_title")), skipped)
@@ -243,6 +286,7 @@ class IntakeFlow:
         self.ticket_id, self.ticket_number = event.created.id, event.created.number
         self.due_time = local_time(event.created.resolution_due, self.ctx.zone)
         self.show_error("", "")
+        self._lock_form()
         self.notify(t("new.created", number=event.created.number))
         self.refresh_context()
         if event.then == "step":
@@ -252,14 +296,14 @@ class IntakeFlow:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-writer")
     def finish_contact(self, ticket_id: int | None, run: Any) -> None:
-        from agent_console.services.directory import set_preference
-
         if ticket_id is None:
             return
         store, actor = self.ctx.store, self.ctx.actor
+        # The finish deletes the contact's draft in its own transaction.
         outcome = intake.finish(store, actor, ticket_id=ticket_id, run=run,
                                 intake_key=self.intake_key or None)
-        set_preference(store, actor.code, "new_ticket_draft", None)
+        if getattr(self, "restored", False) and getattr(self, "resume", None) not in (None, self.intake_key):
+            intake.save_draft(store, actor, intake_key=self.resume, draft=None)
         self.post_message(self.ContactDone(ticket_id, outcome))
 
     def on_intake_flow_contact_done(self, event: ContactDone) -> None:
@@ -291,12 +335,26 @@ def step_view(screen: IntakeFlow) -> StepView:
         kind = field.kind.value
         options: tuple[tuple[str, str], ...] = ()
         if kind == "choice":
-            options = tuple((o.text.get(lang), o.value) for o in field.options)
+            # Options the customer answers with a number (the survey) show that number first.
+            numbered = all(o.value.isdigit() for o in field.options)
+            options = tuple((f"{o.value} {o.text.get(lang)}" if numbered else o.text.get(lang),
+                             o.value) for o in field.options)
         elif kind == "yes_no":
             options = ((t("script.yes"), "yes"), (t("script.no"), "no"))
         value = run.values.get(field.id)
         shown = ("yes" if value else "no") if isinstance(value, bool) else str(value or "")
+        shown = screen.pending.get(field.id, shown)
         fields.append(FieldView(field.id, field.label.get(lang), kind, field.required, shown, options))
     hints = t("script.kb_hints", words="、".join(step.kb_hints)) if step.kb_hints else ""
+    phrases = forbidden_here(run, lang)
+    never = t("intake.never_say", phrases="；".join(phrases)) if phrases else ""
     return StepView(heading, tuple(run.say(lang)), checklist, tuple(fields), hints,
-                    screen.step_message)
+                    screen.step_message, key=screen.step_key(), forbidden=never)
+
+
+def forbidden_here(run: Any, lang: str) -> tuple[str, ...]:
+    """The phrases never to say at the current step: the step's own, then the script's."""
+    step = run.step if run is not None else None
+    if step is None:
+        return ()
+    return tuple(dict.fromkeys((*step.forbidden.get(lang), *run.script.forbidden.get(lang))))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from agent_console.screens.context import ScreenContext
 
 SUGGEST_DELAY = 0.4
-ANSWER_KEY = "f8"
+ANSWER_KEY = "ctrl+o"
 OUTAGE_BINDINGS = [
     Binding(ANSWER_KEY, "answer_outage", "Answered: outage", id="outage-answer", priority=True),
 ]

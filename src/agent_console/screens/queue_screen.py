@@ -13,7 +13,7 @@ from textual.widgets import Footer, Input, Static
 
 from agent_console.db import ts
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import Navigate, OpenTicket, TicketChanged
+from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
 from agent_console.screens.context import ContextScreen, ScreenContext
@@ -329,19 +329,20 @@ class QueueScreen(TicketActions, ContextScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft-offer")
     def offer_draft(self) -> None:
-        """A contact left unfinished (line dropped, process killed): offer it back at once."""
-        if directory.get_preference(self.ctx.store, self.ctx.actor.code, "new_ticket_draft"):
-            self.app.call_from_thread(self._offer)
+        """Contacts left unfinished (parked, line dropped, process killed): say so at once,
+        without a dialog that would take the keys the agent is already typing."""
+        from agent_console.services import intake
 
-    def _offer(self) -> None:
-        from agent_console.screens.choice_screen import ChoiceScreen
+        if count := len(intake.parked_contacts(self.ctx.store, self.ctx.actor)):
+            self.app.call_from_thread(self.notify, t("intake.parked_offer", count=count),
+                                      timeout=15)
+        # Ready the contact screen before N is pressed: built from cold it took seconds while
+        # the keys typed right after N went to this queue instead.
+        import agent_console.screens.intake_screen  # noqa: F401
+        from agent_console.services.classifier import classify
 
-        def chosen(value: str | None) -> None:
-            if value == "resume":
-                self.post_message(Navigate("new-ticket"))
-
-        self.app.push_screen(ChoiceScreen(t("new.resume_title"), [
-            (t("new.resume"), "resume"), (t("new.later"), "later")], "resume"), chosen)
+        self.ctx.scripts.get()
+        classify("宽带")
 
     def action_go_to_ticket(self) -> None:
         from agent_console.screens.contact_dialogs import GoToTicketScreen

@@ -12,9 +12,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from agent_console.i18n import t
 from agent_console.screens.form_buttons import SaveCancelButtons
+from agent_console.services.standards import standards
 from agent_console.widgets.localized import localize_bindings
 
-REASONS = ("verify_identity", "handle_business", "call_back", "other")
 
 
 class RevealScreen(SaveCancelButtons, ModalScreen[tuple[str, str] | None]):
@@ -40,9 +40,9 @@ class RevealScreen(SaveCancelButtons, ModalScreen[tuple[str, str] | None]):
                               id="reveal-field", value=self.fields[0], allow_blank=False,
                               prompt=t("ui.select"))
             yield Label(t("reveal.why"))
-            yield Select[str]([(t(f"reveal.reason.{r}"), r) for r in REASONS], id="reveal-reason",
-                              value=REASONS[0], allow_blank=False,
-                              prompt=t("ui.select"))
+            reasons = standards().reveal_reasons  # content/standards.toml
+            yield Select[str]([(t(f"reveal.reason.{r}"), r) for r in reasons], id="reveal-reason",
+                              value=reasons[0], allow_blank=False, prompt=t("ui.select"))
             yield Input(id="reveal-other", placeholder=t("reveal.other_placeholder"), max_length=200)
             yield Static(Content(t("reveal.notice")), id="reveal-notice")
             with Horizontal(id="dialog-buttons"):

@@ -36,6 +36,8 @@ class Action:
     TICKET_CASE = "ticket_case"
     TICKET_CLASSIFY = "ticket_classify"
     CONTACT_FINISH = "contact_finish"
+    CONTACT_ABANDON = "contact_abandon"
+    CONTACT_LINK = "contact_link"
     SCRIPT_RUN = "script_run"
     KB_CREATE = "kb_create"
     KB_EDIT = "kb_edit"

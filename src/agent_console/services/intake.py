@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from agent_console.db import to_db
+from agent_console.db import from_db, to_db
 from agent_console.models.read import TicketCreated
-from agent_console.models.vocab import EventKind, Grade, Role, Status, WorkType
+from agent_console.models.vocab import EventKind, Status, WorkType
 from agent_console.services import tickets, validation
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
+from agent_console.services.standards import standards
 from agent_console.services.store import NotFoundError, Store, Tx
 from agent_console.text import mask_phone
 
@@ -69,6 +70,34 @@ def lookup(store: Store, actor: Actor, *, phone: str) -> CustomerSnapshot | None
             (since, since, row.id))
     return CustomerSnapshot(row.id, row.name, mask_phone(row.phone), row.tier,
                             bool(row.green_channel), open_count or 0, recent or 0, complaints or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTicket:
+    """One of the customer's recent tickets, as the intake lookup lists it."""
+
+    id: int
+    number: str
+    category: str
+    work_type: str
+    status: str
+    created_at: datetime
+    is_open: bool
+
+
+def recent_tickets(store: Store, actor: Actor, *, customer_id: int,
+                   limit: int = 5) -> list[RecentTicket]:
+    """The customer's latest tickets the actor may see, newest first (open ones before closed)."""
+    from agent_console.services.queue import visible_clause
+
+    clause, params = visible_clause(actor)
+    with store.read() as tx:
+        rows = tx.all(f"SELECT t.id, t.number, t.category, t.work_type, t.status, t.created_at, "
+                      f"t.is_open FROM ticket t WHERE t.customer_id = ? AND {clause} "
+                      f"ORDER BY t.is_open DESC, t.created_at DESC, t.id DESC LIMIT ?",
+                      (customer_id, *params, max(1, min(limit, 20))))
+    return [RecentTicket(r.id, r.number, r.category, r.work_type, r.status,
+                         from_db(r.created_at), bool(r.is_open)) for r in rows]
 
 
 def record_classification(store: Store, actor: Actor, *, ticket_id: int, proposed: dict[str, str],
@@ -173,6 +202,9 @@ def finish(store: Store, actor: Actor, *, ticket_id: int, run: Any, intake_key: 
             (ticket_id, EventKind.NOTE.value))]
         written += [v for v in values.values() if isinstance(v, str)]
         score = _save_run(tx, ticket_id, run, "\n".join([notes, *written]))
+        if intake_key:  # the contact has ended: its draft (with the full number typed) goes
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, _draft_key(intake_key)))
         tx.audit(Action.CONTACT_FINISH, f"ticket:{row['number']}",
                  {"closed": closed, "follow_up": follow_up.number if follow_up else "",
                   "score": score})
@@ -197,16 +229,136 @@ def _follow_up_view(tx: Tx, ticket_id: int | None) -> TicketCreated | None:
 def _open_follow_up(tx: Tx, parent: dict[str, Any], note: str) -> TicketCreated:
     """二次回访: a ticket of its own (own deadline) for a service manager, linked to the parent."""
     phone = tx.scalar("SELECT phone FROM customer WHERE id = ?", (parent["customer_id"],))
+    rule = standards()  # who takes it and how soon: content/standards.toml
     manager = tx.scalar("SELECT code FROM agent WHERE role = ? AND active = 1 ORDER BY "
-                        "department = 'service' DESC, id LIMIT 1", (Role.SUPERVISOR.value,))
+                        "department = ? DESC, id LIMIT 1", (rule.follow_up_role,
+                                                            rule.follow_up_department))
     # Stored in no language: whoever reads it (in either) sees the work type "follow-up" from
     # the catalog beside it; the link is the parent's number, then the agent's own note.
     description = f"↩ {parent['number']}  {note.strip()}".strip()
     created = tickets.create_in(tx, phone=phone, channel=parent["channel"],
                                 work_type=WorkType.FOLLOW_UP, category=parent["category"],
-                                description=description, grade=Grade.IMPORTANT,
+                                description=description, grade=rule.follow_up_grade,
                                 parent_id=parent["id"])
+    if rule.follow_up_within is not None:
+        tx.execute("UPDATE ticket SET resolution_due = ? WHERE id = ?",
+                   (to_db(tx.now + rule.follow_up_within), created.id))
     if manager is not None:
         tickets.assign_in(tx, ticket_id=created.id, expected_version=1, handler=manager,
-                          owner=manager, department="service")
+                          owner=manager, department=rule.follow_up_department)
     return tickets.created_view(tickets.visible_row(tx, tickets.acting(tx), created.id))
+
+
+# An unfinished contact is parked as a draft of the agent's, one per contact (several may be
+# parked at once). A draft holds the full number typed: it is deleted when its contact ends.
+DRAFT_PREFIX = "contact_draft:"
+LEGACY_DRAFT_KEY = "new_ticket_draft"  # the single draft of earlier versions, offered once
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedContact:
+    key: str  # what load_draft takes
+    phone_masked: str
+    description: str
+    received_at: datetime | None
+    ticket_number: str
+    step: str
+
+
+def _draft_key(intake_key: str) -> str:
+    return intake_key if intake_key == LEGACY_DRAFT_KEY else DRAFT_PREFIX + intake_key
+
+
+def save_draft(store: Store, actor: Actor, *, intake_key: str, draft: str | None,
+               replaces: str | None = None) -> None:
+    """Park (or, with None, delete) the actor's draft of one contact; `replaces` names a draft
+    the contact was resumed from under another key, deleted in the same transaction."""
+    if not intake_key:
+        raise validation.InputError("intake_key", "a draft needs its contact", code="required")
+    with store.write(actor) as tx:
+        if replaces and replaces != intake_key:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, _draft_key(replaces)))
+        if draft is None:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, _draft_key(intake_key)))
+        else:
+            tx.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
+                       "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value",
+                       (actor.code, _draft_key(intake_key), draft))
+
+
+def load_draft(store: Store, actor: Actor, *, intake_key: str) -> dict[str, Any] | None:
+    """The actor's own parked draft of this contact, or None (never another agent's)."""
+    with store.read() as tx:
+        raw = tx.scalar("SELECT value FROM agent_preference WHERE agent_code = ? AND key = ?",
+                        (actor.code, _draft_key(intake_key)))
+    try:
+        draft = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return draft if isinstance(draft, dict) else None
+
+
+def parked_contacts(store: Store, actor: Actor) -> list[ParkedContact]:
+    """The actor's unfinished contacts, the one received first first."""
+    with store.read() as tx:
+        rows = tx.all("SELECT key, value FROM agent_preference WHERE agent_code = ? AND "
+                      "(key LIKE ? OR key = ?)", (actor.code, DRAFT_PREFIX + "%", LEGACY_DRAFT_KEY))
+    found = []
+    for key, raw in rows:
+        try:
+            draft = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(draft, dict):
+            continue
+        form = draft.get("form") if isinstance(draft.get("form"), dict) else draft
+        try:
+            received = datetime.fromisoformat(str(draft.get("received_at")))
+        except ValueError:
+            received = None
+        run = draft.get("run") if isinstance(draft.get("run"), dict) else {}
+        found.append(ParkedContact(
+            key.removeprefix(DRAFT_PREFIX), mask_phone(str(form.get("phone", ""))),
+            " ".join(str(form.get("description", "")).split())[:40],
+            received, str(draft.get("ticket_number") or ""), str(run.get("step") or "")))
+    return sorted(found, key=lambda p: (p.received_at is None, p.received_at or datetime.min, p.key))
+
+
+ABANDON_REASONS = ("customer_hung_up", "line_dropped", "wrong_number", "other")
+def abandon(store: Store, actor: Actor, *, intake_key: str, reason: str,
+            ticket_id: int | None = None, resumed_legacy: bool = False) -> None:
+    """The contact ends without the script (the customer hung up): recorded with the reason, in
+    the audit trail and on its ticket if one was made; the agent's draft of it is deleted."""
+    from agent_console.text import clean_line
+
+    text = clean_line(reason or "")[:200]
+    if not text:
+        raise validation.InputError("reason", "an abandoned contact needs a reason", code="required")
+    with store.write(actor) as tx:
+        target = f"contact:{intake_key}"
+        if ticket_id is not None:
+            row = tickets.visible_row(tx, tickets.acting(tx), ticket_id)
+            tx.event(ticket_id, EventKind.NOTE, text=f"[abandoned] {text}")
+            target = f"ticket:{row['number']}"
+        tx.audit(Action.CONTACT_ABANDON, target, {"reason": text, "intake_key": intake_key})
+        tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key IN (?, ?)",
+                   (actor.code, _draft_key(intake_key), LEGACY_DRAFT_KEY if resumed_legacy else ""))
+
+
+def link_contact(store: Store, actor: Actor, *, ticket_id: int, intake_key: str, text: str,
+                 channel: str = "") -> str:
+    """This contact is about a ticket the customer already has: it goes on that ticket's
+    timeline (no duplicate ticket) and the contact ends: its draft is deleted. Returns the
+    ticket's number."""
+    words = " ".join(text.split())[:validation.DESCRIPTION_LIMIT]
+    with store.write(actor) as tx:
+        row = tickets.visible_row(tx, tickets.acting(tx), ticket_id)
+        tx.event(ticket_id, EventKind.NOTE,
+                 text=f"[再次来电 / contacted again{f' · {channel}' if channel else ''}] {words}".strip())
+        tx.audit(Action.CONTACT_LINK, f"ticket:{row['number']}", {"intake_key": intake_key})
+        if intake_key:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, _draft_key(intake_key)))
+        return str(row["number"])

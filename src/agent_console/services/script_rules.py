@@ -53,8 +53,26 @@ def check(script: Script) -> Iterator[tuple[str, str]]:
             yield from _standard_field(f"{at}.fields[{k}]", f)
     for at, _, step in script.located_steps():
         yield from _check_step(at, step, fields, script)
+        yield from _optional_step(at, step)
+    if set(script.applies_to.work_types) == {"consultation"} and "compensation_kind" in fields:
+        yield "applies_to.work_types", ("a consultation is answered, not compensated: a script "
+                                        "only for consultations has no compensation step")
     if found == STAGES and script.is_complaint:
         yield from _empathy_first(script)
+
+
+def _optional_step(at: str, step: Step) -> Iterator[tuple[str, str]]:
+    """A step that may not apply (required = false) cannot demand anything of the agent."""
+    if step.required:
+        return
+    for k, f in enumerate(step.fields):
+        if f.required:
+            yield f"{at}.fields[{k}].required", ("the step is not required, so its fields cannot "
+                                                 "be: set required = false")
+    for k, item in enumerate(step.checklist):
+        if item.required:
+            yield f"{at}.checklist[{k}].required", ("the step is not required, so its items cannot "
+                                                    "be: set required = false")
 
 
 def _standard_field(at: str, f: InputField) -> Iterator[tuple[str, str]]:
@@ -76,12 +94,14 @@ def _check_step(at: str, step: Step, fields: dict[str, InputField],
             yield f"{at}.sets.{key}", f"unknown key; a step can set only {', '.join(STANDARD_SETS)}"
         elif value not in allowed:
             yield f"{at}.sets.{key}", f"{value!r} is not one of {', '.join(allowed)}"
-    for lang in ("zh", "en"):
-        for n, line in enumerate(step.say.get(lang)):
-            for name in PLACEHOLDER.findall(line):
-                if name not in STANDARD_PLACEHOLDERS and name not in fields:
-                    yield (f"{at}.say.{lang}[{n}]", f"unknown placeholder {{{name}}}: use "
-                           f"{', '.join(STANDARD_PLACEHOLDERS)} or a field id of this script")
+    variants = [("say", step.say), *((f"say_at.{c}", lines) for c, lines in step.say_at.items())]
+    for where, said in variants:
+        for lang in ("zh", "en"):
+            for n, line in enumerate(said.get(lang)):
+                for name in PLACEHOLDER.findall(line):
+                    if name not in STANDARD_PLACEHOLDERS and name not in fields:
+                        yield (f"{at}.{where}.{lang}[{n}]", f"unknown placeholder {{{name}}}: use "
+                               f"{', '.join(STANDARD_PLACEHOLDERS)} or a field id of this script")
     for k, branch in enumerate(step.branches):
         where = f"{at}.branches[{k}]"
         if branch.field is None and k != len(step.branches) - 1:

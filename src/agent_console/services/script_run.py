@@ -12,14 +12,12 @@ from pydantic import BaseModel, ConfigDict
 
 from agent_console.clock import Clock
 from agent_console.services.script_rules import PLACEHOLDER
+from agent_console.services.standards import standards
 from agent_console.services.scripts import Script, ScriptLibrary, StageId, Step, Text, Value
 from agent_console.services.store import InputError
 from agent_console.text import clean_line, strip_controls
 
 REASON_LIMIT = 200
-# Points of the adherence score: required steps done (in proportion), empathy before any
-# solution, and no forbidden phrase in the notes.
-STEP_POINTS, EMPATHY_POINTS, WORDING_POINTS = 60, 25, 15
 
 
 class RunError(Exception):
@@ -109,6 +107,7 @@ class ScriptRun:
         self._captured = dict(record.values)
         self._ticks = set(record.ticks)
         self._trail = list(record.trail)
+        self._prefill()
 
     @classmethod
     def start(cls, script: Script, context: Mapping[str, object], clock: Clock,
@@ -188,16 +187,14 @@ class ScriptRun:
         return option.text.get(lang) if option is not None else clean_line(value)
 
     def say(self, lang: str) -> list[str]:
-        """The current step's lines with placeholders filled; an unknown value stays visible as {name}."""
+        """The current step's lines with placeholders filled; never a raw {name} (see render_line)."""
         step = self.step
         if step is None:
             return []
 
-        def fill(match: re.Match[str]) -> str:
-            shown = self.value_text(match[1], lang)
-            return match[0] if shown is None else shown
-
-        return [PLACEHOLDER.sub(fill, line) for line in step.say.get(lang)]
+        lines = (render_line(line, lambda name: self.value_text(name, lang))
+                 for line in step.lines(lang, self._context.get("channel")))
+        return [line for line in lines if line]
 
     def ticked(self, item_id: str) -> bool:
         return f"{self._script_id}/{item_id}" in self._ticks
@@ -228,6 +225,21 @@ class ScriptRun:
     def update_context(self, values: Mapping[str, object]) -> None:
         """Add or change standard values such as ticket_no once the ticket exists."""
         self._context.update(_clean_context(values))
+        self._prefill()
+
+    def _prefill(self) -> None:
+        """Fields of the current step the form already answers start with the form's value
+        (context `form_phone`, `form_description`); what the agent typed is never replaced."""
+        step = self.step
+        if step is None:
+            return
+        for f in step.fields:
+            known = self._context.get(f"form_{f.from_form}") if f.from_form else None
+            if known and self._captured.get(f.id) in (None, ""):
+                try:
+                    self._captured[f.id] = f.parse(known)
+                except InputError:
+                    pass  # the form's value does not fit: the agent answers it
 
     def tick(self, item_id: str, ticked: bool = True) -> None:
         step = self._open_step()
@@ -302,8 +314,11 @@ class ScriptRun:
                 missed.append(Missed(script=script_id, step=step_id, title=step.title, skipped=None))
         empathy = self._empathy_first()
         found = self._forbidden_in(notes_text)
-        parts = (round(STEP_POINTS * done / total) if total else STEP_POINTS,
-                 EMPATHY_POINTS if empathy else 0, 0 if found else WORDING_POINTS)
+        # Points of the adherence score (content/standards.toml): required steps done (in
+        # proportion), empathy before any solution, and no forbidden phrase in the notes.
+        rule = standards()
+        parts = (round(rule.step_points * done / total) if total else rule.step_points,
+                 rule.empathy_points if empathy else 0, 0 if found else rule.wording_points)
         return Adherence(required_done=done, required_total=total, empathy_first=empathy,
                          forbidden_found=found, missed=tuple(missed), step_points=parts[0],
                          empathy_points=parts[1], wording_points=parts[2], score=sum(parts))
@@ -337,6 +352,7 @@ class ScriptRun:
             self._step_id, self.finished_at = None, now
         else:
             self._script_id, self._step_id = target
+            self._prefill()
 
     def _empathy_first(self) -> bool:
         """No resolution step before an empathy step was done; no empathy skipped or after a solution."""
@@ -360,6 +376,39 @@ class ScriptRun:
         used = {self.root, self._script_id, *(v.script for v in self._trail)}
         phrases = dict.fromkeys(p for s in sorted(used) for p in self._scripts[s].forbidden_phrases())
         return tuple(p for p in phrases if _fold(p) in notes)
+
+
+# A name may simply be left out ("Are you the account holder?"); any other value is the point of
+# its sentence, so the sentence goes when the value is not known yet.
+DROP_TOKEN = frozenset({"customer_name"})
+_SENTENCE = re.compile(r"[^。？！.?!]+[。？！.?!”\"]*|[。？！.?!]+")
+
+
+def render_line(line: str, value: Any) -> str:
+    """A line to read aloud: each {name} filled with `value(name)`. With no value it reads
+    naturally without it: a customer's name is left out with its comma or space; any other
+    placeholder takes its whole sentence with it (never half a sentence, never a raw {name}).
+    Returns "" when nothing of the line is left."""
+    kept: list[str] = []
+    for sentence in _SENTENCE.findall(line):
+        missing = False
+
+        def fill(match: re.Match[str]) -> str:
+            nonlocal missing
+            shown = value(match[1])
+            if shown is not None and shown != "":
+                return str(shown)
+            if match[1] in DROP_TOKEN:
+                return "\0"
+            missing = True
+            return ""
+
+        text = PLACEHOLDER.sub(fill, sentence)
+        if not missing:
+            kept.append(text)
+    out = re.sub(r"[,，]?[ \t]*\x00", "", "".join(kept)).strip()
+    out = re.sub(r"[ \t]+([,.?!;:])", r"\1", re.sub(r"[ \t]{2,}", " ", out))
+    return out
 
 
 def _fold(text: str) -> str:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
                       field_validator, model_validator)
 
-from agent_console.models.vocab import WorkType
+from agent_console.models.vocab import Channel, WorkType
 from agent_console.services import validation
 from agent_console.services.script_rules import check
 from agent_console.services.store import InputError
@@ -104,6 +104,9 @@ class InputField(_Model):
     label: Text
     required: bool = True
     options: tuple[Option, ...] = ()
+    # What the contact form already holds is not asked again: the field starts with the form's
+    # phone or description (the agent may still change it).
+    from_form: Literal["phone", "description"] | None = None
 
     @model_validator(mode="after")
     def _options_fit_kind(self) -> InputField:
@@ -195,6 +198,9 @@ class Step(_Model):
     id: Ident
     title: Text
     say: Lines = Lines()
+    # Lines for one channel in place of `say` (say_at.hall: no "thank you for calling" across a
+    # counter); any channel without its own lines reads `say`.
+    say_at: dict[Channel, Lines] = {}
     checklist: tuple[CheckItem, ...] = ()
     fields: tuple[InputField, ...] = ()
     branches: tuple[Branch, ...] = ()
@@ -203,6 +209,14 @@ class Step(_Model):
     sets: dict[Ident, str] = {}
     required: bool = True
     skippable: bool = False
+
+
+    def lines(self, lang: str, channel: str | None = None) -> tuple[str, ...]:
+        """What to say here in `lang`, at `channel` when the step has lines of its own for it."""
+        for key, lines in self.say_at.items():
+            if key == channel:
+                return lines.get(lang)
+        return self.say.get(lang)
 
 
 class Stage(_Model):
