@@ -97,7 +97,8 @@ def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue) -> Non
                 elif op == "claim":
                     version = tickets.claim(store, agent, ticket_id=ticket_id,
                                             expected_version=detail.version)
-                    wrote["versions"].append((ticket_id, version))
+                    if version != detail.version:  # claiming one's own ticket writes nothing
+                        wrote["versions"].append((ticket_id, version))
                 else:
                     target = "in_progress" if detail.status in ("new", "assigned") else (
                         "pending_customer" if detail.status == "in_progress" else "in_progress")

@@ -96,7 +96,7 @@ async def _board(pilot) -> None:
     from textual.widgets import DataTable
 
     await _settled(pilot)
-    await pilot.press("f9")
+    await pilot.press("f10")
     await wait_until(lambda: pilot.app.screen.query(DataTable) and
                      pilot.app.screen.query_one(DataTable).row_count > 0, what="the board")
     await settle(pilot.app, pilot)

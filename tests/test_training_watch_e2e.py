@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.e2e_pty import Terminal, demo_env, make_demo_store, stored_row
 
-F8, F9 = "\x1b[19~", "\x1b[20~"
+F8, F9 = "\x1b[23~", "\x1b[20~"  # F11 opens training; F9 is the run screen's say box
 IDLE_SECONDS = 8.0
 
 

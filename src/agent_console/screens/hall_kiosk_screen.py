@@ -60,7 +60,7 @@ class HallKioskScreen(ContextScreen[None]):
                 yield Input(id="hall-phone", max_length=20, password=True)
                 yield Label(t("hall.kiosk.lane"))
                 yield Select[str]([(t("hall.lane.normal"), NORMAL)], id="hall-lane",
-                                  value=NORMAL, allow_blank=False)
+                                  value=NORMAL, allow_blank=False, prompt=t("ui.select"))
             with Vertical(id="hall-kiosk-ticket"):
                 yield Static(Content(t("hall.kiosk.your_number")), classes="hall-caption")
                 yield Digits("", id="hall-ticket-digits")
