@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e_pty import Terminal, demo_env, make_demo_store  # noqa: E402
+from tests.e2e_pty import Terminal, demo_env, make_demo_store
 
 
 def main(argv: list[str] | None = None) -> int:

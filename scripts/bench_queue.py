@@ -25,11 +25,11 @@ import argparse
 import fcntl
 import os
 import pty
+import pwd
 import re
 import signal
 import statistics
 import struct
-import pwd
 import subprocess
 import sys
 import tempfile

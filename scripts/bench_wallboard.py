@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import bench_queue  # noqa: E402  (the pty session and its byte log)
+import bench_queue
 
 CLI = bench_queue.CLI
 

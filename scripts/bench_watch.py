@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e_pty import Terminal, demo_env, make_demo_store, plain  # noqa: E402
+from tests.e2e_pty import Terminal, demo_env, make_demo_store
 
 F8 = "\x1b[19~"
 
@@ -30,8 +30,8 @@ def main() -> int:
                         help="the queue's refresh_seconds (default: the shipped 1 s)")
     args = parser.parse_args()
     from agent_console.clock import SystemClock
-    from agent_console.services.directory import find_agent
     from agent_console.services.actor import Actor
+    from agent_console.services.directory import find_agent
     from agent_console.services.store import open_store
     from agent_console.services.training import runs
     from agent_console.services.training.customer import CustomerSim

@@ -111,7 +111,7 @@ def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue) -> Non
             done["conflict"] += 1
         except BusyError:
             done["busy"] += 1
-        except Exception:  # noqa: BLE001 - what a user would have seen, counted and shown
+        except Exception:
             done["error"] += 1
             if done["error"] <= 3:
                 traceback.print_exc(file=sys.stderr)

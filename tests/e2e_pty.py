@@ -94,7 +94,8 @@ class Terminal:
             try:
                 self.raw += os.read(self.fd, 65536)
             except OSError:  # EIO: nothing holds the terminal open any more
-                raise AssertionError(f"the app exited; last drawn: {plain(self.raw)[-600:]!r}")
+                raise AssertionError(
+                    f"the app exited; last drawn: {plain(self.raw)[-600:]!r}") from None
 
     def started(self, timeout: float = DEADLINE) -> None:
         """Wait until the app writes its first bytes (its terminal driver has started)."""

@@ -65,10 +65,19 @@ def test_catalogs_have_the_same_keys_and_placeholders():
 
 def test_every_binding_has_a_description_and_help_in_both_languages():
     import agent_console.app as app_module
-    from agent_console.screens import (assign_screen, case_edit_screen, choice_screen,
-                                       help_screen, knowledge_screen, intake_screen,
-                                       note_screen, parked_screen, queue_screen, status_screen,
-                                       ticket_screen)
+    from agent_console.screens import (
+        assign_screen,
+        case_edit_screen,
+        choice_screen,
+        help_screen,
+        intake_screen,
+        knowledge_screen,
+        note_screen,
+        parked_screen,
+        queue_screen,
+        status_screen,
+        ticket_screen,
+    )
     from agent_console.widgets import ticket_table
 
     classes = [app_module.AgentConsoleApp, assign_screen.AssignScreen, choice_screen.ChoiceScreen,

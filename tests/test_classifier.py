@@ -21,8 +21,14 @@ from agent_console.classify_cli import add_classify_parser, read_examples, run_c
 from agent_console.config import config_dir
 from agent_console.models.vocab import WorkType
 from agent_console.services.catalog import load_catalog
-from agent_console.services.classifier import (RULES_FILE, Classifier, RulesError, classify,
-                                               default_classifier, load_rules)
+from agent_console.services.classifier import (
+    RULES_FILE,
+    Classifier,
+    RulesError,
+    classify,
+    default_classifier,
+    load_rules,
+)
 from agent_console.services.store import InputError
 
 CATALOG = load_catalog()

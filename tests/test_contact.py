@@ -8,7 +8,8 @@ import pytest
 from agent_console.services import contact, tickets
 from agent_console.services.store import InputError, NotFoundError
 from tests.conftest import actor_for
-from tests.test_tickets import H, _actions, _events, _new, teams  # noqa: F401 - a fixture
+from tests.test_tickets import H, _actions, _events, _new
+from tests.test_tickets import teams as teams  # a fixture the tests here take by name
 
 
 def test_claiming_a_ticket_you_hold_writes_nothing(store):

@@ -7,18 +7,38 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import agent_console.services as services_package
 from agent_console.models.vocab import Role
-from agent_console.services import (audit, auth, backup, case_review, compensation, contact,
-                                    customers, hall, handover, intake, kb_jsonl, knowledge, kpi,
-                                    learning, outage, permissions as p, privacy, report, site, sms,
-                                    synonyms, tickets)
+from agent_console.services import (
+    audit,
+    auth,
+    backup,
+    case_review,
+    compensation,
+    contact,
+    customers,
+    hall,
+    handover,
+    intake,
+    kb_jsonl,
+    knowledge,
+    kpi,
+    learning,
+    outage,
+    privacy,
+    report,
+    site,
+    sms,
+    synonyms,
+    tickets,
+)
+from agent_console.services import permissions as p
 from agent_console.services.errors import Refused
 from agent_console.services.training import runs
 from agent_console.services.training.moves import Said

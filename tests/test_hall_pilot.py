@@ -86,7 +86,7 @@ async def test_the_kiosk_issues_a_number_with_a_range_and_a_masked_phone(demo_st
 async def test_the_display_shows_a_call_and_why_a_priority_number_went_first(demo_store):
     app = make_hall_app(demo_store, settings_for(demo_store, "en"), None)
     desk = actor_for(demo_store, "a005")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         await wait_until(lambda: isinstance(app.screen, HallDisplayScreen) and app.screen.loaded)
         hall.open_counter(demo_store, desk, counter="4")
         hall.issue(demo_store, desk, service="payment", lane="green")

@@ -19,7 +19,6 @@ from agent_console.widgets.script_panel import ScriptPanel
 
 from .conftest import actor_for, app_for, settle, wait_until
 
-
 # --- standards as data --------------------------------------------------------------------------
 
 def test_standards_file_holds_todays_figures():

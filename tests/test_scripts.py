@@ -16,8 +16,14 @@ from agent_console.clock import FrozenClock
 from agent_console.services.catalog import load_catalog
 from agent_console.services.script_rules import STAGES
 from agent_console.services.script_run import RunError, ScriptRun, StepIncomplete
-from agent_console.services.scripts import (FieldKind, ScriptLibrary, StageId, load_scripts,
-                                            parse_script, pick_script)
+from agent_console.services.scripts import (
+    FieldKind,
+    ScriptLibrary,
+    StageId,
+    load_scripts,
+    parse_script,
+    pick_script,
+)
 from agent_console.services.store import InputError
 
 REQUIRED_SCRIPTS = {"broadband_fault", "mobile_fault", "billing_dispute", "plan_dispute",

@@ -10,12 +10,12 @@ import sys
 import pytest
 
 from agent_console import cli
+from agent_console.db import to_db
 from agent_console.models.kb import CaseCreate, Fallback
 from agent_console.models.vocab import EventKind
 from agent_console.services import cjk, knowledge, learning, site, synonyms
 from agent_console.services.classifier import default_classifier
 from agent_console.services.store import InputError, Refused
-from agent_console.db import to_db
 
 from .conftest import actor_for, make_store
 
@@ -229,6 +229,7 @@ def test_the_cli_asks_for_each_proposal(demo_store, monkeypatch):
     from types import SimpleNamespace
 
     from agent_console.classify_cli import run_learn
+
     from .conftest import settings_for
 
     plant(demo_store, POINTS, "vas")

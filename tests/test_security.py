@@ -93,7 +93,7 @@ def test_customer_change_is_refused_or_logged_by_role(demo_store, role):
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_kb_editing_follows_the_table(demo_store, role):
     case = knowledge.search(demo_store, query="光猫")[0]
-    agent = AGENT_OF_ROLE[role]
+    AGENT_OF_ROLE[role]
     if permissions.EDIT_KB in EXPECTED[role]:
         assert knowledge.retire_case(demo_store, who(demo_store, role), case_id=case.id,
                                      retired=True, reason="过时").retired
@@ -149,7 +149,7 @@ def test_pins_are_stored_only_as_salted_slow_hashes(demo_store):
 def test_five_wrong_pins_lock_the_agent_and_the_lock_survives_a_restart(demo_store, clock, tmp_path):
     from tests.conftest import make_store
 
-    for attempt in range(4):
+    for _attempt in range(4):
         with pytest.raises(auth.SignInError) as refused:
             auth.sign_in(demo_store, code="a001", pin="0000")
         assert refused.value.reason == "wrong"

@@ -13,10 +13,10 @@ import pytest
 from textual.widgets import Input, Select
 
 from agent_console.cli import make_app
+from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
 from agent_console.screens.queue_screen import QueueScreen
 from agent_console.screens.sign_in_screen import SignInScreen
 from agent_console.screens.ticket_screen import TicketScreen
-from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
 from agent_console.services import audit
 
 from .conftest import actor_for, app_for, settings_for, settle, wait_until

@@ -7,8 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agent_console.models.vocab import ClockKind, Grade, SlaState
-from agent_console.services.sla import (Calendar, PolicyError, clock_view, compute_dues, load_policy,
-                                        parse_zone, policy_from_dict, running_state)
+from agent_console.services.sla import (
+    Calendar,
+    PolicyError,
+    clock_view,
+    compute_dues,
+    load_policy,
+    parse_zone,
+    policy_from_dict,
+    running_state,
+)
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)

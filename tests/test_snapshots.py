@@ -134,7 +134,6 @@ DIALOGS = {
     "status": ("s",),
     "note": ("n",),
     "resolution": ("r",),
-    "case-edit": ("M",),
     "help": ("f1",),
     "lock": ("ctrl+l",),
     "go-to-ticket": ("escape", "#"),
@@ -157,6 +156,22 @@ def _retire_reason(pilot):
                          what="the reason dialog")
         await _settled(pilot)
     return run(pilot)
+
+
+def _case_editor(pilot):
+    async def run(pilot) -> None:
+        await _kb_search("光猫")(pilot)
+        await pilot.press("down", "e")
+        await wait_until(lambda: pilot.app.screen.__class__.__name__ == "CaseEditScreen",
+                         what="the case editor")
+        await _settled(pilot)
+    return run(pilot)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_dialog_case_edit(snap_compare, demo_store, lang):
+    app = app_for(demo_store, lang=lang, agent="s900")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_case_editor)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

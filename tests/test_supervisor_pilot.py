@@ -118,7 +118,7 @@ async def test_queue_row_counts_down_to_a_promised_callback(demo_store):
     compensation.promise_callback(demo_store, agent, ticket_id=ticket_id,
                                   due_at=demo_store.clock.now() + timedelta(minutes=10))
     app = app_for(demo_store, agent="a001")
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         table = await wait_until(lambda: app.screen.query(TicketTable) and
                                  app.screen.query_one(TicketTable), what="the queue")
         row = await wait_until(lambda: next((r for r in table.rows if r.id == ticket_id), None),

@@ -14,8 +14,7 @@ import pytest
 from agent_console.models.vocab import Status
 from agent_console.services import audit, intake, tickets
 from agent_console.services.actor import Actor
-from agent_console.services.store import (SENTINEL_KEY, ConflictError, InputError, NotFoundError,
-                                          Store)
+from agent_console.services.store import SENTINEL_KEY, ConflictError, InputError, NotFoundError, Store
 from tests.conftest import NOW, actor_for, make_store
 
 H = timedelta(hours=1)

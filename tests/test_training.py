@@ -14,15 +14,25 @@ from pathlib import Path
 
 import pytest
 
+from agent_console.services.store import InputError
 from agent_console.services.training.autoplay import autoplay, branches
 from agent_console.services.training.customer import CustomerSim, replay
 from agent_console.services.training.lint import lint
-from agent_console.services.training.moves import (CaseUsed, Classified, Compensation, Ending, RunRecord,
-                                                   Said, StepDone, StepSkipped, Tick, frames)
+from agent_console.services.training.moves import (
+    CaseUsed,
+    Classified,
+    Compensation,
+    Ending,
+    RunRecord,
+    Said,
+    StepDone,
+    StepSkipped,
+    Tick,
+    frames,
+)
 from agent_console.services.training.phrases import Phrasebook, PhraseSet
 from agent_console.services.training.rubric import CertificationRule, certify, load_certification_rule, score
 from agent_console.services.training.scenario import Scenario, load_scenarios
-from agent_console.services.store import InputError
 from agent_console.training_cli import add_train_parser, run_train
 
 REQUIRED = ("outage_angry_broadband", "billing_overcharge", "plan_hidden_terms", "porting_contract",

@@ -4,7 +4,6 @@ screen over its sandbox, scoring with evidence, certification, results and watch
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import pytest
 from textual.widgets import Checkbox, Input, Select, TextArea
@@ -14,7 +13,7 @@ from agent_console.services.errors import Refused
 from agent_console.services.training import runs
 from agent_console.services.training.customer import CustomerSim
 from agent_console.services.training.moves import Said, StepDone
-from tests.conftest import DEADLINE, actor_for, app_for, settle, wait_until
+from tests.conftest import actor_for, app_for, settle, wait_until
 
 SCENARIO = "outage_angry_broadband"
 
@@ -161,7 +160,7 @@ async def _walk_script(pilot, screen, *, say: dict[str, str], stop: int = 40) ->
         if step == "confirm_outage":
             screen.query_one("#new-suggestions").focus()
             cases = screen.query_one("#new-suggestions")
-            await wait_until(lambda: cases.hits, what="similar cases")
+            await wait_until(lambda cases=cases: cases.hits, what="similar cases")
             screen.open_case(cases.hits[0].id)
             await wait_until(lambda: any(e.move.kind == "case_used"
                                          for e in screen.sim.record.events), what="case used")
@@ -178,7 +177,7 @@ async def _walk_script(pilot, screen, *, say: dict[str, str], stop: int = 40) ->
         await pilot.pause()
         before = (run.step.id if run.step else None, len(run.trail))
         await pilot.press("f6")
-        await wait_until(lambda: screen.run.finished or
+        await wait_until(lambda before=before: screen.run.finished or
                          (screen.run.step.id if screen.run.step else None,
                           len(screen.run.trail)) != before, what=f"past step {step}")
 
@@ -199,7 +198,6 @@ async def test_a_run_on_the_real_screens_plays_to_a_passing_score(demo_store):
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await _start(pilot)
         assert "TRAINING / 培训" in str(screen.query_one("#train-banner").render())
-        sandbox = screen.sandbox.store
         await _fill_intake(pilot, screen)
         await _walk_script(pilot, screen, say=SAY_AT)
         made = screen.ticket_id

@@ -11,8 +11,8 @@ from textual import events
 from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, TextArea
 
-from agent_console.screens.ticket_screen import TicketScreen, _describe
 from agent_console.models.read import EventView
+from agent_console.screens.ticket_screen import TicketScreen, _describe
 from agent_console.services import tickets
 from agent_console.widgets.pasting import PasteFilter, prepare_paste
 from agent_console.widgets.ticket_table import TicketTable
@@ -165,7 +165,7 @@ def _overlap_app():
 
         def compose(self):
             with Horizontal(id="under"):
-                for number in range(20):  # an edge every three cells: odd and even places
+                for _number in range(20):  # an edge every three cells: odd and even places
                     yield Static("甲乙丙丁" * 2)
             yield Static("受理内容已保存为草稿，未查到订购记录", id="over")
 

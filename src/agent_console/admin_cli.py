@@ -28,7 +28,7 @@ def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None
                                 metavar="{add,list,set-role,reset-pin,disable,enable,bind}")
     roles = [r.value for r in Role]
 
-    def command(name: str, help_text: str, *, code: bool = True):  # noqa: ANN202
+    def command(name: str, help_text: str, *, code: bool = True):
         parser = asub.add_parser(name, help=help_text)
         common(parser)
         add_proof_arguments(parser)

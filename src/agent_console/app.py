@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -18,8 +18,8 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from agent_console.config import Settings
 from agent_console import destinations as navigation
+from agent_console.config import Settings
 from agent_console.destinations import Destination
 from agent_console.i18n import set_language, t
 from agent_console.messages import Navigate, OpenTicket, TerminalClosed
@@ -180,7 +180,7 @@ class AgentConsoleApp(App[None]):
         try:
             await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True),
                                    HANG_UP_SAVE_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # a store too busy to answer in time keeps the draft written a second before
         self.exit(return_code=HANG_UP_EXIT_CODE)
 

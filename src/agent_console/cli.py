@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
 from agent_console.backup_cli import add_backup_parsers, run_backup, run_restore
-from agent_console.privacy_cli import add_privacy_parsers, run_privacy
 from agent_console.classify_cli import add_classify_parser, run_classify, run_learn, wants_store
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
@@ -22,14 +20,15 @@ from agent_console.hall_cli import add_hall_parser, run_hall
 from agent_console.i18n import t
 from agent_console.kb_cli import add_kb_parser, run_kb
 from agent_console.kpi_cli import add_kpi_parser, run_kpi
-from agent_console.report_cli import add_report_parser, run_report
-from agent_console.shift_cli import add_shift_parsers, run_callback, run_compensation
 from agent_console.models.read import AgentInfo
 from agent_console.outage_cli import add_outage_parsers, run_outage
+from agent_console.privacy_cli import add_privacy_parsers, run_privacy
+from agent_console.report_cli import add_report_parser, run_report
 from agent_console.services.catalog import CatalogError
 from agent_console.services.errors import ServiceError
 from agent_console.services.sla import PolicyError
 from agent_console.services.store import Store
+from agent_console.shift_cli import add_shift_parsers, run_callback, run_compensation
 from agent_console.ticket_cli import add_ticket_parser, run_ticket
 from agent_console.training_cli import add_train_parser, run_train, run_train_results
 

@@ -4,7 +4,8 @@ The App builds its keys, the command palette and F1 help from this list, and off
 destination only to a role with its permission. A new screen (reports, training, the hall
 queue) is its module plus one line here:
 
-    Destination("f4", "reports", "key.reports", RUN_REPORTS, lazy("agent_console.screens.reports_screen:ReportsScreen")),
+    Destination("f7", "reports", "key.reports", RUN_REPORTS,
+                lazy("agent_console.screens.reports_screen:ReportsScreen")),
 
 with `key.<id>` and `keyhelp.<id>` in both catalogs. The factory is called with the signed-in
 agent's `ScreenContext` and returns the screen.

@@ -100,8 +100,8 @@ class TerminalGuardDriver(LinuxDriver):
     def _read_input(self) -> None:
         """Textual 8.2.8's `LinuxDriver.run_input_thread`, with each read passed through a
         `PasteFilter` before the parser sees it (see `widgets.pasting`)."""
-        from codecs import getincrementaldecoder
         import selectors
+        from codecs import getincrementaldecoder
 
         from textual._loop import loop_last
         from textual._xterm_parser import XTermParser

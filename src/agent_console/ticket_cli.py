@@ -12,8 +12,8 @@ from agent_console.config import Settings
 from agent_console.i18n import current_language, label, t
 from agent_console.models.vocab import Channel, Grade, Status, WorkType
 from agent_console.services.errors import InputError
-from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.services.store import Store
+from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.text import clean_line, display_width
 
 # Work types only the app makes (a follow-up belongs to the survey that opened it).

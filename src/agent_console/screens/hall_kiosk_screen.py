@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.widgets import Digits, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from agent_console.hall_text import wait_text
 from agent_console.i18n import current_language, t
 from agent_console.screens.context import ContextScreen, ScreenContext
-from agent_console.hall_text import wait_text
 from agent_console.screens.hall_display_screen import DIGIT_CHARS
 from agent_console.services import hall
 from agent_console.services.hall_rules import NORMAL, HallConfig

@@ -16,9 +16,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from agent_console.i18n import t
 from agent_console.messages import OpenTicket
 from agent_console.screens.context import ContextScreen, ScreenContext
+from agent_console.screens.wallboard_screen import fit
 from agent_console.services.handover import HandoverView
 from agent_console.text import clean_line
-from agent_console.screens.wallboard_screen import fit
 
 
 class HandoverScreen(ContextScreen[None]):

@@ -24,8 +24,8 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, Text
 from textual.worker import Worker
 
 from agent_console.formatting import duration, local_time
-from agent_console.messages import OpenTicket
 from agent_console.i18n import current_language, label, t
+from agent_console.messages import OpenTicket
 from agent_console.models.kb import CaseHit
 from agent_console.models.vocab import Channel, Grade, WorkType
 from agent_console.screens.context import ContextScreen, ScreenContext
@@ -35,8 +35,8 @@ from agent_console.services import intake, knowledge
 from agent_console.services.errors import InputError
 from agent_console.services.standards import standards
 from agent_console.services.validation import DESCRIPTION_LIMIT
-from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.capped_text import cap_text
+from agent_console.widgets.case_list import CaseList
 from agent_console.widgets.script_panel import ScriptPanel
 
 DRAFT_DELAY = 0.8

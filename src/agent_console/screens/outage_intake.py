@@ -157,12 +157,13 @@ class OutageIntake:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="outage-answer")
     def answer_from_outage(self, found: OutageView, customer_id: int | None, channel: str) -> None:
-        from agent_console.screens.intake_screen import DRAFT_KEY
-        from agent_console.services.directory import set_preference
+        from agent_console.services import intake
 
         outage.answer_contact(self.ctx.store, self.ctx.actor, outage_id=found.id,
                               customer_id=customer_id, channel=channel)
-        set_preference(self.ctx.store, self.ctx.actor.code, DRAFT_KEY, None)
+        # The contact has ended: its draft (with the number the agent typed) goes.
+        key = self.intake_key or self.resume or intake.LEGACY_DRAFT_KEY  # type: ignore[attr-defined]
+        intake.save_draft(self.ctx.store, self.ctx.actor, intake_key=key, draft=None)
         self.post_message(self.OutageAnswered(found.number))
 
     def on_outage_intake_outage_answered(self, event: OutageAnswered) -> None:

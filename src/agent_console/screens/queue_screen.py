@@ -396,7 +396,7 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         self.app.push_screen(ChoiceScreen(t("queue.pick_channel"), choices, self.filter.channel),
                              self._picked("channel"))
 
-    def _picked(self, field: str):  # noqa: ANN202 - a dismiss callback
+    def _picked(self, field: str):
         def apply(value: str | None) -> None:
             if value is not None:
                 self.set_filter(self.filter.with_(**{field: value}))

@@ -16,7 +16,6 @@ from agent_console.services.standards import standards
 from agent_console.widgets.localized import localize_bindings
 
 
-
 class RevealScreen(SaveCancelButtons, ModalScreen[tuple[str, str] | None]):
     """Returns (field, reason)."""
 

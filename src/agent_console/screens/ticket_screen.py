@@ -11,8 +11,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -23,10 +23,10 @@ from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
 from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
-from agent_console.services.sla import ClockView
 from agent_console.services.contact import CustomerTicket, customer_tickets
+from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
+from agent_console.services.sla import ClockView
 from agent_console.services.tickets import ticket_detail
 from agent_console.text import clean_line, strip_controls
 from agent_console.widgets.wrapped import Wrapped

@@ -8,8 +8,15 @@ from typing import Any
 from rich.text import Text
 
 from agent_console.i18n import t
-from agent_console.services.training.moves import (CaseUsed, Classified, Compensation, Move, Said,
-                                                   StepDone, StepSkipped)
+from agent_console.services.training.moves import (
+    CaseUsed,
+    Classified,
+    Compensation,
+    Move,
+    Said,
+    StepDone,
+    StepSkipped,
+)
 from agent_console.text import clean_line
 
 BANNER = "TRAINING / 培训"

@@ -7,8 +7,6 @@ replay). `r` opens the replay: one frame per move, as it happened, stepped with 
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -17,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from agent_console.i18n import t
@@ -26,7 +23,6 @@ from agent_console.screens.training_common import banner, clock, move_text
 from agent_console.services.training import runs
 from agent_console.services.training.moves import RunRecord, frames
 from agent_console.text import clean_line
-from agent_console.widgets.localized import localize_bindings
 
 BANNER_CSS = "{screen} .train-banner { height: 1; background: $warning; color: $text; text-style: bold; padding: 0 1; }"
 

@@ -19,7 +19,6 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,14 +27,22 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, OptionList, RichLog, Static
 
-from agent_console.i18n import current_language, t
+from agent_console.i18n import t
 from agent_console.screens.context import ScreenContext
 from agent_console.screens.intake_screen import IntakeScreen
-from agent_console.screens.training_common import banner, clock, customer_lines, line
+from agent_console.screens.training_common import banner, clock, line
 from agent_console.services.training import runs
 from agent_console.services.training.customer import CustomerSim
-from agent_console.services.training.moves import (CaseUsed, Classified, Compensation, Move, Said,
-                                                   StepDone, StepSkipped, Tick)
+from agent_console.services.training.moves import (
+    CaseUsed,
+    Classified,
+    Compensation,
+    Move,
+    Said,
+    StepDone,
+    StepSkipped,
+    Tick,
+)
 from agent_console.services.training.sandbox_store import Sandbox
 
 SAY_LIMIT = 300
@@ -261,12 +268,12 @@ class TrainingRunScreen(IntakeScreen):
                 try:
                     runs.record_move(store, actor, run_id=self.run_id, second=second, move=move,
                                      reaction=reaction, shown=shown, position=position)
-                except Exception:  # noqa: BLE001 - the record is kept in memory and scored anyway
+                except Exception:
                     pass
             elif kind == "finish":
                 try:
                     outcome = runs.finish_run(store, actor, run_id=self.run_id, record=item)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self.post_message(self.Finished(None, str(exc)))
                     return
                 self.post_message(self.Finished(outcome))

@@ -164,8 +164,6 @@ class TrainingScreen(ContextScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train-start")
     def prepare_run(self, scenario_id: str, assignment_id: int | None, lang: str) -> None:
-        from agent_console.screens.training_run_screen import TrainingRunScreen
-        from agent_console.services.training.customer import CustomerSim
 
         try:
             screen = make_run(self.ctx, scenario_id, assignment_id, lang)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,8 +25,7 @@ from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.training_common import banner, clock, line, move_text
 from agent_console.services.permissions import RUN_TRAINING
 from agent_console.services.training import runs
-from agent_console.services.training.moves import (CustomerState, Event, Line, Reaction,
-                                                   RunRecord)
+from agent_console.services.training.moves import CustomerState, Event, Line, Reaction, RunRecord
 from agent_console.services.training.rubric import score
 
 POLL_SECONDS = 0.5  # a move shows within a second; an idle poll writes nothing to the terminal
@@ -99,7 +97,7 @@ class TrainingWatchScreen(ContextScreen[None]):
         while not self._stop.wait(POLL_SECONDS):
             try:
                 self.poll()
-            except Exception:  # noqa: BLE001 - a busy store: ask again next second
+            except Exception:
                 continue
 
     # --- reading -------------------------------------------------------------------------------
@@ -238,7 +236,7 @@ class TrainingWatchScreen(ContextScreen[None]):
             if controlling:
                 runs.release(self.ctx.store, self.ctx.actor, run_id=self.run_id)
             runs.stop_watching(self.ctx.store, self.ctx.actor, run_id=self.run_id)
-        except Exception:  # noqa: BLE001 - the run may have finished meanwhile
+        except Exception:
             pass
 
 

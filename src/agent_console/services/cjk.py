@@ -10,7 +10,8 @@ one-character query can be a prefix query that finds every occurrence.
 English words are stemmed (charges, charged -> charg; cancelled, cancelling -> cancel) by a
 small suffix stripper, the same for the text indexed and for queries, so that a word is found
 in any of its forms. Words with digits, words of three letters or fewer, and words with a
-capital after the first letter (codes such as LOS, ONT, PPPoE) are kept as they are. INDEX_VERSION names what the index holds: a store indexed with
+capital after the first letter (codes such as LOS, ONT, PPPoE) are kept as they are.
+INDEX_VERSION names what the index holds: a store indexed with
 an older version is re-indexed when opened.
 """
 

@@ -11,8 +11,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agent_console.models.vocab import Grade, WorkType
 from agent_console.services.catalog import Catalog, load_catalog
@@ -133,14 +141,14 @@ class Complaint(_Model):
 class Defaults(_Model):
     work_type: WorkType = WorkType.CONSULTATION
     grade: Grade = Grade.GENERAL
-    confident_score: float = Field(5.0, gt=0)
+    confident_score: float = Field(default=5.0, gt=0)
 
 
 class Rules(_Model):
     """A whole rules file, or the shipped file merged with the one in the config dir."""
 
     version: Literal[1] = 1
-    scan_limit: int = Field(2000, ge=100, le=100_000)
+    scan_limit: int = Field(default=2000, ge=100, le=100_000)
     defaults: Defaults = Defaults()
     grade_by_work_type: dict[WorkType, Grade] = {}
     complaint: Complaint = Complaint()

@@ -16,6 +16,7 @@ from agent_console.services import tickets
 from agent_console.services.actor import Actor
 from agent_console.services.errors import ConflictError, InputError, NotFoundError, Refused
 from agent_console.services.permissions import RUN_REPORTS
+from agent_console.services.queue import visible_clause
 from agent_console.services.store import Store, Tx
 from agent_console.text import clean_line
 
@@ -73,7 +74,7 @@ class CompensationRecord:
 
 def _record(row: Any) -> CompensationRecord:
     return CompensationRecord(row[0], row[1], row[2], float(row[3]), row[4], row[5],
-                              from_db(row[6]), row[7], row[8], from_db(row[9]))  # type: ignore[arg-type]
+                              from_db(row[6]), row[7], row[8], from_db(row[9]))
 
 
 _SELECT = ("SELECT c.id, c.ticket_id, c.kind, c.amount, c.reason, g.code, c.given_at, c.status, "
@@ -168,7 +169,7 @@ _CALLBACKS = ("SELECT p.id, p.ticket_id, t.number, p.due_at, p.note, p.done_at "
 
 
 def _callback(row: Any) -> Callback:
-    return Callback(row[0], row[1], row[2], from_db(row[3]), row[4], from_db(row[5]))  # type: ignore[arg-type]
+    return Callback(row[0], row[1], row[2], from_db(row[3]), row[4], from_db(row[5]))
 
 
 def promise_callback(store: Store, actor: Actor, *, ticket_id: int, due_at: datetime,
@@ -211,7 +212,7 @@ def open_callbacks(store: Store, actor: Actor, *, ticket_ids: list[int] | None =
                    mine: bool = False) -> list[Callback]:
     """Promised call-backs not yet made: on the given tickets (the queue's markers), or the
     actor's own (for the warning before they are due), soonest first."""
-    clause, params = tickets.visible_clause(actor)
+    clause, params = visible_clause(actor)
     sql = f"{_CALLBACKS} WHERE p.done_at IS NULL AND {clause}"
     args: list[Any] = list(params)
     if ticket_ids is not None:

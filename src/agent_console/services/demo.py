@@ -6,14 +6,13 @@ import json
 import random
 import tomllib
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from agent_console.db import to_db
-from agent_console.models.vocab import (TRANSITIONS, Channel, EventKind, Grade, Status, Tier,
-                                        WorkType)
+from agent_console.models.vocab import TRANSITIONS, Channel, EventKind, Grade, Status, Tier, WorkType
 from agent_console.services.auth import hash_pin
 from agent_console.services.sla import Targets
 from agent_console.services.store import Store
@@ -64,9 +63,9 @@ def _pick(rng: random.Random, weights: dict[Any, int]) -> Any:
 
 
 def _customers(rng: random.Random, content: dict[str, Any], count: int,
-               now: datetime) -> list[tuple]:
+               now: datetime) -> list[tuple[Any, ...]]:
     phones: set[str] = set()
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     while len(rows) < count:
         phone = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
         if phone in phones:
@@ -91,7 +90,7 @@ class DemoRefused(Exception):
 
 def is_demo_store(store: Store) -> bool:
     with store.read() as tx:
-        return tx.scalar("SELECT value FROM store_meta WHERE key = 'origin'") == "demo"
+        return bool(tx.scalar("SELECT value FROM store_meta WHERE key = 'origin'") == "demo")
 
 
 def check_demo_target(store: Store) -> None:
@@ -114,7 +113,7 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
     categories = list(store.catalog.categories)
     customers = _customers(rng, content, max(20, tickets // 3), now)
     agents = content["agents"]
-    events: list[tuple] = []
+    events: list[tuple[Any, ...]] = []
     ticket_rows: list[dict[str, Any]] = []
     for ticket_id in range(1, tickets + 1):
         row, ticket_events = _ticket(store, rng, content, ticket_id, now, categories, customers,
@@ -170,8 +169,8 @@ def _demo_case_lines() -> list[str]:
 
 
 def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id: int,
-            now: datetime, categories: list[str], customers: list[tuple],
-            agents: list[dict[str, Any]]) -> tuple[dict[str, Any], list[tuple]]:
+            now: datetime, categories: list[str], customers: list[tuple[Any, ...]],
+            agents: list[dict[str, Any]]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     category = rng.choice(categories)
     work_type = rng.choice(_TYPE_BY_CATEGORY.get(category, (WorkType.FAULT, WorkType.COMPLAINT,
                                                              WorkType.CONSULTATION)))
@@ -210,7 +209,7 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
     dept_agents = [i for i, a in enumerate(agents, 1) if a["department"] == department
                    and a["role"] in ("agent", "senior")] or [1]
     front_agents = [i for i, a in enumerate(agents, 1) if a["role"] in ("agent", "senior")]
-    events: list[tuple] = [(ticket_id, to_db(created), rng.choice(front_agents), EventKind.CREATED,
+    events: list[tuple[Any, ...]] = [(ticket_id, to_db(created), rng.choice(front_agents), EventKind.CREATED,
                             json.dumps({"grade": targets.grade, "raised_by": targets.raised_by,
                                         "department": department or ""}))]
     row: dict[str, Any] = {
@@ -252,7 +251,7 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
 
 
 def _walk(rng: random.Random, row: dict[str, Any], final: Status, targets: Targets,
-          now: datetime, dept_agents: list[int], events: list[tuple]) -> None:
+          now: datetime, dept_agents: list[int], events: list[tuple[Any, ...]]) -> None:
     """Move the ticket from new to `final` through the allowed transitions, with timed events."""
     created: datetime = row["created_at"]
     span = (now - created).total_seconds()

@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, fields
 
 from agent_console.models.read import AgentInfo
-from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
 from agent_console.services.actor import Actor
+from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
 from agent_console.services.store import Store
 
 _AGENT_COLUMNS = "id, code, name, role, team, department"

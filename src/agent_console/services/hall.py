@@ -603,7 +603,7 @@ def day_measures(store: Store, actor: Actor, *, day: str = "") -> list[Measure]:
 
 # --- the demo --------------------------------------------------------------------------------
 
-def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple]) -> int:
+def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple[Any, ...]]) -> int:
     """A morning in the demo hall: numbers served in the last two hours (so waits come from real
     service times), three counters open, two customers at counters, eight waiting."""
     cfg = _config(tx)

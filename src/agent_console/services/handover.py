@@ -70,7 +70,7 @@ def _view(tx: Tx, handover_id: int) -> HandoverView:
                  "LEFT JOIN agent b ON b.id = h.to_agent_id WHERE h.id = ?", (handover_id,))
     if row is None:
         raise NotFoundError(f"handover {handover_id}")
-    return HandoverView(row[0], row[1], row[2], row[3], from_db(row[4]),  # type: ignore[arg-type]
+    return HandoverView(row[0], row[1], row[2], row[3], from_db(row[4]),
                         from_db(row[5]), row[6], row[7], _items(tx, handover_id))
 
 
@@ -102,7 +102,7 @@ def draft_handover(store: Store, actor: Actor, *, notes: str = "") -> HandoverVi
                       "ELSE resolution_due END AS due, description FROM ticket "
                       "WHERE handler_id = ? AND is_open = 1 ORDER BY due, id LIMIT ?",
                       (actor.agent_id, ITEM_LIMIT))
-        for ticket_id, number, due, description in held:
+        for ticket_id, _number, due, description in held:
             kind = "near_deadline" if str(due) <= near else "open_ticket"
             rows.append((kind, ticket_id, due, clean_line(description)[:80]))
         for ticket_id, due, note in tx.all(

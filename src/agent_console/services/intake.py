@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db
 from agent_console.models.read import TicketCreated
@@ -16,7 +16,7 @@ from agent_console.services import tickets, validation
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.standards import standards
-from agent_console.services.store import NotFoundError, Store, Tx
+from agent_console.services.store import InputError, NotFoundError, Store, Tx
 from agent_console.text import mask_phone
 
 RECENT_DAYS = 30
@@ -56,7 +56,7 @@ def lookup(store: Store, actor: Actor, *, phone: str) -> CustomerSnapshot | None
     """
     try:
         number = validation.phone("phone", phone)
-    except validation.InputError:
+    except InputError:
         return None
     since = to_db(store.clock.now() - timedelta(days=RECENT_DAYS))
     with store.read() as tx:
@@ -130,7 +130,7 @@ def _save_run(tx: Tx, ticket_id: int, run: Any, notes: str) -> int:
                "finished_at = excluded.finished_at",
                (ticket_id, run.root, record, adherence.model_dump_json(), adherence.score,
                 _finished_at(run)))
-    return adherence.score
+    return cast(int, adherence.score)
 
 
 def _finished_at(run: Any) -> str | None:
@@ -192,6 +192,7 @@ def finish(store: Store, actor: Actor, *, ticket_id: int, run: Any, intake_key: 
                               status=Status.CLOSED)
             closed = True
         existing = _follow_up_of(tx, ticket_id)
+        follow_up: TicketCreated | None
         if existing is None and str(values.get("satisfaction")) == "3":
             follow_up = _open_follow_up(tx, row, str(values.get("follow_up_note") or ""))
         else:
@@ -213,8 +214,8 @@ def finish(store: Store, actor: Actor, *, ticket_id: int, run: Any, intake_key: 
 
 def _follow_up_of(tx: Tx, parent_id: int) -> int | None:
     """The follow-up a finish of this contact already opened."""
-    return tx.scalar("SELECT id FROM ticket WHERE parent_id = ? AND work_type = ? ORDER BY id "
-                     "LIMIT 1", (parent_id, WorkType.FOLLOW_UP.value))
+    return cast("int | None", tx.scalar("SELECT id FROM ticket WHERE parent_id = ? AND work_type = ? "
+                                        "ORDER BY id LIMIT 1", (parent_id, WorkType.FOLLOW_UP.value)))
 
 
 def _follow_up_view(tx: Tx, ticket_id: int | None) -> TicketCreated | None:
@@ -274,7 +275,7 @@ def save_draft(store: Store, actor: Actor, *, intake_key: str, draft: str | None
     """Park (or, with None, delete) the actor's draft of one contact; `replaces` names a draft
     the contact was resumed from under another key, deleted in the same transaction."""
     if not intake_key:
-        raise validation.InputError("intake_key", "a draft needs its contact", code="required")
+        raise InputError("intake_key", "a draft needs its contact", code="required")
     with store.write(actor) as tx:
         if replaces and replaces != intake_key:
             tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
@@ -313,12 +314,16 @@ def parked_contacts(store: Store, actor: Actor) -> list[ParkedContact]:
             continue
         if not isinstance(draft, dict):
             continue
-        form = draft.get("form") if isinstance(draft.get("form"), dict) else draft
+        form = draft.get("form")
+        if not isinstance(form, dict):
+            form = draft
         try:
             received = datetime.fromisoformat(str(draft.get("received_at")))
         except ValueError:
             received = None
-        run = draft.get("run") if isinstance(draft.get("run"), dict) else {}
+        run = draft.get("run")
+        if not isinstance(run, dict):
+            run = {}
         found.append(ParkedContact(
             key.removeprefix(DRAFT_PREFIX), mask_phone(str(form.get("phone", ""))),
             " ".join(str(form.get("description", "")).split())[:40],
@@ -335,7 +340,7 @@ def abandon(store: Store, actor: Actor, *, intake_key: str, reason: str,
 
     text = clean_line(reason or "")[:200]
     if not text:
-        raise validation.InputError("reason", "an abandoned contact needs a reason", code="required")
+        raise InputError("reason", "an abandoned contact needs a reason", code="required")
     with store.write(actor) as tx:
         target = f"contact:{intake_key}"
         if ticket_id is not None:

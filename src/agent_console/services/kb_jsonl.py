@@ -16,9 +16,17 @@ from agent_console.models.kb import CaseCreate, ImportReport, LineProblem
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.errors import InputError
-from agent_console.services.knowledge import (EDITABLE, REQUIRED, change_case, check_case,
-                                              index_for, insert_cases, load_case, next_case_id,
-                                              quoted)
+from agent_console.services.knowledge import (
+    EDITABLE,
+    REQUIRED,
+    change_case,
+    check_case,
+    index_for,
+    insert_cases,
+    load_case,
+    next_case_id,
+    quoted,
+)
 from agent_console.services.permissions import EDIT_KB
 from agent_console.services.store import Store, Tx
 from agent_console.text import clean_line

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db
 from agent_console.models.kb import Case, CaseChange, CaseCreate, CaseHit, CaseSearch, Fallback
@@ -187,15 +187,15 @@ def find_cases(store: Store, *, query: str, limit: int = 20, category: str | Non
         found = synonyms.expand(text, synonyms.table(tx, store.url), prefix_last=True)
         if not found.parts and not found.exact:
             return CaseSearch(())
-        every = [found.exact]
+        every: list[Sequence[cjk.Part]] = [found.exact]
         if found.expanded:
             every += [*([found.literal] if found.literal != found.exact else []), found.parts]
-        some = [found.parts] if len(found.exact) > 1 else []
-        pieces = cjk.pieces(found.exact)
+        some: list[Sequence[cjk.Part]] = [found.parts] if len(found.exact) > 1 else []
+        pieces: list[cjk.Part] = [*cjk.pieces(found.exact)]
         pieces += [part for part in found.parts if isinstance(part, cjk.Either)]
-        tries = [(every, False, Fallback.NONE), (some, True, Fallback.WORDS),
-                 ([*([pieces] if pieces != found.exact else []), found.single], True,
-                  Fallback.PIECES)]
+        tries: list[tuple[list[Sequence[cjk.Part]], bool, str]] = [
+            (every, False, Fallback.NONE), (some, True, Fallback.WORDS),
+            ([*([pieces] if pieces != found.exact else []), found.single], True, Fallback.PIECES)]
         hits: list[CaseHit] = []
         for stages, any_, fallback in tries:
             for parts in stages:
@@ -310,7 +310,7 @@ _INSERT_CASE = ("INSERT INTO kb_case (id, title, symptoms, cause, resolution, pr
 
 def next_case_id(tx: Tx) -> int:
     """The id the next new case gets (ids are given here: the index keys on them)."""
-    return tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM kb_case")
+    return cast(int, tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM kb_case"))
 
 
 def insert_cases(tx: Tx, index: CaseIndex, cases: Sequence[tuple[int, CaseCreate]], *,
@@ -436,7 +436,7 @@ def scrub_case_in(tx: Tx, case_id: int, scrub: Callable[[str], str]) -> bool:
     fields = {f: scrub(getattr(old, f)) for f in ("title", "symptoms", "cause", "resolution",
                                                    "prevention")}
     tags = tuple(scrub(tag) for tag in old.tags)
-    changed = {f: v for f, v in fields.items() if v != getattr(old, f)}
+    changed: dict[str, Any] = {f: v for f, v in fields.items() if v != getattr(old, f)}
     if tags != old.tags:
         changed["tags"] = tags
     for history_id, before, after in tx.all(

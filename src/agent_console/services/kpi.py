@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db
 from agent_console.models.vocab import GRADE_ORDER, Grade, WorkType
@@ -112,7 +112,7 @@ def config_from_text(text: str, source: str = "kpis.toml") -> KpiConfig:
 
 
 def _document(tx: Tx, kind: str) -> str | None:
-    return tx.scalar("SELECT body FROM site_document WHERE kind = ? AND name = ''", (kind,))
+    return cast("str | None", tx.scalar("SELECT body FROM site_document WHERE kind = ? AND name = ''", (kind,)))
 
 
 def config_for(store: Store) -> KpiConfig:
@@ -334,7 +334,8 @@ def fetch_all(tx: Tx, sql: str, params: Sequence[Any]) -> list[Any]:
     """Every row of a large read inside the unit of work: on SQLite straight from the driver's
     cursor of the transaction's own connection (no row objects made), elsewhere through `tx`."""
     if tx.store.is_sqlite:
-        return tx.conn.connection.driver_connection.execute(sql, tuple(params)).fetchall()
+        rows: list[Any] = tx.conn.connection.driver_connection.execute(sql, tuple(params)).fetchall()
+        return rows
     return tx.all(sql, params)
 
 
@@ -423,7 +424,7 @@ def on_time(facts: Facts, params: dict[str, Any]) -> KpiValue:
     """Tickets whose clock ended (met, or past its deadline): share met before the deadline."""
     clock = params.get("clock", "resolution")
     counted, base = [], []
-    grades: dict[str, list[int]] = {g.value: [0, 0] for g in GRADE_ORDER}  # type: ignore[misc]
+    grades: dict[str, list[int]] = {g.value: [0, 0] for g in GRADE_ORDER}
     for r in facts.rows:
         if params.get("work_type") and r.work_type != params["work_type"]:
             continue
@@ -459,7 +460,7 @@ def followup_on_time(facts: Facts, params: dict[str, Any]) -> KpiValue:
 
 
 def _repeat_after(facts: Facts, r: Fact, days: int) -> bool:
-    limit = to_db(from_db(r.created_at) + timedelta(days=days))  # type: ignore[operator]
+    limit = to_db(from_db(r.created_at) + timedelta(days=days))
     for c in facts.by_key().get((r.customer_id, r.category), ()):
         if c.id != r.id and r.created_at < c.created_at < limit \
                 and c.work_type != WorkType.FOLLOW_UP.value:
@@ -507,7 +508,7 @@ def repeat_ratio(facts: Facts, params: dict[str, Any]) -> KpiValue:
         if r.work_type != work_type:
             continue
         base.append(r.id)
-        floor = to_db(from_db(r.created_at) - timedelta(days=days))  # type: ignore[operator]
+        floor = to_db(from_db(r.created_at) - timedelta(days=days))
         for c in facts.by_key().get((r.customer_id, r.category), ()):
             if c.id != r.id and c.work_type == work_type and floor <= c.created_at \
                     and (c.created_at, c.id) < (r.created_at, r.id):
@@ -537,7 +538,7 @@ def backlog(facts: Facts, params: dict[str, Any]) -> KpiValue:
 
 
 def backlog_age(facts: Facts, params: dict[str, Any]) -> KpiValue:
-    hours = [(r.id, (facts.now_dt - from_db(r.created_at)).total_seconds() / 3600.0)  # type: ignore[operator]
+    hours = [(r.id, (facts.now_dt - from_db(r.created_at)).total_seconds() / 3600.0)
              for r in facts.open_rows]
     total = sum(h for _, h in hours)
     ids = tuple(i for i, _ in hours)
@@ -690,7 +691,7 @@ def _near_breach(tx: Tx, now: datetime, minutes: int) -> tuple[dict[str, Any], .
         "AND (CASE WHEN responded_at IS NULL THEN response_due ELSE resolution_due END) <= ? "
         "ORDER BY due, id LIMIT 50", (soon,))
     return tuple({"id": r[0], "number": r[1], "grade": r[2], "category": r[3],
-                  "minutes": round((from_db(r[4]) - now).total_seconds() / 60)}  # type: ignore[operator]
+                  "minutes": round((from_db(r[4]) - now).total_seconds() / 60)}
                  for r in rows)
 
 

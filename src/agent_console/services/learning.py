@@ -31,11 +31,19 @@ from agent_console.db import from_db, to_db
 from agent_console.models.vocab import EventKind
 from agent_console.services import cjk
 from agent_console.services.actor import Actor
-from agent_console.services.classifier import (_FOLD, SITE_SOURCE, CategoryRule, Classifier,
-                                               Rules, RulesError, _whole, load_rules)
+from agent_console.services.classifier import (
+    _FOLD,
+    SITE_SOURCE,
+    CategoryRule,
+    Classifier,
+    Rules,
+    RulesError,
+    _whole,
+    load_rules,
+)
 from agent_console.services.errors import InputError, NotFoundError
-from agent_console.services.permissions import EDIT_POLICY
 from agent_console.services.ngram import dev_model
+from agent_console.services.permissions import EDIT_POLICY
 from agent_console.services.store import Store, Tx
 
 KIND = "classifier_rules"
@@ -232,7 +240,7 @@ def proposals(store: Store, actor: Actor, *, since: datetime | None = None) -> l
     folded = [_fold(text, base) for text, _ in examples]
     was = [base.classify(text).category for text, _ in examples]
     before = [base.classify(o.text).category for o in found]
-    known = defaultdict(set)
+    known: dict[str, set[str]] = defaultdict(set)
     for rule in base.rules.category:
         known[rule.target].update(w.lower().removesuffix("*") for w in (*rule.zh, *rule.en))
 
@@ -273,12 +281,12 @@ def proposals(store: Store, actor: Actor, *, since: datetime | None = None) -> l
                 blamed[reason.rule].append(override.ticket)
     rules = {rule.id: rule for rule in base.rules.category}
     for rule_id, tickets in sorted(blamed.items()):
-        rule = rules.get(rule_id)
-        if rule is None or len(tickets) < MIN_SUPPORT or rule.weight <= 0.5:
+        blamed_rule = rules.get(rule_id)
+        if blamed_rule is None or len(tickets) < MIN_SUPPORT or blamed_rule.weight <= 0.5:
             continue
-        new = max(0.5, round(rule.weight / 2, 1))
-        draft = Change(_id("weight", rule_id, f"{new:g}"), "weight", str(rule.target),
-                       weight=new, rule=rule_id, old_weight=rule.weight)
+        new = max(0.5, round(blamed_rule.weight / 2, 1))
+        draft = Change(_id("weight", rule_id, f"{new:g}"), "weight", str(blamed_rule.target),
+                       weight=new, rule=rule_id, old_weight=blamed_rule.weight)
         if draft.id in rejected:
             continue
         scored = _evaluate(base, draft, found, before, examples, folded, was)

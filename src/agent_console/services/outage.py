@@ -9,11 +9,11 @@ import json
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db
 from agent_console.models.vocab import EventKind, Status
@@ -126,14 +126,14 @@ class Board:
 
 def _where(r: Any) -> str:
     if r.scope == "olt":
-        return r.olt
+        return cast(str, r.olt)
     if r.scope == "pon":
         return f"{r.olt} {r.pon_port}"
     if r.scope == "onu":
         onus = json.loads(r.onus or "[]")
         return f"{r.olt} {r.pon_port} ONU×{len(onus)}".strip()
     if r.scope == "cell":
-        return r.cell
+        return cast(str, r.cell)
     return " ".join(p for p in (r.district, r.street, r.building) if p)
 
 
@@ -278,7 +278,7 @@ def create_outage(store: Store, actor: Actor, *, policy: SmsPolicy | None = None
 def _row(tx: Tx, outage_id: int) -> Any:
     row = tx.one("SELECT * FROM outage WHERE id = ?", (outage_id,))
     if row is None:
-        raise NotFoundError("outage", outage_id)
+        raise NotFoundError(f"outage {outage_id}")
     return row
 
 
@@ -462,15 +462,16 @@ def link_ticket(store: Store, actor: Actor, *, outage_id: int, ticket_id: int,
 
 def link_in(tx: Tx, *, outage_id: int, ticket_id: int, channel: str = "hotline") -> bool:
     row = _row(tx, outage_id)
-    ticket = tickets.visible_row(tx, tickets.acting(tx), ticket_id)
+    actor = tickets.acting(tx)
+    ticket = tickets.visible_row(tx, actor, ticket_id)
     done = tx.execute("INSERT INTO outage_ticket (outage_id, ticket_id, linked_at, agent_code) "
                       "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                      (outage_id, ticket_id, to_db(tx.now), tx.actor.code)).rowcount
+                      (outage_id, ticket_id, to_db(tx.now), actor.code)).rowcount
     if not done:
         return False
     tx.execute("INSERT INTO outage_contact (outage_id, customer_id, at, agent_code, channel,"
                " outcome, ticket_id) VALUES (?, ?, ?, ?, ?, 'ticket', ?)",
-               (outage_id, ticket["customer_id"], to_db(tx.now), tx.actor.code,
+               (outage_id, ticket["customer_id"], to_db(tx.now), actor.code,
                 _text("channel", channel, 20), ticket_id))
     tx.event(ticket_id, EventKind.NOTE, text=row.number, outage=row.number, linked=True)
     tx.audit("outage_link", f"outage:{row.number}", {"ticket": ticket["number"]})
@@ -536,7 +537,7 @@ class _Event:
 def _parse_alarm(number: int, text: str) -> _Event:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError("line", f"not JSON ({exc.msg})") from None
     if not isinstance(data, dict):
         raise InputError("line", "not a JSON object")

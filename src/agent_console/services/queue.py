@@ -194,7 +194,7 @@ class QueueReader:
             params += key_params
         join = "JOIN customer c ON c.id = t.customer_id " if flt.text.strip() else ""
         sql = f"SELECT count(*) FROM ticket t {join}WHERE {' AND '.join(clauses)}"
-        return self._all(sql, params)[0][0]
+        return int(self._all(sql, params)[0][0])
 
 
 def _row(r: Any) -> TicketRow:

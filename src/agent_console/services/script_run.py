@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from agent_console.clock import Clock
 from agent_console.services.script_rules import PLACEHOLDER
-from agent_console.services.standards import standards
 from agent_console.services.scripts import Script, ScriptLibrary, StageId, Step, Text, Value
+from agent_console.services.standards import standards
 from agent_console.services.store import InputError
 from agent_console.text import clean_line, strip_controls
 
@@ -356,7 +356,7 @@ class ScriptRun:
 
     def _empathy_first(self) -> bool:
         """No resolution step before an empathy step was done; no empathy skipped or after a solution."""
-        reached = [(v.stage, v.outcome) for v in self._trail]
+        reached: list[tuple[StageId, str]] = [(v.stage, v.outcome) for v in self._trail]
         if self.stage is not None:
             reached.append((self.stage, "current"))
         empathised = solving = False

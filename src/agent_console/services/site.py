@@ -11,9 +11,9 @@ from typing import Any
 
 from agent_console.db import to_db
 from agent_console.services import compensation, hall_rules, kpi, learning, permissions, synonyms
-from agent_console.services.classifier import RulesError
 from agent_console.services.actor import Actor
 from agent_console.services.catalog import Catalog, CatalogError, catalog_from_text, shipped_catalog_text
+from agent_console.services.classifier import RulesError
 from agent_console.services.errors import InputError
 from agent_console.services.sla import PolicyError, SlaPolicy, policy_from_text, shipped_policy_text
 from agent_console.services.store import Store, Tx

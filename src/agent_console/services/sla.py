@@ -6,7 +6,6 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from agent_console.models.vocab import GRADE_ORDER, ClockKind, Grade, SlaState

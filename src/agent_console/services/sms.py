@@ -11,7 +11,8 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time as dtime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Protocol
 

@@ -45,7 +45,8 @@ def parse_standards(data: dict[str, Any]) -> Standards:
     reasons = tuple(str(r) for r in reveal.get("reasons", base.reveal_reasons))
     if "other" not in reasons:
         reasons += ("other",)
-    return Standards(timedelta(minutes=minutes), *weights, role,
+    step, empathy, wording = weights
+    return Standards(timedelta(minutes=minutes), step, empathy, wording, role,
                      str(follow.get("department", base.follow_up_department)), grade,
                      timedelta(hours=float(hours)) if hours not in ("", 0, None) else None, reasons)
 

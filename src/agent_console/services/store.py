@@ -26,8 +26,14 @@ from typing import TYPE_CHECKING, Any
 from agent_console import db
 from agent_console.clock import Clock
 from agent_console.services.catalog import Catalog
-from agent_console.services.errors import (BusyError, ConflictError, InputError, NotFoundError,
-                                           Refused, ServiceError)
+from agent_console.services.errors import (
+    BusyError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    Refused,
+    ServiceError,
+)
 from agent_console.services.sla import SlaPolicy
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db
 from agent_console.services.store import Tx
@@ -19,7 +19,7 @@ _ADHERENCE = {"required_done": 6, "required_total": 6, "empathy_first": True,
 
 
 def _agent(tx: Tx, code: str) -> int | None:
-    return tx.scalar("SELECT id FROM agent WHERE code = ?", (code,))
+    return cast("int | None", tx.scalar("SELECT id FROM agent WHERE code = ?", (code,)))
 
 
 def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
@@ -28,7 +28,7 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
     finished = tx.all("SELECT id, created_at, work_type, category, handler_id FROM ticket "
                       "WHERE resolved_at IS NOT NULL ORDER BY id")
     runs = []
-    for ticket_id, created, work_type, category, _ in finished:
+    for ticket_id, created, work_type, _category, _ in finished:
         start = from_db(created)
         assert start is not None
         minutes = rng.uniform(3.0, 16.0)
@@ -53,7 +53,7 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
     for i, (ticket_id, created, *_rest) in enumerate(complaints[: max(1, len(complaints) // 4)]):
         kind, amount = [("bill_credit", 10.0), ("data_mb", 1024.0), ("points", 300.0),
                         ("bill_credit", 80.0)][i % 4]
-        given = from_db(created) + timedelta(minutes=20)  # type: ignore[operator]
+        given = from_db(created) + timedelta(minutes=20)
         over = amount > {"bill_credit": 20, "data_mb": 1024, "points": 500}[kind]
         comp_rows.append((ticket_id, kind, amount, "服务补偿", agent, to_db(given),
                           "approved" if over else "given", supervisor if over else None,

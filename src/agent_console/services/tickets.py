@@ -12,20 +12,28 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from agent_console.db import from_db, to_db, ts
-from agent_console.models.read import (AgentInfo, CustomerInfo, EventView, TicketCreated,
-                                       TicketDetail)
-from agent_console.models.vocab import (OPEN_STATUSES, RESPONDED_STATUSES, TRANSITIONS, Channel,
-                                        ClockKind, EventKind, Grade, Status, Tier, WorkType)
+from agent_console.models.read import AgentInfo, CustomerInfo, EventView, TicketCreated, TicketDetail
+from agent_console.models.vocab import (
+    OPEN_STATUSES,
+    RESPONDED_STATUSES,
+    TRANSITIONS,
+    Channel,
+    ClockKind,
+    EventKind,
+    Grade,
+    Status,
+    Tier,
+    WorkType,
+)
 from agent_console.services import validation
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
 from agent_console.services.queue import visible_clause
 from agent_console.services.sla import Targets, clock_view, compute_dues
-from agent_console.services.store import (SENTINEL_KEY, ConflictError, InputError, NotFoundError,
-                                          Store, Tx)
+from agent_console.services.store import SENTINEL_KEY, ConflictError, InputError, NotFoundError, Store, Tx
 from agent_console.text import mask_id_number, mask_phone
 
 _TIMES = ("handler_set_at", "owner_set_at", "dispatched_at", "created_at", "updated_at",
@@ -271,7 +279,7 @@ def claim(store: Store, actor: Actor, *, ticket_id: int, expected_version: int) 
     with store.write(actor) as tx:
         held = visible_row(tx, acting(tx), ticket_id)
         if held["handler_id"] == actor.agent_id:
-            return held["version"]
+            return cast(int, held["version"])
         return _change(tx, ticket_id, expected_version, change, Action.TICKET_ASSIGN)
 
 

@@ -29,9 +29,22 @@ from typing import Any
 
 from agent_console.models.vocab import WorkType
 from agent_console.services.training.customer import CustomerSim, replay
-from agent_console.services.training.moves import (ANY, COMPENSATION_KINDS, COMPLAINT_FORMS, CaseUsed,
-                                                   Classified, ClassifiedIs, Compensation, Move,
-                                                   RunRecord, Said, StepDone, StepSkipped, Tick, When)
+from agent_console.services.training.moves import (
+    ANY,
+    COMPENSATION_KINDS,
+    COMPLAINT_FORMS,
+    CaseUsed,
+    Classified,
+    ClassifiedIs,
+    Compensation,
+    Move,
+    RunRecord,
+    Said,
+    StepDone,
+    StepSkipped,
+    Tick,
+    When,
+)
 from agent_console.services.training.rubric import score
 from agent_console.services.training.scenario import Edge, Scenario, edge_key
 

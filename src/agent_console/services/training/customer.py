@@ -29,8 +29,19 @@ import random
 from collections import Counter
 
 from agent_console.services.scripts import Text
-from agent_console.services.training.moves import (CustomerState, Ending, Event, Line, Move, Reaction,
-                                                   RunRecord, Said, StepDone, StepSkipped, Tick)
+from agent_console.services.training.moves import (
+    CustomerState,
+    Ending,
+    Event,
+    Line,
+    Move,
+    Reaction,
+    RunRecord,
+    Said,
+    StepDone,
+    StepSkipped,
+    Tick,
+)
 from agent_console.services.training.phrases import PhraseHit
 from agent_console.services.training.scenario import Edge, Guard, Scenario, edge_key
 

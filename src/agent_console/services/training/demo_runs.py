@@ -17,8 +17,7 @@ ASSIGNED = "roaming_bill_shock"
 def fill_training_in(tx: Tx) -> None:
     """Inside fill_demo's transaction."""
     from agent_console.services.training.customer import CustomerSim
-    from agent_console.services.training.moves import (CaseUsed, Classified, Compensation, Said,
-                                                       StepDone)
+    from agent_console.services.training.moves import CaseUsed, Classified, Compensation, Move, Said, StepDone
     from agent_console.services.training.rubric import score
     from agent_console.services.training.runs import library
 
@@ -32,7 +31,7 @@ def fill_training_in(tx: Tx) -> None:
     scenario = scenarios[DEMO_SCENARIO]
     sim = CustomerSim(scenario, seed=7, lang="zh")
     sim.opening()
-    moves = [
+    moves: list[tuple[Move, int]] = [
         (StepDone(step="greet"), 3), (Said(text="您好，很高兴为您服务，我是小张。"), 4),
         (StepDone(step="verify"), 15),
         (Said(text="赵先生，真的非常抱歉，断网一上午确实让人着急，我非常理解您的心情。"), 25),

@@ -35,8 +35,15 @@ from agent_console.services.catalog import Catalog, load_catalog
 from agent_console.services.scripts import ScriptLibrary, Text, load_scripts, pick_script
 from agent_console.services.training.moves import Ending, When
 from agent_console.services.training.phrases import Phrasebook, normalise
-from agent_console.services.training.scenario import (Edge, Guard, Problem, Scenario, ScenarioSpec,
-                                                      load_phrasebook, load_scenarios)
+from agent_console.services.training.scenario import (
+    Edge,
+    Guard,
+    Problem,
+    Scenario,
+    ScenarioSpec,
+    load_phrasebook,
+    load_scenarios,
+)
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MIN_ZH, MIN_EN = 2, 3

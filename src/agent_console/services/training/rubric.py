@@ -35,8 +35,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_console.services.scripts import Text
-from agent_console.services.training.moves import (ClassifiedIs, Classified, Ending, Event, RunRecord,
-                                                   Said, StepDone, StepSkipped, When, describe)
+from agent_console.services.training.moves import (
+    Classified,
+    ClassifiedIs,
+    Ending,
+    Event,
+    RunRecord,
+    Said,
+    StepDone,
+    StepSkipped,
+    When,
+    describe,
+)
 from agent_console.services.training.phrases import Ident
 
 Check = Literal["steps", "happened", "never", "before", "classified", "time_budget", "ending"]

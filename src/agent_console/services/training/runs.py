@@ -37,7 +37,13 @@ from agent_console.services.actor import Actor
 from agent_console.services.errors import InputError, NotFoundError, Refused
 from agent_console.services.store import Store, Tx
 from agent_console.services.training.moves import MOVE, Move, Reaction, RunRecord
-from agent_console.services.training.rubric import Certification, Result, certify, load_certification_rule, score
+from agent_console.services.training.rubric import (
+    Certification,
+    Result,
+    certify,
+    load_certification_rule,
+    score,
+)
 from agent_console.services.training.scenario import ScenarioLibrary, load_scenarios
 from agent_console.text import clean_line
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from agent_console.clock import Clock
@@ -68,7 +69,7 @@ def open_sandbox(scenario: Scenario, trainee: Actor, *, lang: str, clock: Clock,
     return Sandbox(store, actor, folder)
 
 
-def _to_db(value: object) -> object:
+def _to_db(value: datetime) -> str:
     from agent_console import db
 
-    return db.to_db(value)  # type: ignore[arg-type]
+    return db.to_db(value)
