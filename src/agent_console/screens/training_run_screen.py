@@ -169,8 +169,8 @@ class TrainingRunScreen(IntakeScreen):
         if reaction.ending is not None or changed:
             self._paint_banner()
 
-    def show_step(self) -> None:
-        super().show_step()
+    def show_step(self, focus: bool = False) -> None:
+        super().show_step(focus)
         if self.run is None:
             return
         trail = self.run.trail
