@@ -259,7 +259,7 @@ async def test_one_registry_line_gives_a_destination_its_key_command_and_help(
     from agent_console import destinations
 
     line = destinations.Destination("f7", "reports", "permission.run_reports", RUN_REPORTS,
-                                    ReportsScreen)
+                                    ReportsScreen, footer=True)
     monkeypatch.setattr(destinations, "DESTINATIONS", (*destinations.DESTINATIONS, line))
     app = app_for(demo_store, agent=agent)
     name = "run reports and exports"

@@ -88,7 +88,7 @@ class AgentConsoleApp(App[None]):
         localize_bindings(self)
         # Destinations come first among the app's keys, so the footer shows them before Quit.
         self._bindings = BindingsMap.merge([BindingsMap(
-            Binding(d.key, f"app.go('{d.id}')", t(d.name), id=d.id)
+            Binding(d.key, f"app.go('{d.id}')", t(d.name), id=d.id, show=d.footer)
             for d in self.destinations.values()), self._bindings])
         if settings.thin:
             self.theme = "ansi-dark"

@@ -33,6 +33,9 @@ class Destination:
     name: str  # catalog key of its name in the footer, help and palette
     permission: str | None  # what the agent's role needs, or None
     factory: Factory
+    # In the footer too (else in F1 help and the palette only): the footer keeps room for the
+    # screen's own keys, so only the destinations every agent uses all day are there.
+    footer: bool = False
 
     @property
     def help(self) -> str:
@@ -52,11 +55,11 @@ def lazy(target: str) -> Factory:
 
 DESTINATIONS: tuple[Destination, ...] = (
     Destination("N", "new-ticket", "key.new-ticket", None,
-                lazy("agent_console.screens.intake_screen:IntakeScreen")),
+                lazy("agent_console.screens.intake_screen:IntakeScreen"), footer=True),
     Destination("P", "parked-contacts", "key.parked-contacts", None,
                 lazy("agent_console.screens.parked_screen:ParkedScreen")),
     Destination("f2", "knowledge", "key.knowledge", None,
-                lazy("agent_console.screens.knowledge_screen:KnowledgeScreen")),
+                lazy("agent_console.screens.knowledge_screen:KnowledgeScreen"), footer=True),
     Destination("f9", "hall-counter", "key.hall-counter", None,
                 lazy("agent_console.screens.hall_counter_screen:HallCounterScreen")),
     Destination("f10", "outage-board", "key.outage-board", None,
