@@ -95,9 +95,10 @@ def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue) -> Non
                     tickets.add_note(store, agent, ticket_id=ticket_id, text=text)
                     wrote["notes"].append(text)
                 elif op == "claim":
+                    held = detail.handler is not None and detail.handler.code == agent.code
                     version = tickets.claim(store, agent, ticket_id=ticket_id,
                                             expected_version=detail.version)
-                    if version != detail.version:  # claiming one's own ticket writes nothing
+                    if not held:  # claiming a ticket one already holds writes nothing
                         wrote["versions"].append((ticket_id, version))
                 else:
                     target = "in_progress" if detail.status in ("new", "assigned") else (

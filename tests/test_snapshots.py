@@ -12,6 +12,7 @@ SIZE = (120, 40)
 async def _settled(pilot) -> None:
     from textual.widgets import Input, TextArea
 
+    pilot.app.animation_level = "none"  # a scroll caught mid-animation would make it flaky
     await settle(pilot.app, pilot)
     for widget in pilot.app.screen.query("Input, TextArea"):
         if isinstance(widget, (Input, TextArea)):
