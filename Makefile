@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/agent-console demo --db demo.db
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_queue.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -44,17 +45,51 @@ def make_store(path: Path, clock: FrozenClock) -> Store:
     return open_store(path, clock=clock)
 
 
-@pytest.fixture
-def store(tmp_path: Path, clock: FrozenClock) -> Store:
-    return make_store(tmp_path / "store.db", clock)
+class StoreTemplates:
+    """Stores made once per test session and copied for each test that wants one.
+
+    Creating a store (schema, indexes, triggers, the site's policy) or filling a demo store
+    costs far more than copying the finished file; a copy is the same store, byte for byte.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[object, ...], Path] = {}
+
+    def copy(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
+             path: Path) -> Store:
+        key = (*key, clock.now())
+        if (template := self.made.get(key)) is None:
+            template = self.folder / f"template-{len(self.made)}.db"
+            made = make_store(template, clock)
+            build(made)
+            made.close()
+            self.made[key] = template
+        source, target = sqlite3.connect(template), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return make_store(path, clock)
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> StoreTemplates:
+    return StoreTemplates(tmp_path_factory.mktemp("templates"))
 
 
 @pytest.fixture
-def demo_store(store: Store) -> Store:
+def store(tmp_path: Path, clock: FrozenClock, store_templates: StoreTemplates) -> Store:
+    return store_templates.copy(("empty",), clock, lambda _: None, tmp_path / "store.db")
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path, clock: FrozenClock, store_templates: StoreTemplates) -> Store:
     from agent_console.services.demo import fill_demo
 
-    fill_demo(store, tickets=300, seed=7)
-    return store
+    return store_templates.copy(("demo", 300, 7), clock, lambda made: fill_demo(made, tickets=300, seed=7),
+                                tmp_path / "store.db")
 
 
 def settings_for(store: Store, lang: str = "en", agent: str = "a001", **overrides: object) -> Settings:
@@ -119,6 +154,19 @@ async def settle(app, pilot, timeout: float = DEADLINE) -> None:
     while not quiet():
         await wait_until(quiet, timeout, "every worker to finish")
         await pilot.pause()
+
+
+async def still_for_a_picture(pilot) -> None:
+    """Settle, with animation off and cursors that no longer blink, so a snapshot is stable."""
+    from textual.widgets import Input, TextArea
+
+    pilot.app.animation_level = "none"  # a scroll caught mid-animation would make it flaky
+    await settle(pilot.app, pilot)
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        if isinstance(widget, (Input, TextArea)):
+            widget.cursor_blink = False  # a blinking cursor would make the picture flaky
+            widget.refresh()  # the cursor is shown again without a repaint of its own
+    await pilot.pause()
 
 
 class Dispatched:

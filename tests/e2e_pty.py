@@ -16,6 +16,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from collections.abc import Callable
@@ -42,9 +43,26 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
             "TERM": "xterm-256color"}
 
 
+_DEMO_TEMPLATES: dict[tuple[int, str], Path] = {}  # one `agent-console demo` run per kind
+
+
 def make_demo_store(path: Path, env: dict[str, str], tickets: int = 30) -> Path:
-    subprocess.run([EXE, "demo", "--db", str(path), "--no-open", "--tickets", str(tickets)],
-                   env=env, check=True, capture_output=True)
+    """A demo store at `path`, as `agent-console demo` makes it (made once, then copied)."""
+    key = (tickets, env.get("AGENT_CONSOLE_NOW", ""))
+    if (template := _DEMO_TEMPLATES.get(key)) is None:
+        template = Path(tempfile.mkdtemp(prefix="demo-template-")) / "demo.db"
+        subprocess.run([EXE, "demo", "--db", str(template), "--no-open", "--tickets", str(tickets)],
+                       env=env, check=True, capture_output=True)
+        _DEMO_TEMPLATES[key] = template
+    source, target = sqlite3.connect(template), sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    witness = template.with_name(template.name + ".witness")  # the audit head kept beside it
+    if witness.exists():
+        path.with_name(path.name + ".witness").write_bytes(witness.read_bytes())
     return path
 
 

@@ -13,7 +13,7 @@ from agent_console.screens.hall_kiosk_screen import HallKioskScreen
 from agent_console.screens.intake_screen import IntakeScreen
 from agent_console.services import hall, tickets
 
-from .conftest import actor_for, app_for, settings_for, settle, wait_until
+from .conftest import actor_for, app_for, settings_for, settle, still_for_a_picture, wait_until
 
 SIZE = (120, 40)
 
@@ -101,10 +101,7 @@ async def test_the_display_shows_a_call_and_why_a_priority_number_went_first(dem
 
 
 async def _settled(pilot) -> None:
-    await settle(pilot.app, pilot)
-    for widget in pilot.app.screen.query("Input"):
-        widget.cursor_blink = False
-    await pilot.pause()
+    await still_for_a_picture(pilot)
 
 
 async def _counter(pilot) -> None:

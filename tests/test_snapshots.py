@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import app_for, settle, wait_until
+from .conftest import app_for, still_for_a_picture, wait_until
 
 SIZE = (120, 40)
 
 
 async def _settled(pilot) -> None:
-    from textual.widgets import Input, TextArea
-
-    pilot.app.animation_level = "none"  # a scroll caught mid-animation would make it flaky
-    await settle(pilot.app, pilot)
-    for widget in pilot.app.screen.query("Input, TextArea"):
-        if isinstance(widget, (Input, TextArea)):
-            widget.cursor_blink = False  # a blinking cursor would make the picture flaky
-    await pilot.pause()
+    await still_for_a_picture(pilot)
 
 
 async def _open_ticket(pilot) -> None:

@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from .conftest import app_for, settle, wait_until
+from .conftest import app_for, still_for_a_picture, wait_until
 
 SIZE = (120, 40)
 
 
 async def _quiet(pilot) -> None:
-    from textual.widgets import Input, TextArea
-
-    await settle(pilot.app, pilot)
-    for widget in pilot.app.screen.query("Input, TextArea"):
-        if isinstance(widget, (Input, TextArea)):
-            widget.cursor_blink = False
-    await pilot.pause()
+    await still_for_a_picture(pilot)
 
 
 async def _home(pilot) -> None:

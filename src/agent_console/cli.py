@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -266,6 +267,18 @@ def _cmd_policy(args: argparse.Namespace, store: Store, settings: Settings) -> i
     return 0
 
 
+StoreCommand = Callable[[argparse.Namespace, Store, Settings], int]
+
+# The commands that work on an open store, by the name typed; no command opens the app.
+STORE_COMMANDS: dict[str, StoreCommand] = {
+    "ticket": run_ticket, "policy": _cmd_policy, "kb": run_kb, "classify": run_learn,
+    "agent": run_agent, "audit": run_audit, "backup": run_backup, "retention": run_privacy,
+    "customer": run_privacy, "hall": run_hall, "outage": run_outage, "sms": run_outage,
+    "train": run_train_results, "kpi": run_kpi, "report": run_report,
+    "compensation": run_compensation, "callback": run_callback,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -283,36 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "restore":
             return run_restore(args, settings)
         store = open_store(settings)
-        if args.command == "ticket":
-            return run_ticket(args, store, settings)
-        if args.command == "policy":
-            return _cmd_policy(args, store, settings)
-        if args.command == "kb":
-            return run_kb(args, store, settings)
-        if args.command == "classify":
-            return run_learn(args, store, settings)
-        if args.command == "agent":
-            return run_agent(args, store, settings)
-        if args.command == "audit":
-            return run_audit(args, store, settings)
-        if args.command == "backup":
-            return run_backup(args, store, settings)
-        if args.command in ("retention", "customer"):
-            return run_privacy(args, store, settings)
-        if args.command == "hall":
-            return run_hall(args, store, settings)
-        if args.command in ("outage", "sms"):
-            return run_outage(args, store, settings)
-        if args.command == "train":
-            return run_train_results(args, store, settings)
-        if args.command == "kpi":
-            return run_kpi(args, store, settings)
-        if args.command == "report":
-            return run_report(args, store, settings)
-        if args.command == "compensation":
-            return run_compensation(args, store, settings)
-        if args.command == "callback":
-            return run_callback(args, store, settings)
+        if (command := STORE_COMMANDS.get(args.command)) is not None:
+            return command(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)

@@ -120,6 +120,11 @@ class ContextScreen(ReportsWorkerErrors, Screen[ResultType]):
         """Read the screen's data again (someone else changed it)."""
 
 
+def unfinished(worker: Worker[Any] | None) -> Worker[Any] | None:
+    """The worker if it is still under way (a draft being written), else None."""
+    return worker if worker is not None and not worker.is_finished else None
+
+
 @dataclass(frozen=True)
 class DraftSlot:
     """Where a dialog keeps what is typed, as plain functions (called from worker threads)."""

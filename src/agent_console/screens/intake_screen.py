@@ -28,7 +28,7 @@ from agent_console.i18n import current_language, label, t
 from agent_console.messages import OpenTicket
 from agent_console.models.kb import CaseHit
 from agent_console.models.vocab import Channel, Grade, WorkType
-from agent_console.screens.context import ContextScreen, ScreenContext
+from agent_console.screens.context import ContextScreen, ScreenContext, unfinished
 from agent_console.screens.intake_flow import IntakeFlow
 from agent_console.screens.outage_intake import OUTAGE_BINDINGS, OutageIntake, outage_banner
 from agent_console.services import intake, knowledge
@@ -92,6 +92,7 @@ class IntakeScreen(OutageIntake, IntakeFlow, ContextScreen[int | None]):
         self.resume = resume
         self.prefill = dict(prefill or {})
         self._draft_timer = None
+        self._draft_write: Worker[None] | None = None
         self._suggest_timer = None
         self._quiet = False  # set while the screen itself fills inputs
         self._applied: dict[str, str] = {}  # values the screen set on selects (not the agent)
@@ -247,9 +248,10 @@ class IntakeScreen(OutageIntake, IntakeFlow, ContextScreen[int | None]):
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
 
     def keep_draft(self) -> Worker[None] | None:
-        """Write the draft now if a change is still waiting for its timer."""
+        """Write the draft now if a change is still waiting for its timer; the write under way
+        if there is one (a hang-up waits for it)."""
         if self._draft_timer is None:
-            return None
+            return unfinished(self._draft_write)
         self._draft_timer.stop()
         return self._save_draft()
 
@@ -257,8 +259,9 @@ class IntakeScreen(OutageIntake, IntakeFlow, ContextScreen[int | None]):
         self._draft_timer = None
         values = self.form_values()
         started = any(values[k] for k in ("phone", "name", "description")) or self.ticket_id
-        return self.write_draft(json.dumps(self.draft(), ensure_ascii=False, default=str)
-                                if started else None)
+        self._draft_write = self.write_draft(
+            json.dumps(self.draft(), ensure_ascii=False, default=str) if started else None)
+        return self._draft_write
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="new-draft")
     def write_draft(self, value: str | None) -> None:

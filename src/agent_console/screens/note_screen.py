@@ -12,7 +12,7 @@ from textual.widgets import Button, Label, TextArea
 from textual.worker import Worker
 
 from agent_console.i18n import t
-from agent_console.screens.context import DraftSlot, ReportsWorkerErrors
+from agent_console.screens.context import DraftSlot, ReportsWorkerErrors, unfinished
 from agent_console.screens.form_buttons import SaveCancelButtons
 from agent_console.services.validation import DESCRIPTION_LIMIT
 from agent_console.widgets.capped_text import cap_text
@@ -31,6 +31,7 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
         super().__init__()
         self.number, self.draft = number, draft
         self._draft_timer = None
+        self._draft_write: Worker[None] | None = None
         localize_bindings(self)
 
     def compose(self) -> ComposeResult:
@@ -66,15 +67,17 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
 
     def keep_draft(self) -> Worker[None] | None:
-        """Write the draft now if a change is still waiting for its timer."""
+        """Write the draft now if a change is still waiting for its timer; the write under way
+        if there is one (a hang-up waits for it)."""
         if self._draft_timer is None:
-            return None
+            return unfinished(self._draft_write)
         self._draft_timer.stop()
         return self._save_draft()
 
     def _save_draft(self) -> Worker[None]:
         self._draft_timer = None
-        return self.write_draft(self.query_one(TextArea).text or None)
+        self._draft_write = self.write_draft(self.query_one(TextArea).text or None)
+        return self._draft_write
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
     def write_draft(self, text: str | None) -> None:

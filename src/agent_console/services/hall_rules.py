@@ -30,28 +30,32 @@ class HallConfigError(ValueError):
     """hall.toml is not valid."""
 
 
+class Named:
+    """A hall thing with an English and a Chinese name (services, lanes, counters)."""
+
+    name_en: str
+    name_zh: str
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
 @dataclass(frozen=True)
-class Service:
+class Service(Named):
     code: str
     prefix: str
     name_en: str
     name_zh: str
     expected_minutes: float
 
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
 
 @dataclass(frozen=True)
-class Lane:
+class Lane(Named):
     code: str
     priority: bool
     weight: float
     name_en: str
     name_zh: str
-
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
 
 
 @dataclass(frozen=True)
@@ -63,14 +67,11 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class Counter:
+class Counter(Named):
     code: str
     name_en: str
     name_zh: str
     profile: str
-
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
 
 
 @dataclass(frozen=True)
