@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
                                         "backup,restore,retention,customer,hall,outage,sms,kpi,"
-                                        "report,compensation,callback}")
+                                        "report,compensation,callback,serve}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_kpi_parser(sub, lambda p: _common(p, suppress=True))
     add_report_parser(sub, lambda p: _common(p, suppress=True))
     add_shift_parsers(sub, lambda p: _common(p, suppress=True))
+    serve = sub.add_parser("serve", help="serve the console to browsers, behind its own sign-in")
+    _common(serve, suppress=True)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return parser
 
 
@@ -266,6 +271,16 @@ def _cmd_policy(args: argparse.Namespace, store: Store, settings: Settings) -> i
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace, store: Store, settings: Settings) -> int:
+    if not 1 <= args.port <= 65535:
+        raise UsageError("--port: must be between 1 and 65535")
+    try:
+        from agent_console.serve import run
+    except ImportError:
+        raise UsageError(t("serve.missing")) from None
+    return run(store, settings, host=args.host, port=args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -313,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_compensation(args, store, settings)
         if args.command == "callback":
             return run_callback(args, store, settings)
+        if args.command == "serve":
+            return _cmd_serve(args, store, settings)
         return _run_app(store, settings)
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)
