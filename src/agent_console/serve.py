@@ -138,6 +138,7 @@ class ConsoleServer(Server):
             web.get("/sign-out", self.handle_sign_out),
             web.get("/ws", self.handle_websocket, name="websocket"),
             web.get("/static/{name}", self.handle_static),
+            web.get("/favicon.ico", self.handle_no_icon),
         ])
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
@@ -163,7 +164,7 @@ class ConsoleServer(Server):
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
                                 headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store",
                                          "X-Content-Type-Options": "nosniff",
-                                         "Referrer-Policy": "no-referrer"})
+                                         "Referrer-Policy": "same-origin"})
         response.enable_compression()
         return response
 
@@ -245,6 +246,9 @@ class ConsoleServer(Server):
         response = web.HTTPSeeOther(f"/?lang={self._lang(request)}")
         response.del_cookie(COOKIE_NAME, path="/")
         raise response
+
+    async def handle_no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
 
     async def handle_static(self, request: web.Request) -> web.Response:
         asset = self._assets.get(request.match_info["name"])
