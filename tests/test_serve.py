@@ -137,3 +137,23 @@ async def test_ws_needs_a_fresh_cookie_and_the_session_cap_holds(tmp_path):
         # Once its app process has quit, the seat is free; the used cookie leads back to sign-in.
         poll_until(lambda: 'name="pin"' in served.request("GET", "/", headers={"Cookie": first})[2],
                    DEADLINE, "the closed session to free its seat")
+
+
+def test_the_session_cap_is_a_setting_with_bounds(tmp_path):
+    from agent_console.config import ConfigError, load_settings
+
+    assert load_settings(environ={"AGENT_CONSOLE_SERVE_MAX_SESSIONS": "3"}).serve_max_sessions == 3
+    with pytest.raises(ConfigError, match="serve_max_sessions"):
+        load_settings(environ={"AGENT_CONSOLE_SERVE_MAX_SESSIONS": "0"})
+
+
+def test_a_busy_port_is_one_line_and_no_traceback(tmp_path):
+    import subprocess
+
+    from tests.e2e_pty import EXE
+
+    with Served(tmp_path) as served:
+        result = subprocess.run([EXE, "--db", str(served.db), "serve", "--port", str(served.port)],
+                                env=served.env, capture_output=True, text=True, timeout=DEADLINE)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and f"127.0.0.1:{served.port}" in result.stderr

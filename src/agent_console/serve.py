@@ -191,7 +191,7 @@ class ConsoleServer(Server):
             return None
         return None if granted.nonce in self._spent else granted
 
-    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.Response:
         granted = self._cookie(request)
         if granted is None:
             lang = self._lang(request)
