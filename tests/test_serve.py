@@ -157,3 +157,33 @@ def test_a_busy_port_is_one_line_and_no_traceback(tmp_path):
                                 env=served.env, capture_output=True, text=True, timeout=DEADLINE)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and f"127.0.0.1:{served.port}" in result.stderr
+
+
+@pytest.mark.parametrize("forge", ["none", "other secret", "cookie purpose", "disabled agent"])
+def test_an_app_process_starts_only_with_a_pass_from_the_server(tmp_path, forge):
+    import subprocess
+    import sys
+    import time
+
+    from tests.e2e_pty import demo_env, make_demo_store
+
+    env = demo_env(tmp_path)
+    db = make_demo_store(tmp_path / "child.db", env)
+    secret = web_session.new_secret()
+    (tmp_path / "secret").write_bytes(secret)
+    purpose = web_session.COOKIE if forge == "cookie purpose" else web_session.CHILD
+    key = web_session.new_secret() if forge == "other secret" else secret
+    token, _ = web_session.issue(key, purpose=purpose, agent="a001", lang="en", lifetime=60,
+                                 now=time.time())
+    if forge != "none":
+        env[web_session.PASS_ENV] = token
+    if forge == "disabled agent":
+        conn = sqlite3.connect(db)
+        conn.execute("UPDATE agent SET active = 0 WHERE code = 'a001'")
+        conn.commit()
+        conn.close()
+    result = subprocess.run([sys.executable, "-m", "agent_console.serve_session", "--db", str(db),
+                             "--secret-file", str(tmp_path / "secret")], env=env,
+                            capture_output=True, text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2 and "session refused" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

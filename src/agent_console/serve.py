@@ -33,6 +33,7 @@ from agent_console import i18n
 from agent_console.config import Settings
 from agent_console.formatting import local_time
 from agent_console.services import auth, web_session
+from agent_console.services.sla import parse_zone
 from agent_console.services.store import Store
 
 COOKIE_NAME = "agent_console_session"
@@ -94,6 +95,13 @@ class _SignedInAppService(AppService):
         environment = super()._build_environment(width=width, height=height)
         environment[web_session.PASS_ENV] = self._child_pass
         return environment
+
+    async def run(self) -> None:
+        """Run the app process; however it ends, the browser's socket closes and its seat frees."""
+        try:
+            await super().run()
+        finally:
+            await self.remote_close()
 
 
 class ConsoleServer(Server):
@@ -235,7 +243,8 @@ class ConsoleServer(Server):
     def _refusal(self, text: dict[str, str], refused: auth.SignInError,
                  policy: auth.LockoutPolicy) -> str:
         if refused.reason == "locked":
-            return text["locked"].format(until=local_time(refused.until, None))
+            return text["locked"].format(until=local_time(refused.until,
+                                                          parse_zone(self.settings.timezone)))
         if refused.reason == "disabled":
             return text["disabled"]
         if refused.left is not None:
