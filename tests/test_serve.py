@@ -41,7 +41,7 @@ def test_sign_in_gives_a_strict_httponly_cookie_and_wrong_pins_lock_out(tmp_path
     with Served(tmp_path, lockout_attempts=3) as served:
         status, cookie, page = served.sign_in("a002", "0000", "zh")
         assert status == 403 and cookie == ""
-        assert "工号或密码不对。再错 2 次" in page
+        assert "工号或 PIN 不正确。再错 2 次" in page
         assert 'name="pin"' in served.request("GET", "/", headers={"Cookie": cookie})[2]
         served.sign_in("a002", "0001")
         status, cookie, page = served.sign_in("a002", "0002")

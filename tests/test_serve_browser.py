@@ -55,7 +55,7 @@ def test_sign_in_see_the_queue_and_open_a_ticket_in_chinese(tmp_path, chromium):
             page.fill("input[name=agent]", "a001")
             page.fill("input[name=pin]", "0000")
             page.click("button[type=submit]")
-            assert "工号或密码不对" in page.locator(".error").inner_text()
+            assert "工号或 PIN 不正确" in page.locator(".error").inner_text()
 
             page.fill("input[name=pin]", "1111")
             page.click("button[type=submit]")
