@@ -8,7 +8,8 @@ Starts `agent-console serve` on a demo store of --tickets tickets on a free port
                  raw and deflated (the websocket's permessage-deflate, one stream)
   per session    RSS and PSS of one app process, and what the server grows by
   held           --sessions sessions opened one after another, each until its first screen;
-                 all still alive at the end, the seconds the last one took, memory in total
+                 all still alive at the end, the seconds the last one took, memory in total,
+                 and the CPU each uses while idle (countdowns ticking) over 10 s
 
 Run:  .venv/bin/python scripts/bench_serve.py [--tickets 1000] [--sessions 20]
 """
@@ -31,10 +32,10 @@ from urllib.parse import urlencode
 import aiohttp
 
 EXE = str(Path(sys.executable).parent / "agent-console")
-NOW = "2026-11-24T02:00:00+00:00"
 DEADLINE = 90.0
 # Drawn once the first screen is complete: the footer's last key and the first ticket rows.
 MARKS = (b"Commands", b"T26")
+IDLE_SECONDS = 10.0  # how long the open sessions sit idle while their CPU time is counted
 
 
 def _free_port() -> int:
@@ -163,6 +164,18 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return field(status, "VmRSS"), field(rollup, "Pss")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _apps(server: int) -> list[int]:
     return [pid for pid in _descendants(server)
             if b"agent_console.serve_session" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -188,6 +201,9 @@ async def sessions(port: int, server: int, count: int) -> dict[str, object]:
             times.append(await session.open())
             opened.append(session)
         apps = _apps(server)
+        cpu_before, idle_from = _cpu_seconds(apps), time.monotonic()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle_cpu = (_cpu_seconds(apps) - cpu_before) / (time.monotonic() - idle_from) / len(apps)
         alive = sum(1 for s in opened if s.socket is not None and not s.socket.closed)
         total = [_memory_kb(pid) for pid in apps]
         return {"first screen raw": len(screen), "first screen deflated": deflated,
@@ -195,6 +211,7 @@ async def sessions(port: int, server: int, count: int) -> dict[str, object]:
                 "server RSS growth MB": (_memory_kb(server)[0] - base_rss) / 1024,
                 "sessions opened": len(opened), "sessions alive": alive,
                 "app processes": len(apps),
+                "idle CPU per session %": idle_cpu * 100,
                 "first screen s (first, last)": (times[0], times[-1]),
                 "all apps RSS MB": sum(r for r, _ in total) / 1024,
                 "all apps PSS MB": sum(p for _, p in total) / 1024}
@@ -209,7 +226,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=20)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    env = {**os.environ, "AGENT_CONSOLE_NOW": NOW, "AGENT_CONSOLE_CONFIG_DIR": str(work),
+    # The real clock, so the countdowns tick as on a live floor (the idle CPU figure needs it).
+    env = {**os.environ, "AGENT_CONSOLE_CONFIG_DIR": str(work),
            "AGENT_CONSOLE_SERVE_MAX_SESSIONS": str(max(args.sessions, 1))}
     db = work / "bench.db"
     subprocess.run([EXE, "demo", "--db", str(db), "--no-open", "--tickets", str(args.tickets)],

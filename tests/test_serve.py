@@ -74,6 +74,8 @@ def test_hostile_input_is_refused_in_one_line_and_never_echoed(tmp_path, agent, 
 
 def test_the_pages_ask_no_other_host_and_forged_posts_are_ignored(tmp_path):
     with Served(tmp_path) as served:
+        status, _, page = served.request("GET", "/?lang=%3Cscript%3Ealert(1)%3C/script%3E")
+        assert status == 200 and "<script" not in page and "alert(1)" not in page
         status, headers, page = served.request("GET", "/?lang=zh")
         assert status == 200 and "登录坐席工作台" in page
         assert "default-src 'none'" in headers["Content-Security-Policy"]
