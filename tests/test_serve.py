@@ -184,7 +184,8 @@ def test_an_app_process_starts_only_with_a_pass_from_the_server(tmp_path, forge)
         conn.execute("UPDATE agent SET active = 0 WHERE code = 'a001'")
         conn.commit()
         conn.close()
-    result = subprocess.run([sys.executable, "-m", "agent_console.serve_session", "--db", str(db),
+    env["AGENT_CONSOLE_DB"] = str(db)
+    result = subprocess.run([sys.executable, "-m", "agent_console.serve_session",
                              "--secret-file", str(tmp_path / "secret")], env=env,
                             capture_output=True, text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
     assert result.returncode == 2 and "session refused" in result.stderr

@@ -85,16 +85,15 @@ def _origin_ok(request: web.Request) -> bool:
 
 
 class _SignedInAppService(AppService):
-    """An app process that starts signed in: the pass rides in its environment only."""
+    """An app process that starts signed in. The pass and the store's location (a database URL
+    may hold a password) ride in its environment only, never on a command line."""
 
-    def __init__(self, *args: Any, child_pass: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, child_env: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._child_pass = child_pass
+        self._child_env = child_env
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        environment = super()._build_environment(width=width, height=height)
-        environment[web_session.PASS_ENV] = self._child_pass
-        return environment
+        return {**super()._build_environment(width=width, height=height), **self._child_env}
 
     async def run(self) -> None:
         """Run the app process; however it ends, the browser's socket closes and its seat frees."""
@@ -117,7 +116,7 @@ class ConsoleServer(Server):
         with os.fdopen(fd, "wb") as out:
             out.write(self.secret)
         command = shlex.join([sys.executable, "-m", "agent_console.serve_session",
-                              "--db", str(settings.db), "--secret-file", str(secret_file)])
+                              "--secret-file", str(secret_file)])
         super().__init__(command, host=host, port=port, title="agent-console")
         self.sessions: dict[str, str] = {}  # cookie nonce -> agent, of running app sessions
         self._spent: dict[str, float] = {}  # cookie nonce -> expiry, once it opened a session
@@ -297,7 +296,8 @@ class ConsoleServer(Server):
         service = _SignedInAppService(self.command, write_bytes=websocket.send_bytes,
                                       write_str=websocket.send_str, close=websocket.close,
                                       download_manager=self.download_manager,
-                                      child_pass=child_pass)
+                                      child_env={web_session.PASS_ENV: child_pass,
+                                                 "AGENT_CONSOLE_DB": str(self.settings.db)})
         await service.start(width, height)
         try:
             await self._process_messages(websocket, service)

@@ -1,7 +1,7 @@
 """One browser session's app process, started by `agent-console serve` already signed in.
 
 The server hands over who signed in as a signed, short-lived pass in this process's
-environment (never on the command line); the pass is checked against the server's secret and
+environment, as is the store's location (never on the command line); the pass is checked against the server's secret and
 taken out of the environment before anything else runs.
 """
 
@@ -21,15 +21,13 @@ from agent_console.services.errors import ServiceError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agent_console.serve_session")
-    parser.add_argument("--db", required=True)
     parser.add_argument("--secret-file", required=True, type=Path)
     args = parser.parse_args(argv)
     token = os.environ.pop(web_session.PASS_ENV, "")
     try:
         secret = args.secret_file.read_bytes()
         granted = web_session.read(secret, token, purpose=web_session.CHILD, now=time.time())
-        settings = load_settings().with_overrides(db=args.db, lang=granted.lang,
-                                                  agent=granted.agent)
+        settings = load_settings().with_overrides(lang=granted.lang, agent=granted.agent)
         i18n.set_language(settings.lang)
         from agent_console.cli import make_app, open_store
 
