@@ -57,8 +57,14 @@ def test_sign_in_see_the_queue_and_open_a_ticket_in_chinese(tmp_path, chromium):
             page.click("button[type=submit]")
             assert "工号或 PIN 不正确" in page.locator(".error").inner_text()
 
-            page.fill("input[name=pin]", "1111")
-            page.click("button[type=submit]")
+            page.fill("input[name=agent]", "")  # the right PIN, by keyboard alone
+            page.focus("input[name=agent]")
+            page.keyboard.type("a001")
+            page.keyboard.press("Tab")
+            page.keyboard.type("1111")
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            page.wait_for_selector("#terminal")
 
             def screen() -> str:
                 return str(page.evaluate(SCREEN_TEXT))
