@@ -29,19 +29,20 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = tmp_path / f"serve-{self.port}.log"  # its output, access log included
 
     def __enter__(self) -> Served:
         self.process = subprocess.Popen([EXE, "--db", str(self.db), "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+                                        env=self.env, stdout=(output := self.log.open("ab")),
+                                        stderr=subprocess.STDOUT)
+        output.close()  # the server holds its own copy
         poll_until(self._answers, DEADLINE, f"the server on port {self.port} to answer")
         return self
 
     def _answers(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"serve exited: {self.process.stderr.read().decode()[-500:]}"
-                                 if self.process.stderr else "serve exited")
+            raise AssertionError(f"serve exited: {self.log.read_text(errors='replace')[-500:]}")
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 return True
