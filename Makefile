@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ demo: $(STAMP)
 	$(BIN)/agent-console demo --db demo.db
 
 test: $(STAMP)
+	-$(BIN)/python scripts/ensure_browser.py  # else the browser test fails, saying what to install
 	$(BIN)/python -m pytest -n auto
+
+serve: $(STAMP)
+	$(BIN)/agent-console demo --db demo.db --no-open
+	$(BIN)/agent-console --db demo.db serve
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_queue.py

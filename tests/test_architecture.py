@@ -21,7 +21,8 @@ HEADLESS = ["agent_console.services.sla", "agent_console.services.tickets",
             "agent_console.services.classifier", "agent_console.classify_cli",
             "agent_console.services.scripts", "agent_console.services.script_run",
             "agent_console.services.intake", "agent_console.services.audit",
-            "agent_console.services.auth", "agent_console.admin_cli"]
+            "agent_console.services.auth", "agent_console.admin_cli",
+            "agent_console.services.web_session", "agent_console.serve_session"]
 
 
 def _imports(code: str) -> set[str]:

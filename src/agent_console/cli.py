@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
                                         "backup,restore,retention,customer,hall,outage,sms,kpi,"
-                                        "report,compensation,callback}")
+                                        "report,compensation,callback,serve}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_kpi_parser(sub, lambda p: _common(p, suppress=True))
     add_report_parser(sub, lambda p: _common(p, suppress=True))
     add_shift_parsers(sub, lambda p: _common(p, suppress=True))
+    serve = sub.add_parser("serve", help="serve the console to browsers, behind its own sign-in")
+    _common(serve, suppress=True)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return parser
 
 
@@ -267,6 +272,16 @@ def _cmd_policy(args: argparse.Namespace, store: Store, settings: Settings) -> i
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace, store: Store, settings: Settings) -> int:
+    if not 1 <= args.port <= 65535:
+        raise UsageError(t("serve.bad_port", port=args.port))
+    try:
+        from agent_console.serve import run
+    except ImportError:
+        raise UsageError(t("serve.missing")) from None
+    return run(store, settings, host=args.host, port=args.port)
+
+
 StoreCommand = Callable[[argparse.Namespace, Store, Settings], int]
 
 # The commands that work on an open store, by the name typed; no command opens the app.
@@ -275,7 +290,7 @@ STORE_COMMANDS: dict[str, StoreCommand] = {
     "agent": run_agent, "audit": run_audit, "backup": run_backup, "retention": run_privacy,
     "customer": run_privacy, "hall": run_hall, "outage": run_outage, "sms": run_outage,
     "train": run_train_results, "kpi": run_kpi, "report": run_report,
-    "compensation": run_compensation, "callback": run_callback,
+    "compensation": run_compensation, "callback": run_callback, "serve": _cmd_serve,
 }
 
 

@@ -85,6 +85,10 @@ class Settings:
     # The channel this seat takes contacts on: a hall counter is "hall" (the default channel of a
     # new contact, and the greeting and goodbye its scripts read).
     seat_channel: str = "hotline"
+    # The browser console (`agent-console serve`): app sessions open at once on this server, and
+    # how long a sign-in on its page may wait before it opens one.
+    serve_max_sessions: int = 20
+    serve_sign_in_minutes: float = 10.0
 
     def with_overrides(self, **values: object) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -101,7 +105,7 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "retention_daily": _flag, "thin": _flag,
            "sms_hours": str, "sms_zone": str, "sms_rate_per_minute": int, "sms_lang": str,
            "sms_command": str,
-           "seat_channel": str}
+           "seat_channel": str, "serve_max_sessions": int, "serve_sign_in_minutes": float}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -119,6 +123,10 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting 'seat_channel': {result!r} is not one of: {', '.join(CHANNELS)}")
     if name == "lockout_attempts" and not 1 <= int(result) <= 100:
         raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
+    if name == "serve_max_sessions" and not 1 <= int(result) <= 1000:
+        raise ConfigError("setting 'serve_max_sessions': must be between 1 and 1000")
+    if name == "serve_sign_in_minutes" and not 0.5 <= float(result) <= 60:
+        raise ConfigError("setting 'serve_sign_in_minutes': must be between 0.5 and 60 minutes")
     if name == "sms_rate_per_minute" and not 1 <= int(result) <= 6000:
         raise ConfigError("setting 'sms_rate_per_minute': must be between 1 and 6000")
     if name == "sms_lang" and result not in ("en", "zh"):

@@ -68,8 +68,12 @@ def _agent(row: Sequence[Any]) -> AgentInfo:
 _COLUMNS = "id, code, name, role, team, department"
 
 
-def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = LockoutPolicy()) -> AgentInfo:
+def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = LockoutPolicy(),
+            method: str = "pin") -> AgentInfo:
     """Check the PIN; count failures and lock the agent out after too many, across restarts.
+
+    `method` names the way in on the audit trail ("pin" at a terminal, "browser_pin" on the
+    browser console's sign-in page).
 
     The attempt is counted before the PIN is checked, in one transaction, so guesses made in
     parallel cannot slip past the lockout: once `attempts` are in flight or failed, the rest
@@ -93,11 +97,11 @@ def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = Lockou
         if good:
             tx.execute("UPDATE agent SET failed_pins = 0, locked_until = NULL WHERE id = ?",
                        (row[0],))
-            tx.audit(Action.SIGN_IN, detail={"method": "pin"}, agent=code)
+            tx.audit(Action.SIGN_IN, detail={"method": method}, agent=code)
             return _agent(row[:6])
         failed = tx.scalar("SELECT failed_pins FROM agent WHERE id = ?", (row[0],))
-        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "wrong_pin", "failures": failed},
-                 agent=code)
+        tx.audit(Action.SIGN_IN_FAILED, detail={"why": "wrong_pin", "failures": failed,
+                                                "method": method}, agent=code)
         if failed >= policy.attempts:
             refusal = _lock(tx, row[0], code, policy)
     raise refusal or SignInError("wrong", left=policy.attempts - failed)
@@ -150,6 +154,21 @@ def sign_in_os_user(store: Store) -> AgentInfo | None:
             return None
         tx.audit(Action.SIGN_IN, detail={"method": "os_user", "os_user": os_user}, agent=row[1])
     return _agent(row)
+
+
+def signed_in_agent(store: Store, *, code: str) -> AgentInfo:
+    """The agent a browser session was opened for, once its PIN was checked by the server:
+    refused if the agent was disabled or locked out since."""
+    with store.read() as tx:
+        row = tx.one(f"SELECT {_COLUMNS}, active, locked_until FROM agent WHERE code = ?",
+                     (code,))
+        now = tx.now
+    if row is None or not row[6]:
+        raise SignInError("disabled" if row is not None else "wrong")
+    until = from_db(row[7])
+    if until is not None and until > now:
+        raise SignInError("locked", until)
+    return _agent(row[:6])
 
 
 def sign_out(store: Store, *, code: str, why: str = "") -> None:
