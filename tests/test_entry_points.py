@@ -296,6 +296,7 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, trainee="a002", scenario_id="roaming_bill_shock")),
     "training.runs.my_assignments": (None, lambda s, a: runs.my_assignments(s, a)),
     "training.runs.start_run": (None, lambda s, a: _run(s, a)),
+    "training.runs.abandon_run": (None, lambda s, a: runs.abandon_run(s, a, run_id=_run(s, a))),
     "training.runs.record_move": (None, lambda s, a: runs.record_move(
         s, a, run_id=_run(s, a), second=1.0, move=Said(text="您好"))),
     "training.runs.whisper": (p.RUN_TRAINING, lambda s, a: runs.whisper(

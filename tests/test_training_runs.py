@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from agent_console.services import permissions as p
-from agent_console.services.errors import Refused
+from agent_console.services.errors import InputError, Refused
 from agent_console.services.training import runs
 from agent_console.services.training.customer import CustomerSim
 from agent_console.services.training.moves import Said, StepDone
@@ -44,6 +44,39 @@ def test_a_run_is_kept_with_its_events_and_a_watcher_reads_only_what_is_new(demo
     with demo_store.read() as tx:
         watched = tx.one("SELECT agent_code, target FROM audit_log WHERE action = ?", (runs.WATCH,))
     assert tuple(watched) == ("t800", f"training_run:{run_id}")
+
+
+def test_a_run_left_by_a_closed_console_ends_unscored_and_no_longer_shows_as_live(demo_store):
+    trainee, trainer = actor_for(demo_store, "a002"), actor_for(demo_store, "t800")
+    crashed = runs.start_run(demo_store, trainee, scenario_id=SCENARIO, lang="zh",
+                             opening=_sim().record)
+    hung_up = runs.start_run(demo_store, trainee, scenario_id=SCENARIO, lang="zh",
+                             opening=_sim().record)  # a kill -9 left the first one running
+    assert runs.run_head(demo_store, trainer, run_id=crashed)[1] == "abandoned"
+    assert [r.id for r in runs.running(demo_store, trainer)] == [hung_up]
+    with pytest.raises(Refused):
+        runs.abandon_run(demo_store, trainer, run_id=hung_up)  # only the trainee's console
+    runs.abandon_run(demo_store, trainee, run_id=hung_up)
+    assert runs.running(demo_store, trainer) == []
+    assert [e.kind for e in runs.events(demo_store, trainer, run_id=hung_up)] == \
+        ["opening", "abandoned"]
+    with pytest.raises(InputError):
+        runs.record_move(demo_store, trainee, run_id=hung_up, second=1, move=Said(text="x"))
+
+
+async def test_a_hang_up_mid_run_writes_the_moves_then_ends_the_run(demo_store):
+    from agent_console.messages import TerminalClosed
+
+    app = app_for(demo_store, lang="zh", agent="a002")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _start(pilot)
+        await _say(pilot, screen, "您好，请问有什么可以帮您")
+        app.post_message(TerminalClosed())
+        await wait_until(lambda: app.return_code is not None, what="the app to end")
+    trainer = actor_for(demo_store, "t800")
+    assert runs.run_head(demo_store, trainer, run_id=screen.run_id)[1] == "abandoned"
+    kinds = [e.kind for e in runs.events(demo_store, trainer, run_id=screen.run_id)]
+    assert "move" in kinds and kinds[-1] == "abandoned"
 
 
 def test_only_the_trainer_in_control_says_the_customers_lines(demo_store):

@@ -26,6 +26,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, OptionList, RichLog, Static
+from textual.worker import Worker
 
 from agent_console.i18n import t
 from agent_console.screens.context import ScreenContext
@@ -119,8 +120,9 @@ class TrainingRunScreen(IntakeScreen):
         for said in self.sim.record.opening:
             log.write(line(0, t("train.run.customer"), said.text(self.lang), "bold cyan"))
         self._paint_banner()
-        threading.Thread(target=self.writer, name=f"training-run-{self.run_id}",
-                         daemon=True).start()
+        self._writer = threading.Thread(target=self.writer, name=f"training-run-{self.run_id}",
+                                        daemon=True)
+        self._writer.start()
         self.set_interval(1.0, self._second)
 
     def _elapsed(self) -> float:
@@ -270,6 +272,12 @@ class TrainingRunScreen(IntakeScreen):
                                      reaction=reaction, shown=shown, position=position)
                 except Exception:
                     pass
+            elif kind == "abandon":
+                try:
+                    runs.abandon_run(store, actor, run_id=self.run_id)
+                except Exception:
+                    pass  # already ended, or the store is gone: nothing left to close
+                return
             elif kind == "finish":
                 try:
                     outcome = runs.finish_run(store, actor, run_id=self.run_id, record=item)
@@ -323,6 +331,19 @@ class TrainingRunScreen(IntakeScreen):
         self.finishing = True
         self.query_one("#train-banner", Static).update(Content(banner(t("train.run.scoring"))))
         self._outbox.put(("finish", self.sim.record))
+
+    def keep_draft(self) -> Worker[None] | None:
+        """The terminal has gone mid-run: the moves made are written, then the run is closed
+        unscored (a trainer watching sees it end); the worker waits for the writer."""
+        if self.finishing:
+            return None
+        self.finishing = True
+        self._outbox.put(("abandon", None))
+        return self._writer_done()
+
+    @work(thread=True, exit_on_error=False, group="train-abandon")
+    def _writer_done(self) -> None:
+        self._writer.join()
 
     def action_leave(self) -> None:
         self.action_finish_run()

@@ -31,7 +31,7 @@ from agent_console.services.training import runs
 
 def _score(summary: runs.RunSummary) -> str:
     if summary.state != "finished" or summary.score is None:
-        return t("train.home.running") if summary.state == "running" else summary.state
+        return t(f"train.home.{summary.state}")  # running or abandoned
     verdict = t("train.result.passed") if summary.passed else t("train.result.failed")
     if summary.auto_fail:
         verdict += " " + t("train.home.auto_fail")

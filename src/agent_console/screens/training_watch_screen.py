@@ -176,6 +176,9 @@ class TrainingWatchScreen(ContextScreen[None]):
                 log.write(line(item.second, "—", t("train.watch.finished",
                                                    score=f"{item.payload.get('score', 0):.0f}"),
                                "bold"))
+            elif item.kind == "abandoned":
+                self.state = "abandoned"
+                log.write(line(item.second, "—", t("train.watch.abandoned"), "bold"))
         if event.state != "running":
             self.state = event.state
         self._last_second = last_second

@@ -186,6 +186,7 @@ def start_run(store: Store, actor: Actor, *, scenario_id: str, lang: str, seed: 
             if row is None or row.trainee != actor.code or row.scenario != scenario_id:
                 raise NotFoundError(f"training_assignment {assignment_id}")
             assigned_by = row.trainer
+        _abandon(tx, "trainee = ? AND state = 'running'", (actor.code,))  # left by a crash
         tx.execute("INSERT INTO training_run (trainee, scenario, seed, lang, started_at, state, "
                    "assigned_by, assignment_id, last_seq, record, result) "
                    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, 0, '{}', '{}')",
@@ -201,6 +202,23 @@ def start_run(store: Store, actor: Actor, *, scenario_id: str, lang: str, seed: 
                        "state": opening.start.model_dump(mode="json")}
         _append(tx, run_id, "opening", 0.0, payload)
         return run_id
+
+
+def _abandon(tx: Tx, where: str, params: tuple[Any, ...]) -> None:
+    """Runs that will never finish (the trainee's console went away) are closed unscored."""
+    for row in tx.all(f"SELECT id FROM training_run WHERE {where}", params):
+        tx.execute("UPDATE training_run SET state = 'abandoned', ended_at = ?, controller = NULL "
+                   "WHERE id = ?", (db.to_db(tx.now), row.id))
+        second = tx.scalar("SELECT max(second) FROM training_event WHERE run_id = ?", (row.id,))
+        _append(tx, row.id, "abandoned", float(second or 0.0), {})
+
+
+def abandon_run(store: Store, actor: Actor, *, run_id: int) -> None:
+    """The trainee's console is closing mid-run: the run ends unscored, and a trainer watching
+    it sees it end."""
+    with store.write(actor) as tx:
+        _own_running(tx, actor, run_id)
+        _abandon(tx, "id = ?", (run_id,))
 
 
 def _own_running(tx: Tx, actor: Actor, run_id: int) -> Any:
