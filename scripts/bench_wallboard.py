@@ -65,7 +65,8 @@ def main() -> None:
         update = session.bytes_between(changed)
         print(f"{'wallboard ' + args.size:<28}{'bytes':>10}")
         print(f"{'first paint (F4)':<28}{first:>10}")
-        print(f"{f'idle {args.idle_seconds:g} s':<28}{idle:>10}   ({idle / args.idle_seconds:.1f} B/s)")
+        print(f"{f'idle {args.idle_seconds:g} s':<28}{idle:>10}")
+        print(f"{'idle B/s (budget 20)':<28}{idle / args.idle_seconds:>10.1f}")
         print(f"{'one ticket added elsewhere':<28}{update:>10}")
         print("exit:", session.quit())
 
