@@ -3,7 +3,8 @@ format), the KPIs for a month and the whole wallboard.
 
     python scripts/bench_report.py [--tickets 100000] [--runs 3]
 
-Prints one line per measurement: the best and the median of the runs, in seconds.
+Prints one line per measurement: the best and the median of the runs, in seconds. The first,
+the floor, only fetches the rows of the month's tickets.
 """
 
 from __future__ import annotations
@@ -16,13 +17,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agent_console.clock import FrozenClock
+from agent_console.db import to_db
 from agent_console.services import kpi, report
 from agent_console.services.actor import Actor
 from agent_console.services.demo import fill_demo
 from agent_console.services.directory import find_agent
-from agent_console.services.store import open_store
+from agent_console.services.store import Store, open_store
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+def read_month(store: Store, month: str) -> int:
+    """The floor: every ticket row created in the month, fetched by the driver, nothing done."""
+    span = kpi.month_period(month, kpi.config_for(store).settings.zone)
+    with store.read() as tx:
+        return len(kpi.fetch_all(tx, "SELECT * FROM ticket WHERE created_at >= ? AND "
+                                     "created_at < ?", (to_db(span.start), to_db(span.end))))
 
 
 def main() -> None:
@@ -47,6 +57,7 @@ def main() -> None:
                                "GROUP BY 1 ORDER BY 1")
         print("tickets by month (UTC): " + ", ".join(f"{m} {n}" for m, n in per_month))
         cases = {
+            "floor: read 2026-11 rows": lambda: read_month(store, "2026-11"),
             "report 2026-11 md": lambda: report.render(
                 store, report.monthly_report(store, sup, month="2026-11"), "md"),
             "report 2026-10 md": lambda: report.render(
