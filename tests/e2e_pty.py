@@ -136,6 +136,30 @@ class Terminal:
                                      f"last drawn: {drawn[-600:]!r}")
             self._read(min(left, 0.2))
 
+    def drain(self, quiet: float = 0.05, timeout: float = DEADLINE) -> None:
+        """Read until the app has written nothing for `quiet` seconds, or for `timeout` seconds
+        at most (it never blocks on a full pty, and the next reading starts after this)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            before = len(self.raw)
+            self._read(quiet)
+            if len(self.raw) == before:
+                return
+
+    def idle_bytes_per_second(self, seconds: float, other: Terminal | None = None,
+                              quiet: float = 0.3) -> float:
+        """What the app writes while nothing happens, in bytes a second, once it has been
+        quiet for `quiet` seconds (the other terminal is read meanwhile: its app must not
+        block on a full pty)."""
+        self._read(0.5)  # let the last repaint out
+        self.drain(quiet)
+        start, began = len(self.raw), time.monotonic()
+        while (left := seconds - (time.monotonic() - began)) > 0:
+            self._read(min(left, 0.2))
+            if other is not None:
+                other.drain()
+        return (len(self.raw) - start) / seconds
+
     def send(self, keys: str | bytes) -> None:
         os.write(self.fd, keys.encode() if isinstance(keys, str) else keys)
 

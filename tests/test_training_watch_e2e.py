@@ -25,33 +25,6 @@ def _shown_within(term: Terminal, text: str, sent_at: float, timeout: float = 20
     return time.monotonic() - sent_at
 
 
-def _drain(term: Terminal) -> None:
-    """Read what a terminal has written, so the app never blocks on a full pty."""
-    while True:
-        before = len(term.raw)
-        term._read(0.05)
-        if len(term.raw) == before:
-            return
-
-
-def idle_bytes_per_second(term: Terminal, seconds: float = IDLE_SECONDS,
-                          other: Terminal | None = None) -> float:
-    """What the app writes to its terminal while nothing happens, in bytes a second (the
-    other terminal is read meanwhile: its app must not block on a full pty)."""
-    term._read(0.5)  # let the last repaint out
-    while True:  # drain
-        before = len(term.raw)
-        term._read(0.3)
-        if len(term.raw) == before:
-            break
-    start, began = len(term.raw), time.monotonic()
-    while (left := seconds - (time.monotonic() - began)) > 0:
-        term._read(min(left, 0.2))
-        if other is not None:
-            _drain(other)
-    return (len(term.raw) - start) / seconds
-
-
 def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path):
     env = demo_env(tmp_path)
     db = make_demo_store(tmp_path / "store.db", env)
@@ -78,11 +51,11 @@ def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path
                               "'training_watch' AND target = ?", (f"training_run:{run_id}",)) \
             == ("t800",)
 
-        idle = idle_bytes_per_second(trainer, other=trainee)
+        idle = trainer.idle_bytes_per_second(IDLE_SECONDS, other=trainee)
         print(f"\nidle watch screen: {idle:.0f} B/s over {IDLE_SECONDS:.0f} s")
         assert idle <= 300
 
-        _drain(trainee)
+        trainee.drain()
         trainee.send(F9)
         sent = time.monotonic()
         trainee.send("I am so sorry for the trouble\r")
@@ -90,14 +63,14 @@ def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path
         print(f"trainee's line on the watch screen after {latency:.2f} s")
         assert latency < 3.0  # polled each second; generous for a busy machine
 
-        _drain(trainee)
+        trainee.drain()
         trainer.send("verify first\r")
         trainee.expect("(only you)")  # the whisper; its words may wrap in the pane
-        _drain(trainee)
+        trainee.drain()
         trainer.send(F9)
         trainer.expect("You are playing the customer")
         trainee.expect("t800 plays the customer")
-        _drain(trainee)
+        trainee.drain()
         trainer.send("refund now\r")
         trainee.expect("refund now")
         kinds = stored_row(db, "SELECT group_concat(kind, ',') FROM (SELECT kind FROM "

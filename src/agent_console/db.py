@@ -14,7 +14,7 @@ from typing import Any, overload
 APPLICATION_ID = 0x41474331  # "AGC1": marks a file as an Agent Console store
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 FIRST_RELEASED_VERSION = 4  # release 0.1.0; older versions were never released
 
 
@@ -119,8 +119,19 @@ def _v4_to_v5(conn: Any) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_ticket_created_at ON ticket (created_at)")
 
 
+def _v5_to_v6(conn: Any) -> None:
+    """The supervisors' reads answer from indexes: a month's tickets by kind and agent, and a
+    customer's tickets by time (the indexes they replace are their prefixes)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_ticket_created_at")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_ticket_customer")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_ticket_created ON ticket "
+                         "(created_at, work_type, handler_id, created_by)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_ticket_customer_history ON ticket "
+                         "(customer_id, created_at, category, work_type)")
+
+
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.
-MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5]
+MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5, _v5_to_v6]
 assert FIRST_RELEASED_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -113,7 +113,8 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_department", "department", "is_open", "due_key", "id"),
         Index("ix_ticket_category", "category", "is_open", "due_key", "id"),
         Index("ix_ticket_channel", "channel", "is_open", "due_key", "id"),
-        Index("ix_ticket_customer", "customer_id"),
+        # A customer's tickets in time, with what the repeat measures compare, from the index.
+        Index("ix_ticket_customer_history", "customer_id", "created_at", "category", "work_type"),
         Index("ix_ticket_created_by", "created_by", "is_open", "due_key", "id"),
     )
 

@@ -109,6 +109,22 @@ class ContextScreen(ReportsWorkerErrors, Screen[ResultType]):
 
         return {key: found[key] for key in sorted(found, key=place)}
 
+    def _compositor_refresh(self) -> None:
+        """Under an opaque screen, changes here are not drawn: nothing of this screen shows.
+
+        Textual 8.2.8 sends a screen's changes to the screen above it and marks them to be
+        repainted again, which sends them again at this screen's next idle: a screen covered by
+        another repaints the top one for ever, at the pace of its own timers (the queue's ticks
+        under the wallboard: ~30 KB/s). This screen is drawn whole when it is on top again.
+        """
+        app = self.app
+        top = app.screen
+        if top is not self and top.styles.background.a == 1 and self in app._background_screens:
+            self._compositor._dirty_regions.clear()
+            self._dirty_widgets.clear()
+            return
+        super()._compositor_refresh()
+
     def on_app_lock(self) -> None:
         """The seat is being locked: drop anything that must not outlive the lock."""
 

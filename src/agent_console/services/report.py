@@ -15,12 +15,13 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent_console.db import from_db, to_db
 from agent_console.i18n import current_language, t
-from agent_console.models.vocab import GRADE_ORDER, WorkType
+from agent_console.models.vocab import GRADE_ORDER, Grade, WorkType
 from agent_console.services import kpi
 from agent_console.services.actor import Actor
 from agent_console.services.errors import InputError, NotFoundError
@@ -33,6 +34,7 @@ COMPENSATION_KINDS = ("bill_credit", "data_mb", "points")
 _PHONE = re.compile(r"1\d{10}")
 _CLAUSE = re.compile(r"[，,。.;；!！?？]")
 ACTION_STATUSES = ("open", "done", "dropped")
+RANK = {grade.value: grade.rank for grade in Grade}  # a complaint raised above the grade asked
 # The report reads complaints and the follow-up calls after dissatisfied surveys; the teams
 # and agents table counts every ticket with a query of its own.
 REPORT_WORK_TYPES = (WorkType.COMPLAINT.value, WorkType.FOLLOW_UP.value)
@@ -74,6 +76,36 @@ def _month_facts(tx: Tx, month: str, settings: kpi.KpiSettings) -> tuple[kpi.Per
                                 work_types=REPORT_WORK_TYPES, with_open=False)
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """What the report compares with in the month before: its complaints by category, how
+    many were raised above the grade asked for, and the customers on the books."""
+
+    categories: dict[str, int]
+    escalated: int
+    customers: int
+
+    @property
+    def complaints(self) -> int:
+        return sum(self.categories.values())
+
+
+def _earlier(tx: Tx, month: str, settings: kpi.KpiSettings) -> Earlier:
+    span = kpi.month_period(month, settings.zone)
+    bounds = (to_db(span.start), to_db(span.end))
+    categories: Counter[str] = Counter()
+    escalated = 0
+    for category, grade, requested, count in tx.all(
+            "SELECT category, grade, requested_grade, count(*) FROM ticket WHERE created_at >= ? "
+            "AND created_at < ? AND work_type = ? GROUP BY category, grade, requested_grade",
+            (*bounds, WorkType.COMPLAINT.value)):
+        categories[category] += count
+        escalated += count if RANK[grade] < RANK[requested] else 0
+    customers = int(tx.scalar("SELECT count(*) FROM customer WHERE created_at < ?",
+                              (bounds[1],)) or 0)
+    return Earlier(dict(categories), escalated, customers)
+
+
 def monthly_report(store: Store, actor: Actor, *, month: str) -> dict[str, Any]:
     """Every figure of one month's complaint report, as plain data."""
     actor.require(RUN_REPORTS)
@@ -85,7 +117,7 @@ def monthly_report(store: Store, actor: Actor, *, month: str) -> dict[str, Any]:
     previous = kpi.previous_month(span.label)
     with store.read() as tx:
         _, facts = _month_facts(tx, span.label, settings)
-        _, before = _month_facts(tx, previous, settings)
+        before = _earlier(tx, previous, settings)
         data = _build(tx, config, span, facts, before, previous)
     return data
 
@@ -105,9 +137,9 @@ def _value(config: kpi.KpiConfig, name: str, facts: kpi.Facts) -> dict[str, Any]
 
 
 def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
-           before: kpi.Facts, previous: str) -> dict[str, Any]:
+           before: Earlier, previous: str) -> dict[str, Any]:
     settings = config.settings
-    complaints, earlier = _complaints(facts), _complaints(before)
+    complaints = _complaints(facts)
     complaint_facts = kpi.Facts(complaints, facts.context, [], facts.customers, facts.now,
                                 facts.now_dt, settings, facts.by_key())
     cut_off = min(span.end, tx.now)
@@ -115,18 +147,17 @@ def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
         "tickets": int(tx.scalar("SELECT count(*) FROM ticket WHERE created_at >= ? AND "
                                  "created_at < ?", (to_db(span.start), to_db(span.end)))),
         "complaints": len(complaints),
-        "complaints_previous": len(earlier),
-        "complaints_change": _change(len(complaints), len(earlier)),
+        "complaints_previous": before.complaints,
+        "complaints_change": _change(len(complaints), before.complaints),
         "customers": facts.customers,
         "per_10k": round(10000.0 * len(complaints) / facts.customers, 2) if facts.customers else None,
-        "per_10k_previous": round(10000.0 * len(earlier) / before.customers, 2)
+        "per_10k_previous": round(10000.0 * before.complaints / before.customers, 2)
         if before.customers else None,
-        "escalated": sum(1 for r in complaints if _raised(r)),
-        "escalated_previous": sum(1 for r in earlier if _raised(r)),
+        "escalated": sum(1 for r in complaints if RANK[r.grade] < RANK[r.requested_grade]),
+        "escalated_previous": before.escalated,
     }
     counts = Counter(r.category for r in complaints)
-    categories, grower = flag_categories(dict(counts), dict(Counter(r.category for r in earlier)),
-                                         settings.flag_share)
+    categories, grower = flag_categories(dict(counts), before.categories, settings.flag_share)
     timeliness = []
     for grade in GRADE_ORDER:
         rows = [r for r in complaints if r.grade == grade.value]
@@ -169,12 +200,6 @@ def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
         "quality": quality, "drivers": drivers, "teams": people["teams"],
         "agents": people["agents"], "actions": actions, "last_month_actions": last_actions,
     }
-
-
-def _raised(r: kpi.Fact) -> bool:
-    from agent_console.models.vocab import Grade
-
-    return Grade(r.grade).rank < Grade(r.requested_grade).rank
 
 
 def _local(stored: str | None, settings: kpi.KpiSettings) -> str:
