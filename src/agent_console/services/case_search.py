@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent_console.db import SQLITE_EXTRAS
 from agent_console.services import cjk
 from agent_console.services.store import Tx
 
@@ -84,10 +85,10 @@ class Fts5CaseIndex:
     # A contentless table forgets a row only when given the tokens it was indexed with.
     _DELETE = ("INSERT INTO kb_fts (kb_fts, rowid, title, body, meta) "
                "VALUES ('delete', ?, ?, ?, ?)")
-    _RANK = ("SELECT rowid, bm25(kb_fts, 5.0, 1.0, 0.0) AS rank FROM kb_fts "
-             "WHERE kb_fts MATCH ?")
-    _NTH_NEWEST = ("SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? "
-                   "ORDER BY rowid DESC LIMIT 1 OFFSET ?")
+    # One pass over the matches, newest first: bm25 is computed for the newest `window` only.
+    _RANK = ("SELECT rowid, rank FROM (SELECT rowid, bm25(kb_fts, 5.0, 1.0, 0.0) AS rank "
+             "FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
+             "ORDER BY rank, rowid DESC LIMIT ?")
 
     def add(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
         # Straight to the SQLite driver: a bulk import writes every token of every case here.
@@ -102,15 +103,13 @@ class Fts5CaseIndex:
              category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
         # bm25 costs 1-5 µs a match; the newest `window` matches bound the cost.
         match = _match(cjk.match_expression(list(phrases), any_=any_), category, include_retired)
-        sql, args = self._RANK, [match]
-        floor = tx.one(self._NTH_NEWEST, (match, window - 1))
-        if floor is not None:
-            sql, args = f"{sql} AND rowid >= ?", [match, floor[0]]
-        rows = tx.all(f"{sql} ORDER BY rank, rowid DESC LIMIT ?", (*args, limit))
+        rows = tx.all(self._RANK, (match, window, limit))
         return [(case_id, -rank) for case_id, rank in rows]
 
     def clear(self, tx: Tx) -> None:
-        tx.execute("INSERT INTO kb_fts (kb_fts) VALUES ('delete-all')")
+        # Made anew rather than emptied, so that a store gets the table's current definition.
+        tx.execute("DROP TABLE IF EXISTS kb_fts")
+        tx.execute(SQLITE_EXTRAS[0])
 
     def optimize(self, tx: Tx) -> None:
         # A bulk load leaves many index segments; merging them speeds every search.
