@@ -59,22 +59,29 @@ class CaseIndex(Protocol):
 
 # --- SQLite FTS5 ----------------------------------------------------------------------------
 
+# Filter tokens begin with a private-use character: unicode61 keeps it in a token and
+# services.cjk never does, so no query phrase can name a filter and the phrases need no column
+# filter (which would make FTS5 read every position list, bm25's full pass included).
+_MARK = "\ue000"
+_RETIRED = _MARK + "retired"
+
+
 def _category_token(category: str) -> str:
-    return "k" + category.encode().hex()  # letters and digits only, one per category
+    return _MARK + category.encode().hex()  # one token per category
 
 
 def _meta(item: IndexEntry) -> str:
     """The filters, held in the index so that they are matched there (a contentless table has
     no other columns to filter on)."""
-    return _category_token(item.category) + (" retired" if item.retired else "")
+    return _category_token(item.category) + (f" {_RETIRED}" if item.retired else "")
 
 
 def _match(expr: str, category: str | None, include_retired: bool) -> str:
-    """The MATCH text: the user's phrases in title or body, and the filters held in meta."""
-    text = f"{{title body}} : ({expr})"
+    """The MATCH text: the user's phrases, and the filters held in meta."""
+    text = f"({expr})"
     if category:
         text = f'({text}) AND meta : "{_category_token(category)}"'
-    return text if include_retired else f"({text}) NOT meta : retired"
+    return text if include_retired else f'({text}) NOT meta : "{_RETIRED}"'
 
 
 class Fts5CaseIndex:

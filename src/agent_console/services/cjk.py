@@ -37,7 +37,7 @@ _CODE = re.compile(r"(?=[0-9]*[A-Z])[A-Z0-9]{2,6}")
 PREFIX_MIN = 3
 ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
 INDEX_VERSION = "3"  # 1: bigrams and lower-case words; 2: English words stemmed;
-# 3: with a prefix index of one character (db.SQLITE_EXTRAS)
+# 3: a prefix index of one character (db.SQLITE_EXTRAS), filter tokens no query can name
 _VOWEL = re.compile("[aeiouy]")
 _KEEP_DOUBLE = frozenset("slz")  # pass, call, buzz keep their double letter (as in Porter)
 
