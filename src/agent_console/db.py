@@ -85,10 +85,12 @@ def sqlite_path(url: str) -> Path | None:
 # --- SQLite's own parts, behind the schema ---------------------------------------------------
 
 # kb_fts holds services.cjk tokens of each case (rowid = case id); contentless, since snippets
-# come from kb_case. The audit table refuses updates and deletes.
+# come from kb_case. The one-character prefix index makes a lone Chinese character (卡, 猫) a
+# prefix query as cheap as a word: without it FTS5 merges every bigram starting with it. The
+# audit table refuses updates and deletes.
 SQLITE_EXTRAS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5(title, body, meta, content='', "
-    "tokenize='unicode61')",
+    "tokenize='unicode61', prefix='1')",
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent_console.db import SQLITE_EXTRAS
 from agent_console.services import cjk
 from agent_console.services.store import Tx
 
@@ -58,22 +59,29 @@ class CaseIndex(Protocol):
 
 # --- SQLite FTS5 ----------------------------------------------------------------------------
 
+# Filter tokens begin with a private-use character: unicode61 keeps it in a token and
+# services.cjk never does, so no query phrase can name a filter and the phrases need no column
+# filter (which would make FTS5 read every position list, bm25's full pass included).
+_MARK = "\ue000"
+_RETIRED = _MARK + "retired"
+
+
 def _category_token(category: str) -> str:
-    return "k" + category.encode().hex()  # letters and digits only, one per category
+    return _MARK + category.encode().hex()  # one token per category
 
 
 def _meta(item: IndexEntry) -> str:
     """The filters, held in the index so that they are matched there (a contentless table has
     no other columns to filter on)."""
-    return _category_token(item.category) + (" retired" if item.retired else "")
+    return _category_token(item.category) + (f" {_RETIRED}" if item.retired else "")
 
 
 def _match(expr: str, category: str | None, include_retired: bool) -> str:
-    """The MATCH text: the user's phrases in title or body, and the filters held in meta."""
-    text = f"{{title body}} : ({expr})"
+    """The MATCH text: the user's phrases, and the filters held in meta."""
+    text = f"({expr})"
     if category:
         text = f'({text}) AND meta : "{_category_token(category)}"'
-    return text if include_retired else f"({text}) NOT meta : retired"
+    return text if include_retired else f'({text}) NOT meta : "{_RETIRED}"'
 
 
 class Fts5CaseIndex:
@@ -84,10 +92,10 @@ class Fts5CaseIndex:
     # A contentless table forgets a row only when given the tokens it was indexed with.
     _DELETE = ("INSERT INTO kb_fts (kb_fts, rowid, title, body, meta) "
                "VALUES ('delete', ?, ?, ?, ?)")
-    _RANK = ("SELECT rowid, bm25(kb_fts, 5.0, 1.0, 0.0) AS rank FROM kb_fts "
-             "WHERE kb_fts MATCH ?")
-    _NTH_NEWEST = ("SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? "
-                   "ORDER BY rowid DESC LIMIT 1 OFFSET ?")
+    # One pass over the matches, newest first: bm25 is computed for the newest `window` only.
+    _RANK = ("SELECT rowid, rank FROM (SELECT rowid, bm25(kb_fts, 5.0, 1.0, 0.0) AS rank "
+             "FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
+             "ORDER BY rank, rowid DESC LIMIT ?")
 
     def add(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
         # Straight to the SQLite driver: a bulk import writes every token of every case here.
@@ -102,15 +110,13 @@ class Fts5CaseIndex:
              category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
         # bm25 costs 1-5 µs a match; the newest `window` matches bound the cost.
         match = _match(cjk.match_expression(list(phrases), any_=any_), category, include_retired)
-        sql, args = self._RANK, [match]
-        floor = tx.one(self._NTH_NEWEST, (match, window - 1))
-        if floor is not None:
-            sql, args = f"{sql} AND rowid >= ?", [match, floor[0]]
-        rows = tx.all(f"{sql} ORDER BY rank, rowid DESC LIMIT ?", (*args, limit))
+        rows = tx.all(self._RANK, (match, window, limit))
         return [(case_id, -rank) for case_id, rank in rows]
 
     def clear(self, tx: Tx) -> None:
-        tx.execute("INSERT INTO kb_fts (kb_fts) VALUES ('delete-all')")
+        # Made anew rather than emptied, so that a store gets the table's current definition.
+        tx.execute("DROP TABLE IF EXISTS kb_fts")
+        tx.execute(SQLITE_EXTRAS[0])
 
     def optimize(self, tx: Tx) -> None:
         # A bulk load leaves many index segments; merging them speeds every search.

@@ -27,6 +27,7 @@ CJK_CLASS = ("\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
               "\U00020000-\U0003134f")
 _RUNS = re.compile(rf"(?P<cjk>[{CJK_CLASS}]+)|[^\W_{CJK_CLASS}]+")
 _BIGRAMS = re.compile(r"(?=(..))")
+_CJK_ONE = re.compile(f"[{CJK_CLASS}]")
 # Whitespace and CJK/full-width punctuation separate the parts of a query (which must all match).
 _QUERY_SPLIT = re.compile(r"[\s,;\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]+")
 _FLAT = str.maketrans("\t\n\r", "   ")  # same length, so spans stay put
@@ -35,7 +36,8 @@ _CODE = re.compile(r"(?=[0-9]*[A-Z])[A-Z0-9]{2,6}")
 # An unfinished Latin word is a prefix from this length: "in"* would match half the index.
 PREFIX_MIN = 3
 ANY_TERMS_CAP = 64  # terms kept from a long text used to find similar cases
-INDEX_VERSION = "2"  # 1: bigrams and lower-case words; 2: English words stemmed
+INDEX_VERSION = "3"  # 1: bigrams and lower-case words; 2: English words stemmed;
+# 3: a prefix index of one character (db.SQLITE_EXTRAS), filter tokens no query can name
 _VOWEL = re.compile("[aeiouy]")
 _KEEP_DOUBLE = frozenset("slz")  # pass, call, buzz keep their double letter (as in Porter)
 
@@ -211,25 +213,62 @@ def match_expression(phrases: list[Part], *, any_: bool = False) -> str:
     return (" OR " if any_ else " AND ").join(phrase.fts() for phrase in phrases)
 
 
+def _token_lists(text: str) -> tuple[list[str], list[int], list[int]]:
+    """tokens() as three lists (texts, starts, ends), built without a Token per token."""
+    texts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for match in _RUNS.finditer(text):
+        start, end, run = match.start(), match.end(), match.group()
+        if match.lastgroup != "cjk":
+            texts.append(_word(run))
+            starts.append(start)
+            ends.append(end)
+            continue
+        texts += _BIGRAMS.findall(run)
+        texts.append(run[-1])
+        starts += range(start, end)
+        ends += range(start + 2, end + 1)
+        ends.append(end)
+    return texts, starts, ends
+
+
 def find_spans(text: str, phrases: list[Phrase]) -> list[tuple[int, int]]:
     """Where `phrases` occur in `text`, as sorted, merged (start, end) code-point spans."""
-    folded = _norm(text)
-    if len(folded) == len(text) and not any(_head_in(folded, p) for p in phrases):
-        return []  # a phrase's first term (a stem, less its last letter) is in the folded text
-    found = tokens(text)
-    texts = [token.text for token in found]
+    folded, base = _norm(text), 0
+    if len(folded) == len(text):
+        # A phrase begins where its first term's probe begins a token: nothing before the
+        # first such place needs tokenizing.
+        heads = [(_head_at(folded, phrase), phrase) for phrase in phrases]
+        phrases = [phrase for at, phrase in heads if at >= 0]
+        if not phrases:
+            return []
+        base = _run_start(text, min(at for at, _ in heads if at >= 0))
+    texts, starts, ends = _token_lists(text[base:])
+    if base:
+        starts = [start + base for start in starts]
+        ends = [end + base for end in ends]
+    at: dict[str, list[int]] = {}
+    for i, token in enumerate(texts):
+        at.setdefault(token, []).append(i)
     spans: list[tuple[int, int]] = []
     for phrase in phrases:
-        size = len(phrase.terms)
-        head, last = phrase.terms[:-1], phrase.terms[-1]
-        for i in range(len(found) - size + 1):
-            if tuple(texts[i:i + size - 1]) != head:
+        size, last = len(phrase.terms), phrase.terms[-1]
+        if size == 1 and phrase.prefix:
+            for token, places in at.items():
+                if token == last:
+                    spans += ((starts[i], ends[i]) for i in places)
+                elif token.startswith(last):
+                    spans += ((starts[i], min(ends[i], starts[i] + len(last))) for i in places)
+            continue
+        for i in at.get(phrase.terms[0], ()):
+            j = i + size - 1
+            if j >= len(texts) or tuple(texts[i:j]) != phrase.terms[:-1]:
                 continue
-            end_token = found[i + size - 1]
-            if end_token.text == last:
-                spans.append((found[i].start, end_token.end))
-            elif phrase.prefix and end_token.text.startswith(last):
-                spans.append((found[i].start, min(end_token.end, end_token.start + len(last))))
+            if texts[j] == last:
+                spans.append((starts[i], ends[j]))
+            elif phrase.prefix and texts[j].startswith(last):
+                spans.append((starts[i], min(ends[j], starts[j] + len(last))))
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -245,8 +284,27 @@ def _probe(term: str) -> str:
     return term if not term.isascii() else term[:max(1, len(term) - 1)]
 
 
-def _head_in(folded: str, phrase: Phrase) -> bool:
-    return _probe(phrase.terms[0]) in folded
+@lru_cache(maxsize=4096)
+def _head_finder(term: str) -> re.Pattern[str]:
+    """Where a phrase's first term can begin: its probe, for a Latin word at a word start."""
+    probe = re.escape(_probe(term))
+    return re.compile(probe if not term.isascii() else f"(?<![a-z0-9]){probe}")
+
+
+def _head_at(folded: str, phrase: Phrase) -> int:
+    """The first place in lower-cased text where `phrase` may begin; -1 when nowhere."""
+    found = _head_finder(phrase.terms[0]).search(folded)
+    return found.start() if found else -1
+
+
+def _run_start(text: str, at: int) -> int:
+    """Where the token at `at` begins: a Chinese character begins tokens of its own; a Latin
+    word is tokenized whole."""
+    if at >= len(text) or _CJK_ONE.match(text, at):
+        return at
+    while at and text[at - 1].isalnum() and not _CJK_ONE.match(text, at - 1):
+        at -= 1
+    return at
 
 
 def seen_in(folded: str, phrase: Phrase) -> bool:
