@@ -97,6 +97,14 @@ def test_abandoning_records_the_reason_and_deletes_the_draft(demo_store):
     with demo_store.read() as tx:
         row = tx.one("SELECT action, target, detail FROM audit_log WHERE action = 'contact_abandon'")
     assert row is not None and "客户挂机" in row.detail and row.target == "contact:k9"
+    # A draft write still on its way when the contact ended (its timer fired just before)
+    # cannot bring the draft, with the full number in it, back.
+    intake.save_draft(demo_store, actor, intake_key="k9", draft=json.dumps(
+        {"form": {"phone": "13912345678"}, "intake_key": "k9"}))
+    intake.save_draft(demo_store, actor, intake_key="k9", draft=None)
+    intake.save_draft(demo_store, actor, intake_key="k9", draft=json.dumps({"form": {}}))
+    assert [p.key for p in intake.parked_contacts(demo_store, actor)] == ["k8"]
+    assert intake.load_draft(demo_store, actor, intake_key="k9") is None
 
 
 # --- the screen ---------------------------------------------------------------------------------

@@ -204,8 +204,7 @@ def finish(store: Store, actor: Actor, *, ticket_id: int, run: Any, intake_key: 
         written += [v for v in values.values() if isinstance(v, str)]
         score = _save_run(tx, ticket_id, run, "\n".join([notes, *written]))
         if intake_key:  # the contact has ended: its draft (with the full number typed) goes
-            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
-                       (actor.code, _draft_key(intake_key)))
+            _end_draft(tx, actor.code, intake_key)
         tx.audit(Action.CONTACT_FINISH, f"ticket:{row['number']}",
                  {"closed": closed, "follow_up": follow_up.number if follow_up else "",
                   "score": score})
@@ -254,6 +253,7 @@ def _open_follow_up(tx: Tx, parent: dict[str, Any], note: str) -> TicketCreated:
 # parked at once). A draft holds the full number typed: it is deleted when its contact ends.
 DRAFT_PREFIX = "contact_draft:"
 LEGACY_DRAFT_KEY = "new_ticket_draft"  # the single draft of earlier versions, offered once
+ENDED = ""  # what the draft slot of an ended contact holds (no draft, and none to come)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +270,14 @@ def _draft_key(intake_key: str) -> str:
     return intake_key if intake_key == LEGACY_DRAFT_KEY else DRAFT_PREFIX + intake_key
 
 
+def _end_draft(tx: Tx, agent_code: str, intake_key: str) -> None:
+    """The contact has ended: its draft goes, and its slot is marked so that a draft write
+    still on its way (a keystroke's timer fired just before the end) cannot bring it back."""
+    tx.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
+               "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value",
+               (agent_code, _draft_key(intake_key), ENDED))
+
+
 def save_draft(store: Store, actor: Actor, *, intake_key: str, draft: str | None,
                replaces: str | None = None) -> None:
     """Park (or, with None, delete) the actor's draft of one contact; `replaces` names a draft
@@ -281,12 +289,13 @@ def save_draft(store: Store, actor: Actor, *, intake_key: str, draft: str | None
             tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
                        (actor.code, _draft_key(replaces)))
         if draft is None:
-            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
-                       (actor.code, _draft_key(intake_key)))
-        else:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ? "
+                       "AND value <> ?", (actor.code, _draft_key(intake_key), ENDED))
+        else:  # a draft written late, after its contact ended, changes nothing
             tx.execute("INSERT INTO agent_preference (agent_code, key, value) VALUES (?, ?, ?) "
-                       "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value",
-                       (actor.code, _draft_key(intake_key), draft))
+                       "ON CONFLICT(agent_code, key) DO UPDATE SET value = excluded.value "
+                       "WHERE agent_preference.value <> ?",
+                       (actor.code, _draft_key(intake_key), draft, ENDED))
 
 
 def load_draft(store: Store, actor: Actor, *, intake_key: str) -> dict[str, Any] | None:
@@ -348,8 +357,10 @@ def abandon(store: Store, actor: Actor, *, intake_key: str, reason: str,
             tx.event(ticket_id, EventKind.NOTE, text=f"[abandoned] {text}")
             target = f"ticket:{row['number']}"
         tx.audit(Action.CONTACT_ABANDON, target, {"reason": text, "intake_key": intake_key})
-        tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key IN (?, ?)",
-                   (actor.code, _draft_key(intake_key), LEGACY_DRAFT_KEY if resumed_legacy else ""))
+        _end_draft(tx, actor.code, intake_key)
+        if resumed_legacy:
+            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
+                       (actor.code, LEGACY_DRAFT_KEY))
 
 
 def link_contact(store: Store, actor: Actor, *, ticket_id: int, intake_key: str, text: str,
@@ -364,6 +375,5 @@ def link_contact(store: Store, actor: Actor, *, ticket_id: int, intake_key: str,
                  text=f"[再次来电 / contacted again{f' · {channel}' if channel else ''}] {words}".strip())
         tx.audit(Action.CONTACT_LINK, f"ticket:{row['number']}", {"intake_key": intake_key})
         if intake_key:
-            tx.execute("DELETE FROM agent_preference WHERE agent_code = ? AND key = ?",
-                       (actor.code, _draft_key(intake_key)))
+            _end_draft(tx, actor.code, intake_key)
         return str(row["number"])
