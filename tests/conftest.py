@@ -167,6 +167,30 @@ async def still_for_a_picture(pilot) -> None:
             widget.cursor_blink = False  # a blinking cursor would make the picture flaky
             widget.refresh()  # the cursor is shown again without a repaint of its own
     await pilot.pause()
+    await steady_frame(pilot)
+
+
+async def steady_frame(pilot, timeout: float = DEADLINE) -> None:
+    """Wait until what the screen shows stops changing: layout, scrolling into view and a
+    table sizing its columns happen after the workers are done, later on a busy machine.
+    Two pictures taken a moment apart must be the same (a screen that never keeps still is
+    photographed as it is once `timeout` has passed)."""
+    from textual.widgets import DataTable
+
+    def tables_sized() -> bool:  # a DataTable sizes its columns when it is next idle
+        return not any(table._require_update_dimensions or table._updated_cells
+                       for table in pilot.app.screen.query(DataTable))
+
+    await wait_until(tables_sized, timeout, "the tables' columns sized to their rows")
+    end = time.monotonic() + timeout
+    previous = None
+    while time.monotonic() < end:
+        await pilot.pause()
+        await asyncio.sleep(0.05)  # the moment between the two pictures
+        frame = pilot.app.export_screenshot()
+        if frame == previous:
+            return
+        previous = frame
 
 
 class Dispatched:

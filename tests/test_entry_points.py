@@ -55,6 +55,8 @@ NO_ACTOR = {
     "auth.sign_in": "is how an actor comes to be",
     "auth.sign_in_os_user": "is how an actor comes to be (the process's own account)",
     "auth.sign_out": "records the caller's own sign-out",
+    "auth.signed_in_agent": "is how a browser session's actor comes to be, after the server "
+                            "checked the PIN and the session checked the server's signed pass",
     "auth.bootstrap_open": "says whether a store never had an admin",
     "auth.list_all": "agents, not customers; the command line asks for manage_agents first",
     "demo.is_demo_store": "a fact about the store file",

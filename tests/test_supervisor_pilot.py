@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import actor_for, app_for, settle, wait_until
+from .conftest import actor_for, app_for, settle, still_for_a_picture, wait_until
 
 SMALL = (80, 24)
 LARGE = (120, 40)
 
 
 async def _open_wallboard(pilot) -> None:
-    from textual.widgets import DataTable
-
     from agent_console.screens.wallboard_screen import WallboardScreen
 
     app = pilot.app
@@ -20,12 +18,7 @@ async def _open_wallboard(pilot) -> None:
     await pilot.press("f4")
     await wait_until(lambda: isinstance(app.screen, WallboardScreen) and app.screen.board,
                      what="the wallboard's figures")
-    await settle(app, pilot)
-    # A DataTable sizes its columns to the rows added when it is next idle (Textual 8.2.8).
-    await wait_until(lambda: not any(table._require_update_dimensions or table._updated_cells
-                                     for table in app.screen.query(DataTable)),
-                     what="the tables' columns sized to their rows")
-    await pilot.pause()
+    await still_for_a_picture(pilot)
 
 
 async def _open_report(pilot) -> None:

@@ -271,7 +271,13 @@ class WallboardScreen(ContextScreen[None]):
         if self._shown.get("near-rows") == rows:
             return
         self._shown["near-rows"] = rows
-        near.clear()
+        # Columns as wide as what they hold, set here: a table sizing itself when next idle
+        # was caught now and then showing header-wide columns ("T261", "超26").
+        labels = (t("report.ticket"), t("report.grade"), t("report.due"))
+        near.clear(columns=True)
+        for index, label in enumerate(labels):
+            near.add_column(label, width=max([display_width(label),
+                                              *(display_width(r[index + 1]) for r in rows)]))
         for key, *cells in rows:
             near.add_row(*cells, key=key)
 
