@@ -248,10 +248,10 @@ def test_the_cli_asks_for_each_proposal(demo_store, monkeypatch):
 
 def test_the_ngram_model_guesses_only_where_no_rule_fires_and_says_why():
     from agent_console.services.classifier import Classifier
-    from agent_console.services.ngram import dev_model
+    from agent_console.services.ngram import trained_model
 
     rules = default_classifier()
-    both = Classifier(rules.rules, rules.catalog, dev_model())
+    both = Classifier(rules.rules, rules.catalog, trained_model())
     text = "帮我查下这个月用了多少"
     assert rules.classify(text).category is None
     proposal = both.classify(text)

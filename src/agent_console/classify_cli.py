@@ -21,7 +21,7 @@ from agent_console.text import clean_line
 if TYPE_CHECKING:  # the classifier (and pydantic) load only when `classify` runs
     from agent_console.services.classifier import Classifier, Proposal
 
-SPLITS = ("heldout", "dev", "fresh")
+SPLITS = ("heldout", "dev", "fresh", "train", "val")
 FORMS = ("complaint_ticket", "direct_answer", "none")
 FIELDS = ("category", "work_type", "complaint_form")
 NO_CATEGORY = "-"
@@ -65,9 +65,9 @@ def run_classify(args: argparse.Namespace) -> int:
     classifier = default_classifier()
     if args.ngram:
         from agent_console.services.classifier import Classifier
-        from agent_console.services.ngram import dev_model
+        from agent_console.services.ngram import trained_model
 
-        classifier = Classifier(classifier.rules, classifier.catalog, dev_model())
+        classifier = Classifier(classifier.rules, classifier.catalog, trained_model())
     if args.eval is not None:
         examples = read_examples(args.eval, categories=classifier.catalog.categories)
         chosen = [e for e in examples if args.split in ("all", e.split)]
