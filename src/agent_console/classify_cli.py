@@ -53,8 +53,9 @@ def add_classify_parser(subparsers: Any, common: Callable[[argparse.ArgumentPars
                         help="with --eval: which part of the set (default all)")
     parser.add_argument("--errors", action="store_true", help="with --eval: list every miss")
     parser.add_argument("--ngram", action="store_true",
-                        help="when no rule proposes a category, take the guess of the character "
-                             "n-gram model trained on the dev split (as the console does)")
+                        help="take the guess of the character n-gram model trained on the dev "
+                             "and train splits when no rule proposes a category, and let it "
+                             "decide where the rules hesitate (as the console does)")
     parser.add_argument("--json", action="store_true", help="print the proposal as JSON")
 
 

@@ -28,16 +28,16 @@ from agent_console.services.catalog import Catalog, load_catalog
 RULES_FILE = "classifier_rules.toml"
 RULE_TABLES = ("category", "work_type", "grade", "signal")
 HITS_PER_RULE = 3
-NGRAM_MARGIN = 3.0  # log-odds the n-gram model's best category must lead the second by, alone
-# (1 to 3 score the same on held-out + val now the model learns from more: the one that defers most)
+NGRAM_MARGIN = 2.0  # log-odds the n-gram model's best category must lead the second by, alone
 NGRAM_CONFIDENCE = 0.3  # shown for a category only the n-gram model proposes: a guess
 # When rules fire, the n-gram model may choose another of the categories the rules proposed, only
 # if the rules hesitate (the runner-up has at least RULES_CLOSE of the leader's weight) and the
 # model leads its own runner-up by NGRAM_DECIDES in log-odds. Chosen on the held-out split and
 # the val set (content/classifier_val.jsonl), never on the fresh set. An accepted site keyword
 # that leads the rules keeps its category unless the model is that sure.
-RULES_CLOSE = 0.5
-NGRAM_DECIDES = 5.0  # any value from 2 to 5 scores the same there: the one that defers most
+# Of the settings that score best there, the one that defers most to the rules.
+RULES_CLOSE = 0.3
+NGRAM_DECIDES = 3.5
 NGRAM_RULE = "ngram"  # the reason's rule id when the model guesses where no rule fired
 NGRAM_DECIDED = "ngram.decides"  # ... and when it chose between the rules' categories
 _FLAGS = re.ASCII  # text is lower-cased by _FOLD: IGNORECASE would disable re's fast scan
