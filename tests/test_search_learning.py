@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
+from importlib import resources
 
 import pytest
 
@@ -14,6 +16,7 @@ from agent_console.db import to_db
 from agent_console.models.kb import CaseCreate, Fallback
 from agent_console.models.vocab import EventKind
 from agent_console.services import cjk, knowledge, learning, site, synonyms
+from agent_console.services.catalog import load_catalog
 from agent_console.services.classifier import default_classifier
 from agent_console.services.store import InputError, Refused
 
@@ -248,10 +251,10 @@ def test_the_cli_asks_for_each_proposal(demo_store, monkeypatch):
 
 def test_the_ngram_model_guesses_only_where_no_rule_fires_and_says_why():
     from agent_console.services.classifier import Classifier
-    from agent_console.services.ngram import dev_model
+    from agent_console.services.ngram import trained_model
 
     rules = default_classifier()
-    both = Classifier(rules.rules, rules.catalog, dev_model())
+    both = Classifier(rules.rules, rules.catalog, trained_model())
     text = "帮我查下这个月用了多少"
     assert rules.classify(text).category is None
     proposal = both.classify(text)
@@ -295,3 +298,95 @@ async def test_the_screen_says_why_and_a_supervisor_adds_synonyms(demo_store):
             site.export_document(demo_store, actor_for(demo_store, "s900"), kind="synonyms"))
             .group_of("光交箱") == ("大面积故障", "光交箱"), what="the group saved")
         assert isinstance(app.screen, KnowledgeScreen) and screen.query_one(CaseList)
+
+
+# --- the n-gram model learns from the training set and decides where the rules hesitate -------
+
+def _shipped(name: str):
+    from agent_console.classify_cli import read_examples
+
+    with resources.as_file(resources.files("agent_console.content").joinpath(name)) as path:
+        return read_examples(path, categories=load_catalog().categories)
+
+
+def _same(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def test_the_training_and_val_sets_load_and_are_bilingual_and_cover_every_category():
+    train, val = _shipped("classifier_train.jsonl"), _shipped("classifier_val.jsonl")
+    assert len(train) >= 400 and len(val) >= 100
+    assert {e.split for e in train} == {"train"} and {e.split for e in val} == {"val"}
+    categories = set(load_catalog().categories)
+    for examples in (train, val):
+        assert {e.category for e in examples} == categories
+        chinese = sum(bool(re.search("[\u4e00-\u9fff]", e.text)) for e in examples)
+        assert 0.6 <= chinese / len(examples) < 0.95  # mostly Chinese, some English
+        billing_area = sum(e.category in ("billing", "plan_dispute", "vas") for e in examples)
+        assert billing_area / len(examples) > 0.3  # the weight is on billing and its neighbours
+
+
+def test_no_train_or_val_line_repeats_a_labelled_line():
+    eval_rows = _shipped("classifier_eval.jsonl")
+    train, val = _shipped("classifier_train.jsonl"), _shipped("classifier_val.jsonl")
+    heldout = {_same(e.text) for e in eval_rows if e.split == "heldout"}
+    trained = [_same(e.text) for e in train]
+    assert len(set(trained)) == len(trained)
+    assert not set(trained) & heldout
+    assert not set(trained) & {_same(e.text) for e in val}
+    assert not {_same(e.text) for e in val} & heldout
+
+
+def test_the_model_trains_on_dev_and_train_only():
+    from agent_console.services.ngram import trained_model
+
+    eval_rows = _shipped("classifier_eval.jsonl")
+    dev = sum(e.split == "dev" for e in eval_rows)
+    assert sum(trained_model().docs.values()) == dev + len(_shipped("classifier_train.jsonl"))
+
+
+class _Sure:
+    """A model that is sure of one category, with one n-gram as its evidence."""
+
+    def __init__(self, category: str, ngram: str, margin: float = 9.0) -> None:
+        self.category, self.ngram, self.margin = category, ngram, margin
+
+    def guess(self, folded: str):
+        from agent_console.services.ngram import Guess
+
+        start = folded.find(self.ngram)
+        evidence = ((self.ngram, start, start + len(self.ngram)),) if start >= 0 else ()
+        return Guess(self.category, self.margin, evidence)
+
+
+def test_the_model_decides_only_between_the_categories_of_hesitating_rules_and_says_why():
+    from agent_console.services.classifier import NGRAM_DECIDED, Classifier
+
+    rules = default_classifier()
+    text = "手机卡丢了要补卡，身份证在身上"  # device (补卡) against account_info (身份证)
+    alone = rules.classify(text)
+    assert alone.category == "account_info"
+    proposal = Classifier(rules.rules, rules.catalog, _Sure("device", "补卡")).classify(text)
+    assert proposal.category == "device" and proposal.department == "marketing"
+    first, *others = proposal.reasons_for("category")
+    assert (first.rule, first.target) == (NGRAM_DECIDED, "device")
+    assert [text[h.start:h.end] for h in first.hits] == ["补卡"]  # the n-grams, where they are
+    assert others and all(r.target == "device" and r.weight > 0 for r in others)  # the rule words
+    assert 0 < proposal.confidence < alone.confidence
+    # Not a category no rule proposed, nor a guess short of sure, nor against a clear rule lead.
+    for model in (_Sure("billing", "补卡"), _Sure("device", "补卡", margin=1.0)):
+        assert Classifier(rules.rules, rules.catalog, model).classify(text) == alone
+    clear = "家里宽带断网，光猫红灯"
+    assert Classifier(rules.rules, rules.catalog, _Sure("iptv", "宽带")).classify(clear) == \
+        rules.classify(clear)
+
+
+def test_the_trained_model_fixes_a_hesitation_of_the_rules():
+    from agent_console.services.classifier import NGRAM_DECIDED, Classifier
+    from agent_console.services.ngram import trained_model
+
+    rules = default_classifier()
+    both = Classifier(rules.rules, rules.catalog, trained_model())
+    proposal = both.classify("手机卡丢了要补卡，身份证在身上")
+    assert proposal.category == "device"
+    assert proposal.reasons_for("category")[0].rule == NGRAM_DECIDED

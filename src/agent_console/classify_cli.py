@@ -21,7 +21,7 @@ from agent_console.text import clean_line
 if TYPE_CHECKING:  # the classifier (and pydantic) load only when `classify` runs
     from agent_console.services.classifier import Classifier, Proposal
 
-SPLITS = ("heldout", "dev", "fresh")
+SPLITS = ("heldout", "dev", "fresh", "train", "val")
 FORMS = ("complaint_ticket", "direct_answer", "none")
 FIELDS = ("category", "work_type", "complaint_form")
 NO_CATEGORY = "-"
@@ -53,8 +53,9 @@ def add_classify_parser(subparsers: Any, common: Callable[[argparse.ArgumentPars
                         help="with --eval: which part of the set (default all)")
     parser.add_argument("--errors", action="store_true", help="with --eval: list every miss")
     parser.add_argument("--ngram", action="store_true",
-                        help="when no rule proposes a category, take the guess of the character "
-                             "n-gram model trained on the dev split (as the console does)")
+                        help="take the guess of the character n-gram model trained on the dev "
+                             "and train splits when no rule proposes a category, and let it "
+                             "decide where the rules hesitate (as the console does)")
     parser.add_argument("--json", action="store_true", help="print the proposal as JSON")
 
 
@@ -65,9 +66,9 @@ def run_classify(args: argparse.Namespace) -> int:
     classifier = default_classifier()
     if args.ngram:
         from agent_console.services.classifier import Classifier
-        from agent_console.services.ngram import dev_model
+        from agent_console.services.ngram import trained_model
 
-        classifier = Classifier(classifier.rules, classifier.catalog, dev_model())
+        classifier = Classifier(classifier.rules, classifier.catalog, trained_model())
     if args.eval is not None:
         examples = read_examples(args.eval, categories=classifier.catalog.categories)
         chosen = [e for e in examples if args.split in ("all", e.split)]

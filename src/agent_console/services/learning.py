@@ -42,7 +42,7 @@ from agent_console.services.classifier import (
     load_rules,
 )
 from agent_console.services.errors import InputError, NotFoundError
-from agent_console.services.ngram import dev_model
+from agent_console.services.ngram import trained_model
 from agent_console.services.permissions import EDIT_POLICY
 from agent_console.services.store import Store, Tx
 
@@ -87,7 +87,7 @@ def _classifier(text: str, catalog: Any) -> Classifier:
         if len(_LOADED) > 8:
             _LOADED.clear()
         found = _LOADED[key] = Classifier(load_rules(categories=catalog.categories,
-                                                     site_text=text), catalog, dev_model())
+                                                     site_text=text), catalog, trained_model())
     return found
 
 

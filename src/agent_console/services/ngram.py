@@ -1,10 +1,12 @@
 """A small character n-gram classifier of categories, trained on the dev split of the shipped
-labelled set (content/classifier_eval.jsonl), that the rules consult when they find nothing.
+labelled set (content/classifier_eval.jsonl) and on the training set (content/classifier_train.jsonl),
+that the rules consult when they find nothing or hesitate between categories.
 
 Naive Bayes over the presence of features: Chinese character bigrams and trigrams and English
 words (stemmed as search stems them). Its decision is explained like a rule's: the features
 that weighed most for the category it chose, with where they are in the text. The held-out
-and fresh splits are never trained on.
+and fresh splits, and the validation set (content/classifier_val.jsonl) that chose the
+thresholds in services/classifier.py, are never trained on.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from importlib import resources
 from agent_console.services import cjk
 
 LABELLED = "classifier_eval.jsonl"
-TRAIN_SPLIT = "dev"
+TRAIN_FILE = "classifier_train.jsonl"
+VAL_FILE = "classifier_val.jsonl"
+TRAIN_SPLITS = ("dev", "train")
 ALPHA = 0.5  # smoothing
 EXPLAIN = 3  # features shown as the reason
 _CJK_RUN = re.compile(f"[{cjk.CJK_CLASS}]+")
@@ -76,9 +80,15 @@ class NgramModel:
         return Guess(best, top - second, evidence)
 
 
+def labelled_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a shipped JSON-lines labelled file."""
+    text = resources.files("agent_console.content").joinpath(name).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 @cache
-def dev_model() -> NgramModel:
-    text = resources.files("agent_console.content").joinpath(LABELLED).read_text("utf-8")
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+def trained_model() -> NgramModel:
+    """The model of the dev split and the training set (never the held-out, val or fresh)."""
+    rows = labelled_rows(LABELLED) + labelled_rows(TRAIN_FILE)
     return NgramModel([(row["text"], row["category"]) for row in rows
-                       if row.get("split") == TRAIN_SPLIT])
+                       if row.get("split") in TRAIN_SPLITS])
