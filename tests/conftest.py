@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -17,6 +18,7 @@ from agent_console.clock import FrozenClock
 from agent_console.config import Settings
 from agent_console.services.actor import Actor
 from agent_console.services.store import Store, open_store
+from tests import pg_server
 
 # 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -40,7 +42,32 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
+TEST_DB = os.environ.get("AGENT_CONSOLE_TEST_DB", "sqlite")  # or "postgresql": every store on PG
+_pg: pg_server.PgServer | None = None
+
+
+def pg() -> pg_server.PgServer:
+    """The tests' PostgreSQL server, started on first use and stopped when the session ends."""
+    global _pg
+    if _pg is None:
+        try:
+            _pg = pg_server.start()
+        except pg_server.PgServerMissing as exc:
+            pytest.fail(str(exc), pytrace=False)
+    return _pg
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_pg() -> Iterator[None]:
+    yield
+    if _pg is not None:
+        _pg.stop()
+
+
 def make_store(path: Path, clock: FrozenClock) -> Store:
+    """A fresh store: a file at `path`, or with AGENT_CONSOLE_TEST_DB=postgresql a new database."""
+    if TEST_DB == "postgresql":
+        return open_store(pg().new_database(), clock=clock)
     return open_store(path, clock=clock)
 
 
