@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent_console import db
 from agent_console.db import from_db, to_db
 from agent_console.services.actor import Actor
 from agent_console.services.store import Store, Tx
@@ -209,18 +210,15 @@ def _verify(store: Store) -> VerifyResult:
     with store.read() as tx:
         rows = tx.all(_CHAIN_SQL)
         head = tx.one(_HEAD_SQL)
-        triggers = {name for (name,) in tx.all(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")} if store.is_sqlite else None
+        triggers = set(db.audit_triggers(tx.conn))
     result, hashes = _walk(rows, head)
     if not result.ok:
         return result
     count = result.count
-    if triggers is not None:
-        from agent_console.db import SQLITE_TRIGGERS
-
-        if missing := [name for name in SQLITE_TRIGGERS if name not in triggers]:
-            return VerifyResult(False, count, None,
-                                f"the append-only trigger {missing[0]} is missing (dropped)")
+    if missing := [name for name in db.expected_audit_triggers(store.engine)
+                   if name not in triggers]:
+        return VerifyResult(False, count, None,
+                            f"the append-only trigger {missing[0]} is missing (dropped)")
     if store.witness is not None:
         heads, problem = store.witness.heads()
         if problem:
