@@ -64,10 +64,16 @@ def _stop_pg() -> Iterator[None]:
         _pg.stop()
 
 
+_pg_databases: dict[Path, str] = {}  # the database standing for a store path, on PostgreSQL
+
+
 def make_store(path: Path, clock: FrozenClock) -> Store:
-    """A fresh store: a file at `path`, or with AGENT_CONSOLE_TEST_DB=postgresql a new database."""
+    """The store at `path`: that file, or with AGENT_CONSOLE_TEST_DB=postgresql a database of
+    its own (made on first use, the same one when the path is opened again)."""
     if TEST_DB == "postgresql":
-        return open_store(pg().new_database(), clock=clock)
+        if path not in _pg_databases:
+            _pg_databases[path] = pg().new_database()
+        return open_store(_pg_databases[path], clock=clock)
     return open_store(path, clock=clock)
 
 

@@ -22,3 +22,125 @@ def test_missing_server_programs_say_how_to_install(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pg_server, "PG_BIN", tmp_path)
     with pytest.raises(pg_server.PgServerMissing, match="apt-get install postgresql-15"):
         pg_server.start()
+
+
+@pytest.fixture
+def pg_store(clock):
+    from agent_console.services.store import open_store
+
+    store = open_store(pg().new_database(), clock=clock)
+    yield store
+    store.close()
+
+
+def test_a_postgres_url_is_given_to_psycopg_3() -> None:
+    from agent_console import db
+
+    assert db.store_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert db.store_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+
+
+def test_a_new_database_gets_the_whole_schema_and_its_version(pg_store) -> None:
+    from agent_console import db
+
+    assert db.schema_problems(pg_store.engine) == []
+    assert db.schema_version(pg_store.engine) == db.SCHEMA_VERSION
+    from agent_console.services.store import open_store
+
+    again = open_store(pg_store.url, clock=pg_store.clock)  # opening again changes nothing
+    assert db.schema_version(again.engine) == db.SCHEMA_VERSION
+    again.close()
+
+
+def test_a_database_of_another_application_is_refused(clock) -> None:
+    import sqlalchemy as sa
+
+    from agent_console import db
+    from agent_console.services.store import open_store
+
+    url = pg().new_database()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE invoices (id int)")
+    engine.dispose()
+    with pytest.raises(db.StoreError, match="another application"):
+        open_store(url, clock=clock)
+
+
+def test_the_audit_trail_is_append_only_in_postgres(pg_store) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from agent_console.services import audit
+
+    with pg_store.write() as tx:
+        tx.audit("test", "x", {})
+    for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), pg_store.write() as tx:
+            tx.execute(sql)
+    assert audit.verify(pg_store).ok
+    with pg_store.write() as tx:
+        tx.execute("DROP TRIGGER audit_log_no_delete ON audit_log")
+    assert "audit_log_no_delete" in audit.verify(pg_store).problem
+
+
+def test_writers_queue_on_the_advisory_lock(pg_store) -> None:
+    import threading
+    import time
+
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def first() -> None:
+        with pg_store.write():
+            first_in.set()
+            time.sleep(0.3)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with pg_store.write():
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]
+
+
+def _ticket(store):
+    from agent_console.services import tickets
+    from tests.conftest import actor_for
+
+    return tickets.create_ticket(store, actor_for(store, "a001"), phone="13800000000",
+                                 channel="hotline", work_type="fault", category="broadband",
+                                 description="宽带断网")
+
+
+def test_the_change_feed_hears_ticket_ids_and_versions_after_commit(pg_store) -> None:
+    from agent_console.services.changes import PgChangeFeed, open_feed
+
+    feed = open_feed(pg_store)
+    assert isinstance(feed, PgChangeFeed)
+    try:
+        assert not feed.changed()
+        created = _ticket(pg_store)
+        assert feed.changed()
+        assert feed.tickets[created.id] == 1
+        assert not feed.changed()
+    finally:
+        feed.close()
+
+
+def test_the_change_feed_reconnects_and_says_read_again(pg_store) -> None:
+    from agent_console.services.changes import open_feed
+
+    feed = open_feed(pg_store)
+    try:
+        pid = feed._conn.info.backend_pid
+        with pg_store.write() as tx:
+            tx.scalar("SELECT pg_terminate_backend(?)", (pid,))
+        _ticket(pg_store)  # announced while the feed was away: lost, so the feed says "changed"
+        assert feed.changed()
+        assert feed._conn.info.backend_pid != pid
+        _ticket(pg_store)
+        assert feed.changed()
+    finally:
+        feed.close()

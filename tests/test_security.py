@@ -291,7 +291,7 @@ def test_admin_and_audit_commands_need_the_role_and_its_pin(demo_store, tmp_path
                    "ON CONFLICT (key) DO NOTHING")
 
     def run(*args, stdin=""):
-        return subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
+        return subprocess.run([exe, *args, "--db", demo_store.url], capture_output=True,
                               text=True, env=env, timeout=120, input=stdin)
 
     add = ("agent", "add", "z9", "--name", "新人", "--role", "agent", "--pin-stdin")

@@ -112,7 +112,7 @@ SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
 # The same on PostgreSQL, in PL/pgSQL; TRUNCATE is refused too. kb_token holds the cjk tokens
 # of each case (see services.case_search.PgCaseIndex).
-PG_EXTRAS = (
+PG_EXTRAS: tuple[str, ...] = (
     "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$",
     "CREATE OR REPLACE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
@@ -122,13 +122,27 @@ PG_EXTRAS = (
     "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
     "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
-    "body TEXT NOT NULL, category VARCHAR NOT NULL, retired BOOLEAN NOT NULL, "
+    "body TEXT NOT NULL, category VARCHAR NOT NULL, retired SMALLINT NOT NULL, "
     "size INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
     "REFERENCES kb_doc (case_id) ON DELETE CASCADE, PRIMARY KEY (token, case_id))",
     # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
     "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+)
+PG_CHANNEL = "agent_console"  # services.changes.PgChangeFeed listens here
+_PG_NOTIFY_TABLES = ("hall_visit", "hall_counter", "outage")
+PG_EXTRAS += (
+    "CREATE OR REPLACE FUNCTION agent_console_ticket_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', 'ticket:' || NEW.id || ':v' || NEW.version); "
+    "RETURN NULL; END $$",
+    "CREATE OR REPLACE TRIGGER ticket_notify AFTER INSERT OR UPDATE ON ticket "
+    "FOR EACH ROW EXECUTE FUNCTION agent_console_ticket_notify()",
+    "CREATE OR REPLACE FUNCTION agent_console_table_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$",
+    *(f"CREATE OR REPLACE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table} "
+      "FOR EACH STATEMENT EXECUTE FUNCTION agent_console_table_notify()"
+      for table in _PG_NOTIFY_TABLES),
 )
 PG_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate")
 PG_LOCK_KEY = 0x41474331  # the advisory lock every write unit takes first ("AGC1")
@@ -261,6 +275,33 @@ def _pg_begin(conn: Any) -> None:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
+_FLAGS_AS_SMALLINT = False
+
+
+def _pg_flags() -> None:
+    """On PostgreSQL a flag (a `bool` column) is a SMALLINT holding 0 or 1, as SQLite keeps it,
+    so the services' SQL (`is_open = 1`, `sum(is_open)`) means the same on both databases;
+    `flag_params` turns Python bools given as parameters into 0 and 1."""
+    global _FLAGS_AS_SMALLINT
+    if _FLAGS_AS_SMALLINT:
+        return
+    from sqlalchemy import Boolean
+    from sqlalchemy.ext.compiler import compiles
+
+    @compiles(Boolean, "postgresql")
+    def _smallint(_type: Any, _compiler: Any, **_kw: Any) -> str:
+        return "SMALLINT"
+
+    _FLAGS_AS_SMALLINT = True
+
+
+def flag_params(params: Any) -> Any:
+    """Parameters with Python bools as 0 and 1 (flags are SMALLINT on PostgreSQL)."""
+    if isinstance(params, dict):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+    return params
+
+
 def make_engine(url: str) -> Any:
     """The one SQLAlchemy engine of a store."""
     from sqlalchemy import create_engine, event
@@ -273,6 +314,7 @@ def make_engine(url: str) -> Any:
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if is_postgres(engine):
+        _pg_flags()
         event.listen(engine, "begin", _pg_begin)
     return engine
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from agent_console.models.tables import flag_field, number_field, text_field, utc_field
+from agent_console.models.tables import number_field, text_field, utc_field
 
 
 class HallVisit(SQLModel, table=True):
@@ -33,7 +33,7 @@ class HallVisit(SQLModel, table=True):
     phone: str = text_field()  # full, only for the guided contact's form; never on a hall screen
     issued_at: datetime = utc_field(nullable=False)
     line_at: datetime = utc_field(nullable=False)  # its place in line (issue time, kept on transfer)
-    front: bool = flag_field(False)  # transferred or called back: first in line
+    front: bool = number_field(0)  # transferred or called back: first in line
     counter: str | None = Field(default=None)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     called_at: datetime | None = utc_field()
@@ -56,7 +56,7 @@ class HallCounter(SQLModel, table=True):
     __tablename__ = "hall_counter"
 
     code: str = Field(primary_key=True)
-    is_open: bool = flag_field(False)
+    is_open: bool = number_field(0)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     normals_since_priority: int = number_field(99)
     opened_at: datetime | None = utc_field()
@@ -74,5 +74,5 @@ class HallCall(SQLModel, table=True):
     at: datetime = utc_field(nullable=False)
     kind: str  # call | recall | front | hold_back
     reason: str = text_field()
-    priority: bool = flag_field(False)
-    normal_waiting: bool = flag_field(False)
+    priority: bool = number_field(0)
+    normal_waiting: bool = number_field(0)

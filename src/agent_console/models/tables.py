@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Index, false, text, true
+from sqlalchemy import CheckConstraint, DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -38,13 +38,6 @@ def utc_field(nullable: bool = True, **kwargs: Any) -> Any:
 def text_field(default: str = "", **kwargs: Any) -> Any:
     """A NOT NULL text column whose default the database knows too (for rows added by SQL)."""
     return Field(default=default, sa_column_kwargs={"server_default": default}, **kwargs)
-
-
-def flag_field(default: bool = False, **kwargs: Any) -> Any:
-    """A NOT NULL boolean whose default the database knows too (0/1 on SQLite, false/true on
-    PostgreSQL)."""
-    return Field(default=default, sa_column_kwargs={"server_default": true() if default else false()},
-                 **kwargs)
 
 
 def number_field(default: int | float = 0, **kwargs: Any) -> Any:
@@ -90,7 +83,7 @@ class Agent(SQLModel, table=True):
     role: str
     team: str = text_field()
     department: str | None = Field(default=None, foreign_key="department.code")
-    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": text("1")})
     pin_hash: str | None = None
     failed_pins: int = number_field()
     locked_until: datetime | None = utc_field()
@@ -103,7 +96,7 @@ class Customer(SQLModel, table=True):
     phone: str = Field(unique=True)
     id_number: str = text_field()
     tier: str
-    green_channel: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    green_channel: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
     created_at: datetime = utc_field(nullable=False)
     address: str = text_field()
     contact_phone: str = text_field()
@@ -208,9 +201,9 @@ class KbCase(SQLModel, table=True):
     created_at: datetime = utc_field(nullable=False)
     updated_at: datetime = utc_field(nullable=False)
     times_used: int = number_field()
-    retired: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    retired: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
     # A case proposed from a ticket waits for a reviewer (edit_kb) before it is searchable.
-    pending_review: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    pending_review: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
 
 
 class KbCaseHistory(SQLModel, table=True):

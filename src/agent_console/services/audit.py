@@ -172,7 +172,9 @@ def _walk(rows: Any, head: Any) -> tuple[VerifyResult, dict[int, str]]:
     """The chain checks over the trail's rows and head row: the result and each record's hash."""
     expected_id, prev_hash, count, last_at = 1, GENESIS, 0, ""
     hashes: dict[int, str] = {}
-    for record_id, at, agent, action, target, detail, stored_prev, stored_hash in rows:
+    for record_id, stored_at, agent, action, target, detail, stored_prev, stored_hash in rows:
+        # PostgreSQL gives the time back as a datetime; the chain hashes its stored text
+        at = to_db(from_db(stored_at)) if isinstance(stored_at, datetime) else stored_at
         fields = (at, agent, action, target, detail, stored_prev, stored_hash)
         if not isinstance(record_id, int) or not all(isinstance(f, str) for f in fields):
             return VerifyResult(False, count, expected_id,

@@ -144,7 +144,7 @@ def sign_in_os_user(store: Store) -> AgentInfo | None:
     if os_user is None:
         return None
     with store.write() as tx:
-        row = tx.one(f"SELECT {_COLUMNS} FROM agent WHERE os_user = ? AND active = TRUE AND "
+        row = tx.one(f"SELECT {_COLUMNS} FROM agent WHERE os_user = ? AND active = 1 AND "
                      "(locked_until IS NULL OR locked_until <= ?)", (os_user, to_db(tx.now)))
         if row is None:
             return None
@@ -186,7 +186,7 @@ def _keeps_an_admin(store: Store, tx: Tx) -> None:
     """Refuse a change that leaves no enabled agent able to manage agents."""
     roles = sorted(_roles_with(store, permissions.MANAGE_AGENTS))
     marks = ", ".join("?" * len(roles))
-    if not tx.one(f"SELECT 1 FROM agent WHERE role IN ({marks}) AND active = TRUE "
+    if not tx.one(f"SELECT 1 FROM agent WHERE role IN ({marks}) AND active = 1 "
                   "AND pin_hash IS NOT NULL", roles):
         raise InputError("agent", "this would leave no enabled agent who may manage agents",
                          code="last_admin")

@@ -46,7 +46,7 @@ def pending_cases(store: Store, actor: Actor) -> list[Case]:
     actor.require(EDIT_KB)
     with store.read() as tx:
         return [knowledge._case(row) for row in tx.all(
-            f"SELECT {knowledge._CASE_COLUMNS} FROM kb_case WHERE pending_review = TRUE "
+            f"SELECT {knowledge._CASE_COLUMNS} FROM kb_case WHERE pending_review = 1 "
             "ORDER BY id")]
 
 
@@ -60,7 +60,7 @@ def review_case(store: Store, actor: Actor, *, case_id: int, approve: bool,
     with store.write(actor) as tx:
         if not tx.scalar("SELECT pending_review FROM kb_case WHERE id = ?", (case_id,)):
             raise NotFoundError(f"proposal {case_id}")
-        tx.execute("UPDATE kb_case SET pending_review = FALSE, retired = ?, updated_at = ? "
+        tx.execute("UPDATE kb_case SET pending_review = 0, retired = ?, updated_at = ? "
                    "WHERE id = ?", (int(not approve), to_db(tx.now), case_id))
         case = knowledge.load_case(tx, case_id)
         index.add(tx, [knowledge._entry(case_id, case)])

@@ -16,7 +16,7 @@ _AGENT_COLUMNS = "id, code, name, role, team, department"
 def find_agent(store: Store, code: str) -> AgentInfo | None:
     """An enabled agent with this id."""
     with store.read() as tx:
-        row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ? AND active = TRUE", (code,))
+        row = tx.one(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE code = ? AND active = 1", (code,))
     return AgentInfo(*row) if row else None
 
 
@@ -28,7 +28,7 @@ def actor(store: Store, code: str) -> Actor | None:
 
 def list_agents(store: Store) -> list[AgentInfo]:
     with store.read() as tx:
-        rows = tx.all(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE active = TRUE ORDER BY code")
+        rows = tx.all(f"SELECT {_AGENT_COLUMNS} FROM agent WHERE active = 1 ORDER BY code")
     return [AgentInfo(*row) for row in rows]
 
 

@@ -150,7 +150,7 @@ def _service_minutes(tx: Tx, cfg: HallConfig, now: datetime) -> dict[str, float]
 
 
 def _open_counters(tx: Tx, cfg: HallConfig) -> list[str]:
-    return [c for (c,) in tx.all("SELECT code FROM hall_counter WHERE is_open = TRUE ORDER BY code")
+    return [c for (c,) in tx.all("SELECT code FROM hall_counter WHERE is_open = 1 ORDER BY code")
             if c in cfg.counters]
 
 
@@ -167,7 +167,7 @@ def _estimates(tx: Tx, cfg: HallConfig, now: datetime, lane: str = NORMAL) -> di
         "WHERE status IN ('called', 'serving') AND counter IS NOT NULL")}
     counters = []
     for code, since in tx.all("SELECT code, normals_since_priority FROM hall_counter "
-                              "WHERE is_open = TRUE ORDER BY code"):
+                              "WHERE is_open = 1 ORDER BY code"):
         if code not in cfg.counters:
             continue
         free_in = 0.0
@@ -263,7 +263,7 @@ def open_counter(store: Store, actor: Actor, *, counter: str) -> None:
         _counter(_config(tx), counter)
         tx.execute("INSERT INTO hall_counter (code, is_open, agent_id, normals_since_priority, "
                    "opened_at) VALUES (?, 1, ?, 99, ?) ON CONFLICT (code) DO UPDATE SET "
-                   "is_open = TRUE, agent_id = excluded.agent_id, opened_at = excluded.opened_at",
+                   "is_open = 1, agent_id = excluded.agent_id, opened_at = excluded.opened_at",
                    (counter, actor.agent_id, to_db(tx.now)))
         tx.audit("hall_counter_open", f"counter:{counter}", {})
 
@@ -272,8 +272,8 @@ def close_counter(store: Store, actor: Actor, *, counter: str) -> None:
     """The counter stops calling; numbers it holds go back to the front of their line."""
     with store.write(actor) as tx:
         _counter(_config(tx), counter)
-        tx.execute("UPDATE hall_counter SET is_open = FALSE WHERE code = ?", (counter,))
-        tx.execute("UPDATE hall_visit SET status = 'waiting', front = TRUE, counter = NULL "
+        tx.execute("UPDATE hall_counter SET is_open = 0 WHERE code = ?", (counter,))
+        tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL "
                    "WHERE counter = ? AND status IN ('called', 'hold')", (counter,))
         tx.audit("hall_counter_close", f"counter:{counter}", {})
 
@@ -313,7 +313,7 @@ def call_next(store: Store, actor: Actor, *, counter: str) -> Visit | None:
                    (min(since, 99), counter))
         tx.execute("UPDATE hall_visit SET status = 'called', counter = ?, agent_id = ?, "
                    "called_at = ?, first_called_at = coalesce(first_called_at, ?), "
-                   "calls = calls + 1, call_reason = ?, front = FALSE WHERE id = ?",
+                   "calls = calls + 1, call_reason = ?, front = 0 WHERE id = ?",
                    (counter, actor.agent_id, to_db(tx.now), to_db(tx.now), choice.reason,
                     choice.id))
         _log_call(tx, choice.id, counter, "call", choice.reason, choice.priority, normal_waiting)
@@ -384,7 +384,7 @@ def undo_no_show(store: Store, actor: Actor, *, visit_id: int) -> Visit:
     """The customer turned up after all: back to the front of the line."""
     with store.write(actor) as tx:
         row = _at_counter(tx, visit_id, ("no_show",))
-        tx.execute("UPDATE hall_visit SET status = 'waiting', front = TRUE, counter = NULL, "
+        tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL, "
                    "finished_at = NULL WHERE id = ?", (visit_id,))
         tx.audit("hall_no_show_undone", f"hall:{row.day}:{row.number}", {})
         return _visit(tx, visit_id)
@@ -453,7 +453,7 @@ def transfer(store: Store, actor: Actor, *, visit_id: int, service: str = "",
             _counter(cfg, counter)
             if target_service not in cfg.profile_of(counter).services:
                 target_service = cfg.profile_of(counter).services[0]
-        tx.execute("UPDATE hall_visit SET status = 'waiting', front = TRUE, service = ?, "
+        tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, service = ?, "
                    "counter = ?, started_at = NULL, transferred_from = ? WHERE id = ?",
                    (target_service, counter or None, row.counter or "", visit_id))
         tx.audit("hall_transfer", f"hall:{row.day}:{row.number}",
@@ -547,14 +547,14 @@ def close_day(store: Store, actor: Actor, *, reason: str = "") -> tuple[int, int
         ids = [r.id for r in tx.all("SELECT id FROM hall_visit WHERE status IN ('waiting', "
                                     "'hold', 'called')")]
         if cfg.setting("closing") == "carry":
-            tx.execute("UPDATE hall_visit SET status = 'waiting', front = TRUE, counter = NULL "
+            tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL "
                        "WHERE status IN ('waiting', 'hold', 'called')")
             carried, closed = len(ids), 0
         else:
             tx.execute("UPDATE hall_visit SET status = 'closed', close_reason = ?, finished_at = ?"
                        " WHERE status IN ('waiting', 'hold', 'called')", (why, to_db(tx.now)))
             carried, closed = 0, len(ids)
-        tx.execute("UPDATE hall_counter SET is_open = FALSE")
+        tx.execute("UPDATE hall_counter SET is_open = 0")
         tx.audit("hall_close_day", "hall", {"carried": carried, "closed": closed, "reason": why})
     return carried, closed
 

@@ -100,7 +100,7 @@ def draft_handover(store: Store, actor: Actor, *, notes: str = "") -> HandoverVi
         rows: list[tuple[Any, ...]] = []
         held = tx.all("SELECT id, number, CASE WHEN responded_at IS NULL THEN response_due "
                       "ELSE resolution_due END AS due, description FROM ticket "
-                      "WHERE handler_id = ? AND is_open = TRUE ORDER BY due, id LIMIT ?",
+                      "WHERE handler_id = ? AND is_open = 1 ORDER BY due, id LIMIT ?",
                       (actor.agent_id, ITEM_LIMIT))
         for ticket_id, _number, due, description in held:
             kind = "near_deadline" if str(due) <= near else "open_ticket"
@@ -134,7 +134,7 @@ def complete_handover(store: Store, actor: Actor, *, handover_id: int, to_agent:
             raise ConflictError(f"handover {handover_id} is already completed")
         target = None
         if to_agent:
-            target = tx.scalar("SELECT id FROM agent WHERE code = ? AND active = TRUE",
+            target = tx.scalar("SELECT id FROM agent WHERE code = ? AND active = 1",
                                (clean_line(to_agent),))
             if target is None:
                 raise InputError("to_agent", f"no agent {clean_line(to_agent)!r}", code="agent")

@@ -231,7 +231,7 @@ def _open_follow_up(tx: Tx, parent: dict[str, Any], note: str) -> TicketCreated:
     """二次回访: a ticket of its own (own deadline) for a service manager, linked to the parent."""
     phone = tx.scalar("SELECT phone FROM customer WHERE id = ?", (parent["customer_id"],))
     rule = standards()  # who takes it and how soon: content/standards.toml
-    manager = tx.scalar("SELECT code FROM agent WHERE role = ? AND active = TRUE ORDER BY "
+    manager = tx.scalar("SELECT code FROM agent WHERE role = ? AND active = 1 ORDER BY "
                         "department = ? DESC, id LIMIT 1", (rule.follow_up_role,
                                                             rule.follow_up_department))
     # Stored in no language: whoever reads it (in either) sees the work type "follow-up" from

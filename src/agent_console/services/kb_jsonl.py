@@ -237,7 +237,7 @@ def export_jsonl(store: Store) -> Iterator[str]:
     """One JSON line (without newline) per case in use, oldest first, in the format import reads."""
     with store.read() as tx:
         for row in tx.execute("SELECT title, symptoms, cause, resolution, prevention, category, "
-                              "tags, language FROM kb_case WHERE retired = FALSE AND pending_review = FALSE "
+                              "tags, language FROM kb_case WHERE retired = 0 AND pending_review = 0 "
                               "ORDER BY id"):
             record = dict(zip(EDITABLE, row))
             record["tags"] = json.loads(record["tags"])

@@ -358,7 +358,7 @@ def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings, *,
         where += f" AND t.work_type IN ({', '.join('?' * len(work_types))})"
         params += list(work_types)
     rows = _facts_rows(tx, where, params)
-    open_rows = _facts_rows(tx, "t.is_open = TRUE", ()) if with_open else []
+    open_rows = _facts_rows(tx, "t.is_open = 1", ()) if with_open else []
     reach = timedelta(days=settings.repeat_days)
     # Only the customers of the period's tickets can repeat: their tickets from N days before
     # the start to N days after the end, looked up by customer.
@@ -687,7 +687,7 @@ def _near_breach(tx: Tx, now: datetime, minutes: int) -> tuple[dict[str, Any], .
     soon = to_db(now + timedelta(minutes=minutes))
     rows = tx.all(
         "SELECT id, number, grade, category, CASE WHEN responded_at IS NULL THEN response_due "
-        "ELSE resolution_due END AS due FROM ticket WHERE is_open = TRUE AND paused_since IS NULL "
+        "ELSE resolution_due END AS due FROM ticket WHERE is_open = 1 AND paused_since IS NULL "
         "AND (CASE WHEN responded_at IS NULL THEN response_due ELSE resolution_due END) <= ? "
         "ORDER BY due, id LIMIT 50", (soon,))
     return tuple({"id": r[0], "number": r[1], "grade": r[2], "category": r[3],

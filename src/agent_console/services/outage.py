@@ -371,7 +371,7 @@ def _apply_ticket_policy(tx: Tx, row: Any, note: str) -> None:
     """Each linked open ticket: resolved with the recovery note (its own clock stops as its
     own), or left open with a call-back note. Resolved or closed tickets are left as they are."""
     linked = tx.all("SELECT t.id, t.version, t.status, t.resolution FROM outage_ticket ot "
-                    "JOIN ticket t ON t.id = ot.ticket_id WHERE ot.outage_id = ? AND t.is_open = TRUE "
+                    "JOIN ticket t ON t.id = ot.ticket_id WHERE ot.outage_id = ? AND t.is_open = 1 "
                     "ORDER BY t.id", (row.id,))
     for ticket in linked:
         if row.ticket_policy == "resolve" and Status.RESOLVED in _allowed(ticket.status):

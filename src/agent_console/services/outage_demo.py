@@ -52,7 +52,7 @@ def fill_outage_demo(tx: Tx, customer_ids: list[int]) -> None:
                    " outcome) VALUES (?, ?, ?, ?, ?, 'answered')",
                    (view.id, customer, to_db(now - timedelta(minutes=30 - i * 4)), "a002",
                     "hotline"))
-    ticket = tx.one("SELECT id, customer_id FROM ticket WHERE is_open = TRUE AND customer_id IN "
+    ticket = tx.one("SELECT id, customer_id FROM ticket WHERE is_open = 1 AND customer_id IN "
                     f"({', '.join('?' * len(hit))}) ORDER BY id LIMIT 1", hit) if hit else None
     if ticket is not None:
         tx.execute("INSERT INTO outage_ticket (outage_id, ticket_id, linked_at, agent_code) "

@@ -226,7 +226,7 @@ def _past_retention(tx: Tx, policy: RetentionPolicy) -> tuple[list[int], list[in
     customers = [i for (i,) in tx.all(
         "SELECT c.id FROM customer c WHERE c.anonymised_at IS NULL AND c.created_at < ? "
         "AND NOT EXISTS (SELECT 1 FROM ticket t WHERE t.customer_id = c.id AND "
-        "(t.is_open = TRUE OR t.created_at >= ?))", (quiet, quiet))]
+        "(t.is_open = 1 OR t.created_at >= ?))", (quiet, quiet))]
     return tickets, customers
 
 

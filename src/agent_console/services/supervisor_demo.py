@@ -65,7 +65,7 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
     # On the network and billing desks' tickets furthest from their deadlines (n102 and f301
     # see them in their queues).
     held = tx.all("SELECT t.id, t.handler_id FROM ticket t JOIN agent a ON a.id = t.handler_id "
-                  "WHERE t.is_open = TRUE AND a.team IN ('network-ops', 'billing-desk') "
+                  "WHERE t.is_open = 1 AND a.team IN ('network-ops', 'billing-desk') "
                   "ORDER BY t.due_key DESC, t.id LIMIT 6")
     promises = []
     for i, (ticket_id, handler) in enumerate(held):
@@ -85,7 +85,7 @@ def fill_supervisor_demo(tx: Tx, *, seed: int) -> None:
                    (outgoing, to_db(shift_end - timedelta(minutes=10)), to_db(shift_end), agent,
                     "阳光花园小区光缆抢修中，相关来电按故障脚本安抚。"))
         handover_id = tx.scalar("SELECT max(id) FROM handover")
-        open_held = tx.all("SELECT id, description FROM ticket WHERE is_open = TRUE "
+        open_held = tx.all("SELECT id, description FROM ticket WHERE is_open = 1 "
                            "ORDER BY due_key, id LIMIT 3")
         items = []
         for pos, (ticket_id, number) in enumerate(open_held):

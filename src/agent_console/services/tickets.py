@@ -305,7 +305,7 @@ def assign_in(tx: Tx, *, ticket_id: int, expected_version: int, handler: str | N
                                   ("owner", owner, EventKind.OWNER_SET)):
             if code is None:
                 continue
-            target = tx.one("SELECT id, name FROM agent WHERE code = ? AND active = TRUE", (code,))
+            target = tx.one("SELECT id, name FROM agent WHERE code = ? AND active = 1", (code,))
             if target is None:
                 raise InputError(field, f"no agent with id {code!r}")
             if target.id != row[f"{field}_id"]:
@@ -369,7 +369,7 @@ def record_crossings(store: Store, *, limit: int = 500) -> int:
             "SELECT id, responded_at IS NULL, due_key <= ?, response_warned_at IS NULL, "
             "response_breached_at IS NULL, resolution_warned_at IS NULL, "
             "resolution_breached_at IS NULL FROM ticket "
-            "WHERE is_open = TRUE AND warn_key <= ? AND ("
+            "WHERE is_open = 1 AND warn_key <= ? AND ("
             " (responded_at IS NULL AND (response_warned_at IS NULL OR "
             "   (due_key <= ? AND response_breached_at IS NULL))) OR "
             " (responded_at IS NOT NULL AND (resolution_warned_at IS NULL OR "
