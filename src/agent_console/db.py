@@ -275,24 +275,29 @@ def _pg_begin(conn: Any) -> None:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-_FLAGS_AS_SMALLINT = False
+_PG_TYPES_SET = False
 
 
-def _pg_flags() -> None:
-    """On PostgreSQL a flag (a `bool` column) is a SMALLINT holding 0 or 1, as SQLite keeps it,
+def _pg_types() -> None:
+    """On PostgreSQL an integer column is BIGINT, as wide as SQLite's INTEGER, and a flag (a
+    `bool` column) is a SMALLINT holding 0 or 1, as SQLite keeps it,
     so the services' SQL (`is_open = 1`, `sum(is_open)`) means the same on both databases;
     `flag_params` turns Python bools given as parameters into 0 and 1."""
-    global _FLAGS_AS_SMALLINT
-    if _FLAGS_AS_SMALLINT:
+    global _PG_TYPES_SET
+    if _PG_TYPES_SET:
         return
-    from sqlalchemy import Boolean
+    from sqlalchemy import Boolean, Integer
     from sqlalchemy.ext.compiler import compiles
 
     @compiles(Boolean, "postgresql")
     def _smallint(_type: Any, _compiler: Any, **_kw: Any) -> str:
         return "SMALLINT"
 
-    _FLAGS_AS_SMALLINT = True
+    @compiles(Integer, "postgresql")  # SQLite's INTEGER is 64-bit: sort keys, seconds
+    def _bigint(_type: Any, _compiler: Any, **_kw: Any) -> str:
+        return "BIGINT"
+
+    _PG_TYPES_SET = True
 
 
 def flag_params(params: Any) -> Any:
@@ -314,7 +319,7 @@ def make_engine(url: str) -> Any:
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if is_postgres(engine):
-        _pg_flags()
+        _pg_types()
         event.listen(engine, "begin", _pg_begin)
     return engine
 
