@@ -144,3 +144,41 @@ def test_the_change_feed_reconnects_and_says_read_again(pg_store) -> None:
         assert feed.changed()
     finally:
         feed.close()
+
+
+def _cli(*args: str, stdin: str = ""):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("agent-console")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, input=stdin,
+                          timeout=300, env={**__import__("os").environ, "LANG": "C.UTF-8"})
+
+
+def test_migrate_copies_a_sqlite_store_whole_and_the_copy_verifies(tmp_path) -> None:
+    from agent_console.clock import SystemClock
+    from agent_console.services import knowledge
+    from agent_console.services.store import open_store
+
+    path = tmp_path / "shop.db"
+    assert _cli("demo", "--db", str(path), "--no-open", "--tickets", "200").returncode == 0
+    url = pg().new_database()
+    done = _cli("migrate", "--from", str(path), "--to", url, "--agent", "s900", "--pin-stdin",
+                stdin="3333\n")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "every count equal" in done.stdout and "ticket: 200 rows, copied 200" in done.stdout
+    verified = _cli("audit", "verify", "--db", url)
+    assert verified.returncode == 0, verified.stderr + verified.stdout
+    source, copy = (open_store(where, clock=SystemClock()) for where in (path, url))
+    try:
+        for query in ("断网", "光猫 LOS", "宽带", "charge", "退"):
+            found = [(h.id, round(h.score, 9)) for h in knowledge.find_cases(source, query=query).hits]
+            again = [(h.id, round(h.score, 9)) for h in knowledge.find_cases(copy, query=query).hits]
+            assert found == again, query
+    finally:
+        source.close()
+        copy.close()
+    again = _cli("migrate", "--from", str(path), "--to", url, "--agent", "s900", "--pin-stdin",
+                 stdin="3333\n")
+    assert again.returncode == 2 and "new, empty store" in again.stderr

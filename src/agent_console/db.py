@@ -324,6 +324,9 @@ def make_engine(url: str) -> Any:
     return engine
 
 
+VERSION_KEYS = ("application", "schema_version")  # store_meta rows of the version (PostgreSQL)
+
+
 def _pg_version(conn: Any) -> int:
     """The schema version held in `store_meta`; 0 for an empty database. A database holding
     other tables but no Agent Console mark is refused, never written into."""
@@ -349,6 +352,22 @@ def _version(conn: Any) -> int:
     if is_postgres(conn):
         return _pg_version(conn)
     return int(conn.exec_driver_sql("PRAGMA user_version").scalar())
+
+
+def reset_sequences(conn: Any, tables: list[str]) -> None:
+    """After rows were copied in with their ids, new ids continue after the largest one
+    (PostgreSQL; SQLite takes the next id from the table itself)."""
+    if not is_postgres(conn):
+        return
+    for table in tables:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} "
+            f"HAVING max(id) IS NOT NULL AND pg_get_serial_sequence('{table}', 'id') IS NOT NULL")
+
+
+def mark_store(conn: Any) -> None:
+    """Mark the database as an Agent Console store of this schema version."""
+    _set_version(conn)
 
 
 def _set_version(conn: Any) -> None:
