@@ -131,19 +131,29 @@ PG_EXTRAS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
 )
 PG_CHANNEL = "agent_console"  # services.changes.PgChangeFeed listens here
-_PG_NOTIFY_TABLES = ("hall_visit", "hall_counter", "outage")
 PG_EXTRAS += (
     "CREATE OR REPLACE FUNCTION agent_console_ticket_notify() RETURNS trigger LANGUAGE plpgsql AS "
     f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', 'ticket:' || NEW.id || ':v' || NEW.version); "
     "RETURN NULL; END $$",
     "CREATE OR REPLACE TRIGGER ticket_notify AFTER INSERT OR UPDATE ON ticket "
     "FOR EACH ROW EXECUTE FUNCTION agent_console_ticket_notify()",
+    # Any other table: its name, once per statement (equal payloads fold into one per commit).
     "CREATE OR REPLACE FUNCTION agent_console_table_notify() RETURNS trigger LANGUAGE plpgsql AS "
     f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$",
-    *(f"CREATE OR REPLACE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table} "
-      "FOR EACH STATEMENT EXECUTE FUNCTION agent_console_table_notify()"
-      for table in _PG_NOTIFY_TABLES),
 )
+
+
+def _pg_notify_triggers(conn: Any) -> None:
+    """A statement trigger on every table but ticket (whose rows announce themselves)."""
+    from sqlmodel import SQLModel
+
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name != "ticket":
+            conn.exec_driver_sql(
+                f"CREATE OR REPLACE TRIGGER {table.name}_notify AFTER INSERT OR UPDATE OR DELETE "
+                f"ON {table.name} FOR EACH STATEMENT EXECUTE FUNCTION agent_console_table_notify()")
+
+
 PG_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate")
 PG_LOCK_KEY = 0x41474331  # the advisory lock every write unit takes first ("AGC1")
 
@@ -160,6 +170,8 @@ def _create_all(conn: Any) -> None:
     SQLModel.metadata.create_all(conn)
     for statement in (PG_EXTRAS if is_postgres(conn) else SQLITE_EXTRAS):
         conn.exec_driver_sql(statement)
+    if is_postgres(conn):
+        _pg_notify_triggers(conn)
 
 
 def _v4_to_v5(conn: Any) -> None:
@@ -286,16 +298,21 @@ def _pg_types() -> None:
     global _PG_TYPES_SET
     if _PG_TYPES_SET:
         return
-    from sqlalchemy import Boolean, Integer
+    from sqlalchemy import Boolean, Column, Integer
     from sqlalchemy.ext.compiler import compiles
 
+    # Only a table's columns: SQLAlchemy's own catalogue queries cast to INTEGER and BOOLEAN.
     @compiles(Boolean, "postgresql")
-    def _smallint(_type: Any, _compiler: Any, **_kw: Any) -> str:
-        return "SMALLINT"
+    def _smallint(type_: Any, compiler: Any, **kw: Any) -> str:
+        if isinstance(kw.get("type_expression"), Column):
+            return "SMALLINT"
+        return str(compiler.visit_boolean(type_, **kw))
 
     @compiles(Integer, "postgresql")  # SQLite's INTEGER is 64-bit: sort keys, seconds
-    def _bigint(_type: Any, _compiler: Any, **_kw: Any) -> str:
-        return "BIGINT"
+    def _bigint(type_: Any, compiler: Any, **kw: Any) -> str:
+        if isinstance(kw.get("type_expression"), Column):
+            return "BIGINT"
+        return str(compiler.visit_integer(type_, **kw))
 
     _PG_TYPES_SET = True
 
@@ -354,12 +371,16 @@ def _version(conn: Any) -> int:
     return int(conn.exec_driver_sql("PRAGMA user_version").scalar())
 
 
-def reset_sequences(conn: Any, tables: list[str]) -> None:
-    """After rows were copied in with their ids, new ids continue after the largest one
+def reset_sequences(conn: Any) -> None:
+    """After rows were written with their ids given, new ids continue after the largest one
     (PostgreSQL; SQLite takes the next id from the table itself)."""
     if not is_postgres(conn):
         return
-    for table in tables:
+    from sqlmodel import SQLModel
+
+    import agent_console.models.schema  # noqa: F401
+
+    for table in (t.name for t in SQLModel.metadata.sorted_tables if "id" in t.columns):
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} "
             f"HAVING max(id) IS NOT NULL AND pg_get_serial_sequence('{table}', 'id') IS NOT NULL")

@@ -95,7 +95,7 @@ def copy_store(source: Store, target: Store, actor: Actor) -> CopyReport:
             for batch in _rows(src, table, columns):
                 dst.executemany(insert, batch)
         db.mark_store(dst.conn)
-        db.reset_sequences(dst.conn, [t.name for t in tables if "id" in t.columns])
+        db.reset_sequences(dst.conn)
         reindex(dst, index_for(target))
         dst.execute("DELETE FROM store_meta WHERE key = ?", (INDEX_META,))
         dst.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)",
