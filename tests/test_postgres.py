@@ -182,3 +182,28 @@ def test_migrate_copies_a_sqlite_store_whole_and_the_copy_verifies(tmp_path) -> 
     again = _cli("migrate", "--from", str(path), "--to", url, "--agent", "s900", "--pin-stdin",
                  stdin="3333\n")
     assert again.returncode == 2 and "new, empty store" in again.stderr
+
+
+def test_a_writer_kept_waiting_too_long_is_told_busy(pg_store, monkeypatch) -> None:
+    import threading
+
+    from agent_console import db
+    from agent_console.services.errors import BusyError
+
+    monkeypatch.setattr(db, "PG_WRITE_WAIT_SECONDS", 1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with pg_store.write():
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    try:
+        with pytest.raises(BusyError), pg_store.write():
+            pass
+    finally:
+        release.set()
+        thread.join()

@@ -156,6 +156,7 @@ def _pg_notify_triggers(conn: Any) -> None:
 
 PG_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate")
 PG_LOCK_KEY = 0x41474331  # the advisory lock every write unit takes first ("AGC1")
+PG_WRITE_WAIT_SECONDS = 30  # as services.store.WRITE_WAIT_SECONDS
 
 
 def is_postgres(engine_or_conn: Any) -> bool:
@@ -282,6 +283,8 @@ def _pg_begin(conn: Any) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
     if options.get("write"):
+        # waits as long as a SQLite writer would; then the store says "busy"
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_WRITE_WAIT_SECONDS}s'")
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
     else:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

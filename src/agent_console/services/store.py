@@ -165,6 +165,8 @@ class Store:
                 break
             except OperationalError as exc:
                 conn.close()
+                if "lock timeout" in str(exc.orig):  # PostgreSQL waited db.PG_WRITE_WAIT_SECONDS
+                    raise BusyError() from None
                 if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
                     raise
                 if time.monotonic() > deadline:
