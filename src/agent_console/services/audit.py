@@ -77,6 +77,13 @@ def _digest(prev_hash: str, record_id: int, at: str, agent: str, action: str, ta
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def _stored_time(value: Any) -> str:
+    """A time read back from the store, as the text SQLite holds (PostgreSQL gives datetimes)."""
+    if isinstance(value, datetime):
+        return to_db(from_db(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def append(tx: Tx, *, at: datetime, agent: str, action: str, target: str = "",
            detail: dict[str, Any] | None = None) -> int:
     """Add one record. Call inside the write transaction of the act, so both or neither land."""
@@ -84,7 +91,7 @@ def append(tx: Tx, *, at: datetime, agent: str, action: str, target: str = "",
     last_id, prev_hash = head if head else (0, GENESIS)
     record_id = last_id + 1
     stamp = to_db(at)
-    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=_stored_time)
     digest = _digest(prev_hash, record_id, stamp, agent, action, target, text)
     tx.execute("INSERT INTO audit_log (id, at, agent_code, action, target, detail, prev_hash, "
                  "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

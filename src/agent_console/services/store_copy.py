@@ -66,7 +66,7 @@ def _rows(tx: Tx, table: Any, columns: list[str]) -> Iterator[list[tuple[Any, ..
         yield [tuple(_value(v) for v in row) for row in batch]
 
 
-def counts(store: Store) -> dict[str, int]:
+def _counts(store: Store) -> dict[str, int]:
     """Rows in each table (the version mark of a PostgreSQL store left out)."""
     own = " WHERE key NOT IN ({})".format(", ".join(f"'{key}'" for key in db.VERSION_KEYS))
     with store.read() as tx:
@@ -100,7 +100,7 @@ def copy_store(source: Store, target: Store, actor: Actor) -> CopyReport:
         dst.execute("DELETE FROM store_meta WHERE key = ?", (INDEX_META,))
         dst.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)",
                     (INDEX_META, _index_version()))
-    before, after = counts(source), counts(target)
+    before, after = _counts(source), _counts(target)
     return CopyReport({name: (before[name], after.get(name, 0)) for name in before},
                       audit.verify(target))
 
