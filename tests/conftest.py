@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +19,7 @@ from agent_console.clock import FrozenClock
 from agent_console.config import Settings
 from agent_console.services.actor import Actor
 from agent_console.services.store import Store, open_store
+from tests import pg_server
 
 # 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -41,7 +43,38 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
+TEST_DB = os.environ.get("AGENT_CONSOLE_TEST_DB", "sqlite")  # or "postgresql": every store on PG
+_pg: pg_server.PgServer | None = None
+
+
+def pg() -> pg_server.PgServer:
+    """The tests' PostgreSQL server, started on first use and stopped when the session ends."""
+    global _pg
+    if _pg is None:
+        try:
+            _pg = pg_server.start()
+        except pg_server.PgServerMissing as exc:
+            pytest.fail(str(exc), pytrace=False)
+    return _pg
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_pg() -> Iterator[None]:
+    yield
+    if _pg is not None:
+        _pg.stop()
+
+
+_pg_databases: dict[Path, str] = {}  # the database standing for a store path, on PostgreSQL
+
+
 def make_store(path: Path, clock: FrozenClock) -> Store:
+    """The store at `path`: that file, or with AGENT_CONSOLE_TEST_DB=postgresql a database of
+    its own (made on first use, the same one when the path is opened again)."""
+    if TEST_DB == "postgresql":
+        if path not in _pg_databases:
+            _pg_databases[path] = pg().new_database()
+        return open_store(_pg_databases[path], clock=clock)
     return open_store(path, clock=clock)
 
 
@@ -58,6 +91,10 @@ class StoreTemplates:
 
     def copy(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
              path: Path) -> Store:
+        if TEST_DB == "postgresql":  # a database of its own, built for this test
+            made = make_store(path, clock)
+            build(made)
+            return made
         key = (*key, clock.now())
         if (template := self.made.get(key)) is None:
             template = self.folder / f"template-{len(self.made)}.db"

@@ -51,6 +51,7 @@ AGENT_OF_ROLE = {"agent": "a001", "senior": "a003", "supervisor": "s900", "train
 NO_ACTOR = {
     "audit.record": "records an act of the caller's own (sign-in, lock), named by the caller",
     "audit.anchor": "writes the trail's head to the witness; reveals nothing",
+    "changes.open_feed": "says when to read again; carries no data beyond ticket ids and versions",
     "audit.verify": "checks the chain; reveals no record's content",
     "auth.sign_in": "is how an actor comes to be",
     "auth.sign_in_os_user": "is how an actor comes to be (the process's own account)",

@@ -640,7 +640,7 @@ def test_cli_a_blank_search_is_one_line_and_exit_2(store, capsys):
     from agent_console.cli import main
 
     for query in ("", "  "):
-        assert main(["kb", "search", query, "--db", str(store.path)]) == 2
+        assert main(["kb", "search", query, "--db", store.url]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "must not be empty" in err
 
@@ -664,7 +664,7 @@ def test_cli_end_to_end(store, tmp_path):
     from agent_console.services import auth
 
     auth.add_agent(store, None, code="adm", name="Admin", role="admin", pin="9999")
-    exe, db_path = _agent_console(), str(store.path)
+    exe, db_path = _agent_console(), store.url
     env = {**os.environ, "LANG": "C.UTF-8"}
     source = resources.files("agent_console.content").joinpath("kb_cases.jsonl")
     with resources.as_file(source) as path:

@@ -7,7 +7,7 @@ import pytest
 
 from agent_console.db import ts
 from agent_console.services import directory
-from agent_console.services.changes import SqliteChangeFeed
+from agent_console.services.changes import open_feed
 from agent_console.services.queue import SORTS, QueueFilter, QueueReader
 from agent_console.services.tickets import add_note, create_ticket
 from tests.conftest import actor_for
@@ -136,7 +136,7 @@ def test_searches_never_spell_out_the_hidden_digits(reader, demo_store):
 
 
 def test_the_change_feed_tells_when_anyone_wrote(demo_store):
-    feed = SqliteChangeFeed(demo_store)
+    feed = open_feed(demo_store)
     try:
         assert feed.changed() is False
         actor = actor_for(demo_store, "s900")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
+import sqlalchemy.exc
 
 from agent_console.models.vocab import Role
 from agent_console.services import audit, auth, customers, knowledge, permissions, tickets
@@ -147,7 +148,7 @@ def test_pins_are_stored_only_as_salted_slow_hashes(demo_store):
 
 
 def test_five_wrong_pins_lock_the_agent_and_the_lock_survives_a_restart(demo_store, clock, tmp_path):
-    from tests.conftest import make_store
+    from agent_console.services.store import open_store
 
     for _attempt in range(4):
         with pytest.raises(auth.SignInError) as refused:
@@ -157,7 +158,7 @@ def test_five_wrong_pins_lock_the_agent_and_the_lock_survives_a_restart(demo_sto
         auth.sign_in(demo_store, code="a001", pin="0000")
     assert refused.value.reason == "locked"
     # A new process on the same store: still locked, even with the right PIN.
-    again = make_store(demo_store.path, clock)
+    again = open_store(demo_store.url, clock=clock)
     admin = actor_for(again, "admin")
     with pytest.raises(auth.SignInError) as refused:
         auth.sign_in(again, code="a001", pin="1111")
@@ -197,27 +198,28 @@ def _trail(store):
 def test_the_chain_verifies_and_the_table_refuses_edits(demo_store):
     first = _trail(demo_store)
     assert audit.verify(demo_store).ok and first >= 1
-    conn = sqlite3.connect(demo_store.path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        conn.execute("UPDATE audit_log SET agent_code = 'x' WHERE id = 1")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        conn.execute("DELETE FROM audit_log WHERE id = 1")
-    conn.close()
+    other = sqlalchemy.create_engine(demo_store.url)  # a connection of someone else's
+    for sql in ("UPDATE audit_log SET agent_code = 'x' WHERE id = 1", "DELETE FROM audit_log WHERE id = 1"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), other.begin() as conn:
+            conn.exec_driver_sql(sql)
+    other.dispose()
 
 
-def _tamper(path, *statements):
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER audit_log_no_update")
-    conn.execute("DROP TRIGGER audit_log_no_delete")
-    for sql in statements:
-        conn.execute(sql)
-    conn.commit()
-    conn.close()
+def _tamper(store, *statements):
+    """Someone with the database's own tools drops the triggers and changes the trail."""
+    other = sqlalchemy.create_engine(store.url)
+    on = " ON audit_log" if other.dialect.name == "postgresql" else ""
+    with other.begin() as conn:
+        conn.exec_driver_sql(f"DROP TRIGGER audit_log_no_update{on}")
+        conn.exec_driver_sql(f"DROP TRIGGER audit_log_no_delete{on}")
+        for sql in statements:
+            conn.exec_driver_sql(sql)
+    other.dispose()
 
 
 def test_verify_catches_an_edited_record(demo_store):
     n = _trail(demo_store) + 1
-    _tamper(demo_store.path,
+    _tamper(demo_store,
             f"UPDATE audit_log SET detail = replace(detail, '核实身份', '') WHERE id = {n}")
     result = audit.verify(demo_store)
     assert not result.ok and result.first_bad_id == n and "altered" in result.problem
@@ -225,21 +227,21 @@ def test_verify_catches_an_edited_record(demo_store):
 
 def test_verify_catches_a_deleted_record(demo_store):
     n = _trail(demo_store) + 1
-    _tamper(demo_store.path, f"DELETE FROM audit_log WHERE id = {n}")
+    _tamper(demo_store, f"DELETE FROM audit_log WHERE id = {n}")
     result = audit.verify(demo_store)
     assert not result.ok and result.first_bad_id == n and "missing" in result.problem
 
 
 def test_verify_catches_a_deleted_last_record(demo_store):
     n = _trail(demo_store) + 2
-    _tamper(demo_store.path, f"DELETE FROM audit_log WHERE id = {n}")
+    _tamper(demo_store, f"DELETE FROM audit_log WHERE id = {n}")
     result = audit.verify(demo_store)
     assert not result.ok and result.first_bad_id == n
 
 
 def test_verify_catches_an_inserted_record(demo_store):
     n = _trail(demo_store) + 1
-    _tamper(demo_store.path,
+    _tamper(demo_store,
             f"UPDATE audit_log SET id = id + 1000 WHERE id >= {n}",
             "UPDATE audit_log SET id = id - 999 WHERE id >= 1000",
             "INSERT INTO audit_log (id, at, agent_code, action, target, detail, prev_hash, hash) "
@@ -291,7 +293,7 @@ def test_admin_and_audit_commands_need_the_role_and_its_pin(demo_store, tmp_path
                    "ON CONFLICT (key) DO NOTHING")
 
     def run(*args, stdin=""):
-        return subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
+        return subprocess.run([exe, *args, "--db", demo_store.url], capture_output=True,
                               text=True, env=env, timeout=120, input=stdin)
 
     add = ("agent", "add", "z9", "--name", "新人", "--role", "agent", "--pin-stdin")

@@ -167,7 +167,7 @@ def test_no_unmasked_number_in_snapshots_or_command_output(demo_store, tmp_path)
                       (["audit", "export", "--json", *supervisor], "3333"),
                       (["kb", "search", "断网"], ""),
                       (["agent", "list", "--agent", "admin", "--pin-stdin"], "9999")):
-        done = subprocess.run([exe, *args, "--db", str(demo_store.path)], capture_output=True,
+        done = subprocess.run([exe, *args, "--db", demo_store.url], capture_output=True,
                               text=True, env=env, timeout=60, input=f"{pin}\n")
         assert done.returncode == 0, (args, done.stderr)
         outputs.append(done.stdout + done.stderr)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from agent_console.models.vocab import Status
 from agent_console.services import audit, intake, tickets
 from agent_console.services.actor import Actor
 from agent_console.services.store import SENTINEL_KEY, ConflictError, InputError, NotFoundError, Store
-from tests.conftest import NOW, actor_for, make_store
+from tests.conftest import NOW, actor_for
 
 H = timedelta(hours=1)
 
@@ -231,10 +230,11 @@ def test_crossings_are_written_once_per_clock(store, clock):
 def test_a_second_process_sees_a_conflict_too(store):
     me = actor_for(store, "a001")
     t = _new(store, me)
-    other = sqlite3.connect(store.path)
-    other.execute("UPDATE ticket SET version = version + 1, status = 'assigned' WHERE id = ?", (t.id,))
-    other.commit()
-    other.close()
+    other = sqlalchemy.create_engine(store.url)  # another process's own connection
+    with other.begin() as conn:
+        conn.execute(sqlalchemy.text("UPDATE ticket SET version = version + 1, status = 'assigned' "
+                                     "WHERE id = :id"), {"id": t.id})
+    other.dispose()
     with pytest.raises(ConflictError):
         tickets.change_status(store, me, ticket_id=t.id, expected_version=1, status="in_progress")
 
@@ -447,12 +447,13 @@ def test_a_finish_that_fails_leaves_nothing_behind(store, clock, monkeypatch):
     assert audit.verify(store).count == before
 
 
-def _create_in_process(path: str, phone: str, start, results) -> None:
+def _create_in_process(url: str, phone: str, start, results) -> None:
     """One app process taking a first call from `phone` (a spawned child: opens its own store)."""
     from agent_console.clock import FrozenClock
+    from agent_console.services.store import open_store
 
     try:
-        store = make_store(Path(path), FrozenClock(NOW))
+        store = open_store(url, clock=FrozenClock(NOW))
         actor = actor_for(store, "a001")
         start.wait(timeout=60)
         created = tickets.create_ticket(store, actor, phone=phone, channel="hotline",
@@ -470,7 +471,7 @@ def test_eight_processes_creating_for_one_new_phone_make_one_customer(store: Sto
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(8), ctx.Queue()
     workers = [ctx.Process(target=_create_in_process,
-                           args=(str(store.path), "13911112222", start, results))
+                           args=(store.url, "13911112222", start, results))
                for _ in range(8)]
     for worker in workers:
         worker.start()

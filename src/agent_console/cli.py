@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
 from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
-from agent_console.backup_cli import add_backup_parsers, run_backup, run_restore
+from agent_console.backup_cli import add_backup_parsers, add_migrate_parser, run_backup, run_migrate, run_restore
 from agent_console.classify_cli import add_classify_parser, run_classify, run_learn, wants_store
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.clock import Clock, FrozenClock, SystemClock
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"
-                                        "backup,restore,retention,customer,hall,outage,sms,kpi,"
-                                        "report,compensation,callback,serve}")
+                                        "backup,restore,migrate,retention,customer,hall,outage,sms,"
+                                        "kpi,report,compensation,callback,serve}")
 
     demo = sub.add_parser("demo", help="fill a store with demo data and open it")
     _common(demo, suppress=True)
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_classify_parser(sub, lambda p: _common(p, suppress=True))
     add_train_parser(sub, lambda p: _common(p, suppress=True))
     add_backup_parsers(sub, lambda p: _common(p, suppress=True))
+    add_migrate_parser(sub, lambda p: _common(p, suppress=True))
     add_privacy_parsers(sub, lambda p: _common(p, suppress=True))
     add_hall_parser(sub, lambda p: _common(p, suppress=True))
     add_outage_parsers(sub, lambda p: _common(p, suppress=True))
@@ -310,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_check(settings)
         if args.command == "restore":
             return run_restore(args, settings)
+        if args.command == "migrate":
+            return run_migrate(args, settings)
         store = open_store(settings)
         if (command := STORE_COMMANDS.get(args.command)) is not None:
             return command(args, store, settings)

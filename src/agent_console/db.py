@@ -1,6 +1,11 @@
 """The store's file and engine: opening checks, the SQLAlchemy engine, schema version and
 forward migrations. The schema itself is `models.schema`; this module adds only what SQLModel
-cannot say (SQLite's full-text table and the audit trail's triggers)."""
+cannot say (the full-text index and the audit trail's triggers).
+
+A store is a SQLite file (the default) or a PostgreSQL database. What differs between the two
+is kept here: on SQLite the version is `PRAGMA user_version` and the write lock is BEGIN
+IMMEDIATE; on PostgreSQL the version is a row of `store_meta` and the write lock is a
+transaction-scoped advisory lock, so writers queue as they do on SQLite."""
 
 from __future__ import annotations
 
@@ -67,9 +72,17 @@ def ts(value: datetime) -> int:
 
 # --- where a store lives -------------------------------------------------------------------
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+POSTGRES_DRIVER = "postgresql+psycopg://"
+
+
 def store_url(db: str | Path) -> str:
-    """A database URL from `--db`: a URL as given, or a file path made into `sqlite:///…`."""
+    """A database URL from `--db`: a URL as given (PostgreSQL through psycopg 3), or a file
+    path made into `sqlite:///…`."""
     text = str(db)
+    for scheme in POSTGRES_SCHEMES:
+        if text.startswith(scheme):
+            return POSTGRES_DRIVER + text[len(scheme):]
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
@@ -99,14 +112,69 @@ SQLITE_EXTRAS = (
 SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
 
+# The same on PostgreSQL, in PL/pgSQL; TRUNCATE is refused too. kb_token holds the cjk tokens
+# of each case (see services.case_search.PgCaseIndex).
+PG_EXTRAS: tuple[str, ...] = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$",
+    "CREATE OR REPLACE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE OR REPLACE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
+    "body TEXT NOT NULL, category VARCHAR NOT NULL, retired SMALLINT NOT NULL, "
+    "size INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
+    "REFERENCES kb_doc (case_id) ON DELETE CASCADE, PRIMARY KEY (token, case_id))",
+    # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+)
+PG_CHANNEL = "agent_console"  # services.changes.PgChangeFeed listens here
+PG_EXTRAS += (
+    "CREATE OR REPLACE FUNCTION agent_console_ticket_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', 'ticket:' || NEW.id || ':v' || NEW.version); "
+    "RETURN NULL; END $$",
+    "CREATE OR REPLACE TRIGGER ticket_notify AFTER INSERT OR UPDATE ON ticket "
+    "FOR EACH ROW EXECUTE FUNCTION agent_console_ticket_notify()",
+    # Any other table: its name, once per statement (equal payloads fold into one per commit).
+    "CREATE OR REPLACE FUNCTION agent_console_table_notify() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{PG_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$",
+)
+
+
+def _pg_notify_triggers(conn: Any) -> None:
+    """A statement trigger on every table but ticket (whose rows announce themselves)."""
+    from sqlmodel import SQLModel
+
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name != "ticket":
+            conn.exec_driver_sql(
+                f"CREATE OR REPLACE TRIGGER {table.name}_notify AFTER INSERT OR UPDATE OR DELETE "
+                f"ON {table.name} FOR EACH STATEMENT EXECUTE FUNCTION agent_console_table_notify()")
+
+
+PG_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate")
+PG_LOCK_KEY = 0x41474331  # the advisory lock every write unit takes first ("AGC1")
+PG_WRITE_WAIT_SECONDS = 30  # as services.store.WRITE_WAIT_SECONDS
+
+
+def is_postgres(engine_or_conn: Any) -> bool:
+    return bool(engine_or_conn.dialect.name == "postgresql")
+
+
 def _create_all(conn: Any) -> None:
     from sqlmodel import SQLModel
 
     import agent_console.models.schema  # noqa: F401  (registers every table)
 
     SQLModel.metadata.create_all(conn)
-    for statement in SQLITE_EXTRAS:
+    for statement in (PG_EXTRAS if is_postgres(conn) else SQLITE_EXTRAS):
         conn.exec_driver_sql(statement)
+    if is_postgres(conn):
+        _pg_notify_triggers(conn)
 
 
 def _v4_to_v5(conn: Any) -> None:
@@ -133,6 +201,9 @@ def _v5_to_v6(conn: Any) -> None:
 
 
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.
+# A step gets the connection and must work on both databases (see `is_postgres`) from v5 on:
+# PostgreSQL stores begin at FIRST_POSTGRES_VERSION.
+FIRST_POSTGRES_VERSION = 5
 MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5, _v5_to_v6]
 assert FIRST_RELEASED_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -218,6 +289,57 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write") else "BEGIN")
 
 
+def _pg_begin(conn: Any) -> None:
+    """Writers queue on one advisory lock (released at commit or rollback); a read sees one
+    snapshot of the whole transaction, as on SQLite."""
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    if options.get("write"):
+        # waits as long as a SQLite writer would; then the store says "busy"
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_WRITE_WAIT_SECONDS}s'")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+    else:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+_PG_TYPES_SET = False
+
+
+def _pg_types() -> None:
+    """On PostgreSQL an integer column is BIGINT, as wide as SQLite's INTEGER, and a flag (a
+    `bool` column) is a SMALLINT holding 0 or 1, as SQLite keeps it,
+    so the services' SQL (`is_open = 1`, `sum(is_open)`) means the same on both databases;
+    `flag_params` turns Python bools given as parameters into 0 and 1."""
+    global _PG_TYPES_SET
+    if _PG_TYPES_SET:
+        return
+    from sqlalchemy import Boolean, Column, Integer
+    from sqlalchemy.ext.compiler import compiles
+
+    # Only a table's columns: SQLAlchemy's own catalogue queries cast to INTEGER and BOOLEAN.
+    @compiles(Boolean, "postgresql")
+    def _smallint(type_: Any, compiler: Any, **kw: Any) -> str:
+        if isinstance(kw.get("type_expression"), Column):
+            return "SMALLINT"
+        return str(compiler.visit_boolean(type_, **kw))
+
+    @compiles(Integer, "postgresql")  # SQLite's INTEGER is 64-bit: sort keys, seconds
+    def _bigint(type_: Any, compiler: Any, **kw: Any) -> str:
+        if isinstance(kw.get("type_expression"), Column):
+            return "BIGINT"
+        return str(compiler.visit_integer(type_, **kw))
+
+    _PG_TYPES_SET = True
+
+
+def flag_params(params: Any) -> Any:
+    """Parameters with Python bools as 0 and 1 (flags are SMALLINT on PostgreSQL)."""
+    if isinstance(params, dict):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+    return params
+
+
 def make_engine(url: str) -> Any:
     """The one SQLAlchemy engine of a store."""
     from sqlalchemy import create_engine, event
@@ -228,7 +350,72 @@ def make_engine(url: str) -> Any:
         event.listen(engine, "connect", _sqlite_connected)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if is_postgres(engine):
+        _pg_types()
+        event.listen(engine, "begin", _pg_begin)
+    return engine
+
+
+VERSION_KEYS = ("application", "schema_version")  # store_meta rows of the version (PostgreSQL)
+
+
+def _pg_version(conn: Any) -> int:
+    """The schema version held in `store_meta`; 0 for an empty database. A database holding
+    other tables but no Agent Console mark is refused, never written into."""
+    if conn.exec_driver_sql("SELECT to_regclass('store_meta')").scalar() is None:
+        others = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").scalar()
+        if others:
+            raise StoreError("the database holds tables of another application, not an Agent "
+                             "Console store")
+        return 0
+    found = dict(conn.exec_driver_sql("SELECT key, value FROM store_meta").fetchall())
+    if found.get("application") != str(APPLICATION_ID):
+        raise StoreError("the database holds tables of another application, not an Agent "
+                         "Console store")
+    version = int(found.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"store schema v{version} is newer than this Agent Console "
+                         f"(v{SCHEMA_VERSION}); upgrade Agent Console to open it")
+    return version
+
+
+def _version(conn: Any) -> int:
+    if is_postgres(conn):
+        return _pg_version(conn)
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar())
+
+
+def reset_sequences(conn: Any) -> None:
+    """After rows were written with their ids given, new ids continue after the largest one
+    (PostgreSQL; SQLite takes the next id from the table itself)."""
+    if not is_postgres(conn):
+        return
+    from sqlmodel import SQLModel
+
+    import agent_console.models.schema  # noqa: F401
+
+    for table in (t.name for t in SQLModel.metadata.sorted_tables if "id" in t.columns):
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} "
+            f"HAVING max(id) IS NOT NULL AND pg_get_serial_sequence('{table}', 'id') IS NOT NULL")
+
+
+def mark_store(conn: Any) -> None:
+    """Mark the database as an Agent Console store of this schema version."""
+    _set_version(conn)
+
+
+def _set_version(conn: Any) -> None:
+    if is_postgres(conn):
+        conn.exec_driver_sql(
+            "INSERT INTO store_meta (key, value) VALUES ('application', %(app)s), "
+            "('schema_version', %(version)s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {"app": str(APPLICATION_ID), "version": str(SCHEMA_VERSION)})
+        return
+    conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
+    conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def migrate(engine: Any) -> int:
@@ -236,18 +423,16 @@ def migrate(engine: Any) -> int:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
-        if version >= SCHEMA_VERSION:
+        if _version(conn) >= SCHEMA_VERSION:
             return SCHEMA_VERSION
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+        version = _version(conn)  # again, now under the write lock: another opener may have won
         if version == 0:
             _create_all(conn)
-        else:
+        elif version < SCHEMA_VERSION:
             for step in MIGRATIONS[version - FIRST_RELEASED_VERSION:]:
                 step(conn)
-        conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
-        conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+        _set_version(conn)
     return SCHEMA_VERSION
 
 
@@ -298,7 +483,27 @@ def schema_problems(engine: Any) -> list[str]:
         problems += [f"trigger {name} is missing" for name in SQLITE_TRIGGERS if name not in present]
         if "kb_fts" not in present:
             problems.append("table kb_fts is missing")
+    elif is_postgres(engine):
+        present = set(audit_triggers(engine))
+        problems += [f"trigger {name} is missing" for name in PG_TRIGGERS if name not in present]
+        problems += [f"table {name} is missing" for name in ("kb_token", "kb_doc")
+                     if name not in tables]
     return problems
+
+
+def audit_triggers(engine_or_conn: Any) -> list[str]:
+    """The names of the triggers that keep the audit trail append-only, as found in the store."""
+    sql = ("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('audit_log') "
+           "AND NOT tgisinternal" if is_postgres(engine_or_conn)
+           else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    if hasattr(engine_or_conn, "connect"):
+        with engine_or_conn.connect() as conn:
+            return [name for (name,) in conn.exec_driver_sql(sql)]
+    return [name for (name,) in engine_or_conn.exec_driver_sql(sql)]
+
+
+def expected_audit_triggers(engine_or_conn: Any) -> tuple[str, ...]:
+    return PG_TRIGGERS if is_postgres(engine_or_conn) else SQLITE_TRIGGERS
 
 
 def integrity_check(engine: Any) -> list[str]:
@@ -309,4 +514,4 @@ def integrity_check(engine: Any) -> list[str]:
 
 def schema_version(engine: Any) -> int:
     with engine.connect() as conn:
-        return int(conn.exec_driver_sql("PRAGMA user_version").scalar())
+        return _version(conn)

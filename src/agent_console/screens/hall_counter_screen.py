@@ -81,10 +81,9 @@ class HallCounterScreen(ContextScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.ctx.store.is_sqlite:
-            from agent_console.services.changes import SqliteChangeFeed
+        from agent_console.services.changes import open_feed
 
-            self.feed = SqliteChangeFeed(self.ctx.store)
+        self.feed = open_feed(self.ctx.store)
         self.reload()
         self.set_interval(0.5, self._poll)
         self.set_interval(15, self.reload)

@@ -81,10 +81,9 @@ class HallDisplayScreen(Screen[None]):
         yield Static("", id="hall-rule")
 
     def on_mount(self) -> None:
-        if self.store.is_sqlite:
-            from agent_console.services.changes import SqliteChangeFeed
+        from agent_console.services.changes import open_feed
 
-            self.feed = SqliteChangeFeed(self.store)
+        self.feed = open_feed(self.store)
         self.load()
         self.set_interval(POLL_SECONDS, self._poll)
         self.set_interval(REFRESH_SECONDS, self.load)

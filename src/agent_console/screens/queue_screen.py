@@ -19,7 +19,7 @@ from agent_console.models.vocab import Channel
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
 from agent_console.services import directory
-from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
+from agent_console.services.changes import ChangeFeed, open_feed
 from agent_console.services.queue import SORTS, QueueFilter, QueueReader
 from agent_console.text import clean_line
 from agent_console.widgets.ticket_table import TicketTable
@@ -182,8 +182,7 @@ class QueueScreen(TicketActions, ContextScreen[None]):
 
     @work(thread=True, exit_on_error=False, group="queue-feed")
     def open_feed(self) -> None:
-        if self.ctx.store.is_sqlite:
-            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
 
     @on(FeedOpened)
     def _feed_opened(self, event: FeedOpened) -> None:

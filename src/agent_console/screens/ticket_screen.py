@@ -23,7 +23,7 @@ from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
 from agent_console.screens.context import ContextScreen, ScreenContext
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
+from agent_console.services.changes import ChangeFeed, open_feed
 from agent_console.services.contact import CustomerTicket, customer_tickets
 from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
 from agent_console.services.sla import ClockView
@@ -112,8 +112,7 @@ class TicketScreen(TicketActions, ContextScreen[None]):
 
     @work(thread=True, exit_on_error=False, group="ticket-feed")
     def open_feed(self) -> None:
-        if self.ctx.store.is_sqlite:
-            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
 
     @on(FeedOpened)
     def _feed_opened(self, event: FeedOpened) -> None:

@@ -25,7 +25,7 @@ from agent_console.i18n import current_language, t
 from agent_console.kpi_cli import value_text
 from agent_console.messages import OpenTicket
 from agent_console.screens.context import ContextScreen, ReportsWorkerErrors, ScreenContext
-from agent_console.services.changes import ChangeFeed, SqliteChangeFeed
+from agent_console.services.changes import ChangeFeed, open_feed
 from agent_console.services.kpi import KpiValue, Wallboard
 from agent_console.text import clean_line, display_width
 from agent_console.widgets.localized import localize_bindings
@@ -153,8 +153,7 @@ class WallboardScreen(ContextScreen[None]):
 
     @work(thread=True, exit_on_error=False, group="wallboard-feed")
     def open_feed(self) -> None:
-        if self.ctx.store.is_sqlite:
-            self.post_message(self.FeedOpened(SqliteChangeFeed(self.ctx.store)))
+        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
 
     @on(FeedOpened)
     def _feed_opened(self, event: FeedOpened) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent_console import db
 from agent_console.db import from_db, to_db
 from agent_console.services.actor import Actor
 from agent_console.services.store import Store, Tx
@@ -76,6 +77,13 @@ def _digest(prev_hash: str, record_id: int, at: str, agent: str, action: str, ta
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def _stored_time(value: Any) -> str:
+    """A time read back from the store, as the text SQLite holds (PostgreSQL gives datetimes)."""
+    if isinstance(value, datetime):
+        return to_db(from_db(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def append(tx: Tx, *, at: datetime, agent: str, action: str, target: str = "",
            detail: dict[str, Any] | None = None) -> int:
     """Add one record. Call inside the write transaction of the act, so both or neither land."""
@@ -83,7 +91,7 @@ def append(tx: Tx, *, at: datetime, agent: str, action: str, target: str = "",
     last_id, prev_hash = head if head else (0, GENESIS)
     record_id = last_id + 1
     stamp = to_db(at)
-    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=_stored_time)
     digest = _digest(prev_hash, record_id, stamp, agent, action, target, text)
     tx.execute("INSERT INTO audit_log (id, at, agent_code, action, target, detail, prev_hash, "
                  "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,7 +179,9 @@ def _walk(rows: Any, head: Any) -> tuple[VerifyResult, dict[int, str]]:
     """The chain checks over the trail's rows and head row: the result and each record's hash."""
     expected_id, prev_hash, count, last_at = 1, GENESIS, 0, ""
     hashes: dict[int, str] = {}
-    for record_id, at, agent, action, target, detail, stored_prev, stored_hash in rows:
+    for record_id, stored_at, agent, action, target, detail, stored_prev, stored_hash in rows:
+        # PostgreSQL gives the time back as a datetime; the chain hashes its stored text
+        at = to_db(from_db(stored_at)) if isinstance(stored_at, datetime) else stored_at
         fields = (at, agent, action, target, detail, stored_prev, stored_hash)
         if not isinstance(record_id, int) or not all(isinstance(f, str) for f in fields):
             return VerifyResult(False, count, expected_id,
@@ -209,18 +219,15 @@ def _verify(store: Store) -> VerifyResult:
     with store.read() as tx:
         rows = tx.all(_CHAIN_SQL)
         head = tx.one(_HEAD_SQL)
-        triggers = {name for (name,) in tx.all(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")} if store.is_sqlite else None
+        triggers = set(db.audit_triggers(tx.conn))
     result, hashes = _walk(rows, head)
     if not result.ok:
         return result
     count = result.count
-    if triggers is not None:
-        from agent_console.db import SQLITE_TRIGGERS
-
-        if missing := [name for name in SQLITE_TRIGGERS if name not in triggers]:
-            return VerifyResult(False, count, None,
-                                f"the append-only trigger {missing[0]} is missing (dropped)")
+    if missing := [name for name in db.expected_audit_triggers(store.engine)
+                   if name not in triggers]:
+        return VerifyResult(False, count, None,
+                            f"the append-only trigger {missing[0]} is missing (dropped)")
     if store.witness is not None:
         heads, problem = store.witness.heads()
         if problem:

@@ -3,15 +3,18 @@
 Every engine indexes the same tokens, made by services.cjk (overlapping bigrams for Chinese,
 lower-case words for Latin text), so a case is found by the same queries on any store. A
 `CaseIndex` keeps those tokens per case and ranks cases for query phrases; `Fts5CaseIndex` does
-it with SQLite's FTS5 table `kb_fts` (created in db.SQLITE_EXTRAS). A PostgreSQL index would
-keep the same tokens in a tsvector column and rank with ts_rank.
+it with SQLite's FTS5 table `kb_fts` (created in db.SQLITE_EXTRAS); `PgCaseIndex` keeps the
+same tokens in PostgreSQL (db.PG_EXTRAS: a token -> case table with a B-tree index, and each
+case's token text) and ranks with FTS5's own bm25, so both stores return the same cases in the
+same order with the same scores. No PostgreSQL extension is needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent_console.db import SQLITE_EXTRAS
 from agent_console.services import cjk
@@ -123,4 +126,144 @@ class Fts5CaseIndex:
         tx.execute("INSERT INTO kb_fts (kb_fts) VALUES ('optimize')")
 
 
-INDEXES: dict[str, type[CaseIndex]] = {"sqlite": Fts5CaseIndex}
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+# FTS5's bm25 constants and the weights of Fts5CaseIndex (title 5, body 1, meta 0).
+_K1, _B = 1.2, 0.75
+_TITLE_WEIGHT, _BODY_WEIGHT = 5.0, 1.0
+
+
+def _phrases_in_order(parts: Iterable[cjk.Part]) -> list[cjk.Phrase]:
+    """Every phrase of the query as FTS5 numbers them: in order, repeats kept."""
+    out: list[cjk.Phrase] = []
+    for part in parts:
+        out.extend(part.options if isinstance(part, cjk.Either) else (part,))
+    return out
+
+
+def _instances(tokens: Sequence[str], phrase: cjk.Phrase) -> int:
+    """How many times `phrase` occurs in a token list (the last term a prefix if so marked)."""
+    size, found = len(phrase.terms), 0
+    head, last = list(phrase.terms[:-1]), phrase.terms[-1]
+    for i in range(len(tokens) - size + 1):
+        end = tokens[i + size - 1]
+        if (end == last or (phrase.prefix and end.startswith(last))) and \
+                tokens[i:i + size - 1] == head:
+            found += 1
+    return found
+
+
+@dataclass(slots=True)
+class _Doc:
+    title: list[str]
+    body: list[str]
+    category: str
+    retired: bool
+    size: int
+
+
+class PgCaseIndex:
+    """The cjk tokens in PostgreSQL: `kb_token` (token, case) finds the cases holding a term,
+    exact or by prefix; `kb_doc` holds each case's token text, on which phrases are checked and
+    FTS5's bm25 is worked out (title 5 : body 1, the document length counting the filter tokens
+    as FTS5 does)."""
+
+    def add(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
+        tx.executemany("INSERT INTO kb_doc (case_id, title, body, category, retired, size) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [(e.case_id, e.title, e.body, e.category, e.retired,
+                         len(e.title.split()) + len(e.body.split()) + len(_meta(e).split()))
+                        for e in entries])
+        tx.executemany("INSERT INTO kb_token (token, case_id) VALUES (?, ?)",
+                       [(token, e.case_id) for e in entries
+                        for token in dict.fromkeys((e.title + " " + e.body).split())])
+
+    def remove(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
+        tx.execute("DELETE FROM kb_doc WHERE case_id = ANY(?)", ([e.case_id for e in entries],))
+
+    def clear(self, tx: Tx) -> None:
+        tx.execute("DELETE FROM kb_doc")
+
+    def optimize(self, tx: Tx) -> None:
+        tx.execute("ANALYZE kb_doc")
+        tx.execute("ANALYZE kb_token")
+
+    def _holding(self, tx: Tx, phrase: cjk.Phrase, cache: dict[tuple[str, bool], set[int]]
+                 ) -> set[int]:
+        """Cases holding every term of `phrase` (not yet in order)."""
+        found: set[int] | None = None
+        for i, term in enumerate(phrase.terms):
+            prefix = phrase.prefix and i == len(phrase.terms) - 1
+            key = (term, prefix)
+            if key not in cache:
+                sql = ("SELECT DISTINCT case_id FROM kb_token WHERE token LIKE ?" if prefix
+                       else "SELECT case_id FROM kb_token WHERE token = ?")
+                cache[key] = {row[0] for row in tx.all(sql, (term + "%" if prefix else term,))}
+            found = set(cache[key]) if found is None else found & cache[key]
+        return found or set()
+
+    def _docs(self, tx: Tx, ids: set[int]) -> dict[int, _Doc]:
+        if not ids:
+            return {}
+        rows = tx.all("SELECT case_id, title, body, category, retired, size FROM kb_doc "
+                      "WHERE case_id = ANY(?)", (sorted(ids),))
+        return {r[0]: _Doc(r[1].split(), r[2].split(), r[3], bool(r[4]), r[5]) for r in rows}
+
+    def rank(self, tx: Tx, phrases: Sequence[cjk.Part], *, any_: bool, limit: int,
+             category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
+        ordered = _phrases_in_order(phrases)
+        if not ordered:
+            return []
+        cache: dict[tuple[str, bool], set[int]] = {}
+        holding = [self._holding(tx, phrase, cache) for phrase in ordered]
+        docs = self._docs(tx, set().union(*holding))
+        # counts[i][case] = (title instances, body instances) of phrase i
+        counts: list[dict[int, tuple[int, int]]] = []
+        for phrase, ids in zip(ordered, holding):
+            seen = {}
+            for case_id in ids:
+                doc = docs[case_id]
+                found = (_instances(doc.title, phrase), _instances(doc.body, phrase))
+                if found != (0, 0):
+                    seen[case_id] = found
+            counts.append(seen)
+        matched = self._matching(phrases, counts, docs, any_=any_)
+        matched = [case_id for case_id in matched
+                   if (not category or docs[case_id].category == category)
+                   and (include_retired or not docs[case_id].retired)]
+        matched.sort(reverse=True)
+        matched = matched[:window]
+        total = tx.one("SELECT count(*), coalesce(sum(size), 0) FROM kb_doc")
+        rows, avgdl = int(total[0]), int(total[1]) / max(int(total[0]), 1)
+        idf = []
+        for seen in counts:
+            value = math.log((rows - len(seen) + 0.5) / (len(seen) + 0.5))
+            idf.append(value if value > 0.0 else 1e-6)
+        scored = []
+        for case_id in matched:
+            size, score = docs[case_id].size, 0.0
+            for weight, seen in zip(idf, counts):
+                title, body = seen.get(case_id, (0, 0))
+                freq = title * _TITLE_WEIGHT + body * _BODY_WEIGHT
+                score += weight * (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * size / avgdl))
+            scored.append((case_id, score))
+        scored.sort(key=lambda item: (-item[1], -item[0]))
+        return scored[:limit]
+
+    @staticmethod
+    def _matching(parts: Sequence[cjk.Part], counts: list[dict[int, tuple[int, int]]],
+                  docs: dict[int, Any], *, any_: bool) -> list[int]:
+        """The cases the query's parts select: every part (or, with `any_`, one of them)."""
+        index, sets = 0, []
+        for part in parts:
+            options = part.options if isinstance(part, cjk.Either) else (part,)
+            found: set[int] = set()
+            for _ in options:
+                found |= counts[index].keys()
+                index += 1
+            sets.append(found)
+        chosen = set().union(*sets) if any_ else set.intersection(*sets)
+        return [case_id for case_id in chosen if case_id in docs]
+
+
+INDEXES: dict[str, type[CaseIndex]] = {"sqlite": Fts5CaseIndex, "postgresql": PgCaseIndex}

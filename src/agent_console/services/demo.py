@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from agent_console.db import to_db
+from agent_console.db import reset_sequences, to_db
 from agent_console.models.vocab import TRANSITIONS, Channel, EventKind, Grade, Status, Tier, WorkType
 from agent_console.services.auth import hash_pin
 from agent_console.services.sla import Targets
@@ -143,6 +143,7 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
                            [tuple(r[c] for c in columns) for r in ticket_rows])
         tx.executemany("INSERT INTO ticket_event (ticket_id, at, agent_id, kind, detail) "
                        "VALUES (?, ?, ?, ?, ?)", events)
+        reset_sequences(tx.conn)  # the rows above were given their ids
         cases = import_in(tx, _demo_case_lines(), author="demo").imported
         from agent_console.services.case_review import demo_proposal_in
 
@@ -157,6 +158,7 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         from agent_console.services.supervisor_demo import fill_supervisor_demo
 
         fill_supervisor_demo(tx, seed=seed)
+        reset_sequences(tx.conn)
     with store.write() as tx:
         tx.execute("ANALYZE")
     return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)

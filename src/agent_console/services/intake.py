@@ -65,8 +65,9 @@ def lookup(store: Store, actor: Actor, *, phone: str) -> CustomerSnapshot | None
         if row is None:
             return None
         open_count, recent, complaints = tx.one(
-            "SELECT sum(is_open), sum(created_at >= ?), "
-            "sum(created_at >= ? AND work_type = 'complaint') FROM ticket WHERE customer_id = ?",
+            "SELECT sum(is_open), sum(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN created_at >= ? AND work_type = 'complaint' THEN 1 ELSE 0 END) "
+            "FROM ticket WHERE customer_id = ?",
             (since, since, row.id))
     return CustomerSnapshot(row.id, row.name, mask_phone(row.phone), row.tier,
                             bool(row.green_channel), open_count or 0, recent or 0, complaints or 0)

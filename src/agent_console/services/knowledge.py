@@ -150,11 +150,12 @@ def ensure_index(store: Store) -> int:
 
 
 def reindex(tx: Tx, index: CaseIndex) -> int:
-    """Index every case anew, in the caller's unit of work."""
+    """Index every case anew, in the caller's unit of work; a case waiting for review is
+    indexed only when approved (services.case_review), as it is when first written."""
     index.clear(tx)
     last, done = 0, 0
-    while rows := tx.all(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id > ? ORDER BY id "
-                         f"LIMIT {REINDEX_BATCH}", (last,)):
+    while rows := tx.all(f"SELECT {_CASE_COLUMNS} FROM kb_case WHERE id > ? AND pending_review = 0 "
+                         f"ORDER BY id LIMIT {REINDEX_BATCH}", (last,)):
         cases = [_case(row) for row in rows]
         index.add(tx, [_entry(case.id, case) for case in cases])
         last, done = cases[-1].id, done + len(cases)

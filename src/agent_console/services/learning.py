@@ -114,10 +114,10 @@ def overrides(store: Store, actor: Actor, *, since: datetime | None = None) -> l
     """Tickets whose agent chose another category than the one proposed, oldest first."""
     actor.require(EDIT_POLICY)
     with store.read() as tx:
+        after = " AND e.at >= ?" if since else ""
         rows = tx.all("SELECT t.number, e.at, t.description, e.detail FROM ticket_event e "
-                      "JOIN ticket t ON t.id = e.ticket_id WHERE e.kind = ? AND e.at >= ? "
-                      "ORDER BY e.id", (EventKind.CLASSIFIED,
-                                        to_db(since) if since else "0000"))
+                      f"JOIN ticket t ON t.id = e.ticket_id WHERE e.kind = ?{after} "
+                      "ORDER BY e.id", (EventKind.CLASSIFIED, *([to_db(since)] if since else [])))
     found = []
     for number, at, description, detail in rows:
         data = json.loads(detail)

@@ -497,7 +497,8 @@ def board(store: Store, actor: Actor) -> Board:
         ids = [r.id for r in rows] or [0]
         marks = ", ".join("?" * len(ids))
         calls = {r.outage_id: (r.calls, r.answered) for r in tx.all(
-            f"SELECT outage_id, count(*) AS calls, sum(outcome = 'answered') AS answered "
+            "SELECT outage_id, count(*) AS calls, "
+            "sum(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) AS answered "
             f"FROM outage_contact WHERE outage_id IN ({marks}) GROUP BY outage_id", ids)}
         linked = {r.outage_id: (r.n, r.open) for r in tx.all(
             f"SELECT ot.outage_id, count(*) AS n, sum(t.is_open) AS open FROM outage_ticket ot "

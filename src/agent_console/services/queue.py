@@ -92,12 +92,12 @@ def _phone_clause(text: str) -> tuple[str, list[object]] | None:
         sample = prefix + "0" * (length - len(prefix) - 4) + last4
         if mask_phone(sample) != compact:
             return None  # no stored number is shown like this
-        return ("(length(c.phone) = ? AND substr(c.phone, 1, ?) = ? AND substr(c.phone, -4) = ?)",
+        return ("(length(c.phone) = ? AND substr(c.phone, 1, ?) = ? AND substr(c.phone, length(c.phone) - 3) = ?)",
                 [length, len(prefix), prefix, last4])
     if not _PHONE_TYPED.match(text):
         return None
     if re.fullmatch(r"\d{4}", compact):
-        return "substr(c.phone, -4) = ?", [compact]
+        return "substr(c.phone, length(c.phone) - 3) = ?", [compact]
     try:
         return "c.phone = ?", [validation.phone("phone", text)]
     except ValueError:

@@ -76,18 +76,23 @@ class Tx:
         self.actor = actor
         self.now: datetime = store.clock.now()
         self.head: tuple[int, str] | None = None  # the audit trail's head after this tx
+        self._flags = store.flags_as_numbers
+
+    def _bind(self, params: Params) -> Mapping[str, Any]:
+        bound = _bind(params)
+        return db.flag_params(bound) if self._flags else bound
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if isinstance(params, Mapping) or not _QMARKS.search(sql):
             from sqlalchemy import text
 
             return self.conn.execute(text(sql) if not isinstance(params, Sequence) or not params
-                                     else _statement(sql), _bind(params))
-        return self.conn.execute(_statement(sql), _bind(params))
+                                     else _statement(sql), self._bind(params))
+        return self.conn.execute(_statement(sql), self._bind(params))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
-            self.conn.execute(_statement(sql), [_bind(r) for r in rows])
+            self.conn.execute(_statement(sql), [self._bind(r) for r in rows])
 
     def one(self, sql: str, params: Params = ()) -> Any:
         return self.execute(sql, params).first()
@@ -141,6 +146,11 @@ class Store:
     def is_sqlite(self) -> bool:
         return bool(self.engine.dialect.name == "sqlite")
 
+    @property
+    def flags_as_numbers(self) -> bool:
+        """Python bools are bound as 0 and 1 (see db.flag_params)."""
+        return db.is_postgres(self.engine)
+
     @contextmanager
     def write(self, actor: Actor | None = None) -> Iterator[Tx]:
         """One write transaction; the write lock is taken up front and waited for."""
@@ -155,6 +165,8 @@ class Store:
                 break
             except OperationalError as exc:
                 conn.close()
+                if "lock timeout" in str(exc.orig):  # PostgreSQL waited db.PG_WRITE_WAIT_SECONDS
+                    raise BusyError() from None
                 if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
                     raise
                 if time.monotonic() > deadline:

@@ -1,0 +1,98 @@
+"""A real PostgreSQL 15 server for the tests, started in a temporary directory and stopped after.
+
+The server listens only on a unix socket inside its directory. `initdb` refuses to run as root,
+so under root the server programs run as the `postgres` user (the directory is handed to it).
+Each test gets a database of its own, created from a template that already holds the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("AGENT_CONSOLE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+INSTALL_HINT = ("PostgreSQL 15 server programs not found in {bin}: install them with "
+                "`apt-get install postgresql-15` (Debian/Ubuntu), or point AGENT_CONSOLE_PG_BIN at "
+                "the folder holding initdb and pg_ctl")
+SERVER_USER = "postgres"  # who runs the server when the tests run as root
+
+
+class PgServerMissing(RuntimeError):
+    """The server programs are not installed; the message says how to install them."""
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", SERVER_USER, "--", *argv]
+
+
+@dataclass
+class PgServer:
+    """One running server: its data directory, socket directory and a counter for databases."""
+
+    root: Path
+    port: int = 5432
+    _names: count = field(default_factory=lambda: count(1), repr=False)
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    def url(self, dbname: str = "postgres") -> str:
+        return (f"postgresql+psycopg://{SERVER_USER}@/{dbname}"
+                f"?host={self.socket_dir}&port={self.port}")
+
+    def admin(self, sql: str) -> None:
+        """Run one statement on the maintenance database, outside a transaction."""
+        import psycopg
+
+        with psycopg.connect(host=str(self.socket_dir), port=self.port, user=SERVER_USER,
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def new_database(self, template: str | None = None) -> str:
+        """A fresh, empty database (or a copy of `template`); its URL."""
+        name = f"t{os.getpid()}_{next(self._names)}"
+        self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.url(name)
+
+    def stop(self) -> None:
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
+                                        "-m", "immediate", "-s"]), check=False,
+                       capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start(port: int = 5432) -> PgServer:
+    """initdb in a fresh temporary directory and start the server on a socket there."""
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        raise PgServerMissing(INSTALL_HINT.format(bin=PG_BIN))
+    root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
+    server = PgServer(root, port)
+    server.socket_dir.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, SERVER_USER)
+        shutil.chown(server.socket_dir, SERVER_USER)
+        os.chmod(root, 0o755)
+    data = root / "data"
+    try:
+        subprocess.run(_as_server_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", SERVER_USER,
+                                        "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
+                                        "--no-sync"]),
+                       check=True, capture_output=True, text=True)
+        options = (f"-k {server.socket_dir} -p {port} -c listen_addresses='' -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(data), "-w",
+                                        "-s", "-l", str(root / "server.log"), "-o", options]),
+                       check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"PostgreSQL did not start: {exc.stderr or exc.stdout}\n{log}") from None
+    return server
