@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from agent_console.config import Settings
 from agent_console.services.actor import Actor
 from agent_console.services.store import Store, open_store
 from tests import pg_server
+from tests.e2e_pty import copy_store_file
 
 # 10:00 in Beijing on a Tuesday: inside the retail halls' opening hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -102,12 +102,7 @@ class StoreTemplates:
             build(made)
             made.close()
             self.made[key] = template
-        source, target = sqlite3.connect(template), sqlite3.connect(path)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        copy_store_file(template, path)
         return make_store(path, clock)
 
 

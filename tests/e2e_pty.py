@@ -43,6 +43,16 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
             "TERM": "xterm-256color"}
 
 
+def copy_store_file(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite store file (its write-ahead log included)."""
+    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        reading.backup(writing)
+    finally:
+        writing.close()
+        reading.close()
+
+
 _DEMO_TEMPLATES: dict[tuple[int, str], Path] = {}  # one `agent-console demo` run per kind
 
 
@@ -54,12 +64,7 @@ def make_demo_store(path: Path, env: dict[str, str], tickets: int = 30) -> Path:
         subprocess.run([EXE, "demo", "--db", str(template), "--no-open", "--tickets", str(tickets)],
                        env=env, check=True, capture_output=True)
         _DEMO_TEMPLATES[key] = template
-    source, target = sqlite3.connect(template), sqlite3.connect(path)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    copy_store_file(template, path)
     witness = template.with_name(template.name + ".witness")  # the audit head kept beside it
     if witness.exists():
         path.with_name(path.name + ".witness").write_bytes(witness.read_bytes())
