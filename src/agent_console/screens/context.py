@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import on, work
 from textual.binding import ActiveBinding
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -18,6 +20,7 @@ from agent_console.widgets.localized import localize_bindings
 if TYPE_CHECKING:
     from agent_console.config import Settings
     from agent_console.services.actor import Actor
+    from agent_console.services.changes import ChangeFeed
     from agent_console.services.scripts import ScriptLibrary
     from agent_console.services.store import Store
 
@@ -147,3 +150,48 @@ class DraftSlot:
 
     load: Callable[[], str | None]
     save: Callable[[str | None], None]
+
+
+class WatchesStore(ContextScreen[None]):
+    """A screen that reads again (`reload`) when the store changes, whoever changed it: this
+    agent, another agent, another process. Its change feed is opened off the UI thread and
+    asked at each `poll_store`: a local look, nothing is read or drawn unless the store moved.
+    """
+
+    class FeedOpened(Message):
+        def __init__(self, feed: ChangeFeed) -> None:
+            super().__init__()
+            self.feed = feed
+
+    class StoreChanged(Message):
+        """Someone committed to the store since the last look."""
+
+    def __init__(self, ctx: ScreenContext, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self.feed: ChangeFeed | None = None
+
+    def on_unmount(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    @work(thread=True, exit_on_error=False, group="store-feed")
+    def open_feed(self) -> None:
+        from agent_console.services.changes import open_feed
+
+        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
+
+    @on(FeedOpened)
+    def _feed_opened(self, event: FeedOpened) -> None:
+        if self.is_mounted and self.feed is None:
+            self.feed = event.feed
+        else:
+            event.feed.close()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="store-poll")
+    def poll_store(self) -> None:
+        if self.feed is not None and self.feed.changed():
+            self.post_message(self.StoreChanged())
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        self.reload()

@@ -16,10 +16,9 @@ from agent_console.i18n import current_language, label, t
 from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
-from agent_console.screens.context import ContextScreen, ScreenContext
+from agent_console.screens.context import ScreenContext, WatchesStore
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
 from agent_console.services import directory
-from agent_console.services.changes import ChangeFeed, open_feed
 from agent_console.services.queue import SORTS, QueueFilter, QueueReader
 from agent_console.text import clean_line
 from agent_console.widgets.ticket_table import TicketTable
@@ -35,7 +34,7 @@ class QueueCounts:
     warning: int
 
 
-class QueueScreen(TicketActions, ContextScreen[None]):
+class QueueScreen(TicketActions, WatchesStore):
     BINDINGS = [
         *ACTION_BINDINGS,
         Binding("slash", "search", "Search", id="search"),
@@ -73,19 +72,10 @@ class QueueScreen(TicketActions, ContextScreen[None]):
             super().__init__()
             self.flt, self.direction, self.rows, self.complete = flt, direction, rows, complete
 
-    class StoreChanged(Message):
-        """Someone (this agent or another process) committed to the store."""
-
-    class FeedOpened(Message):
-        def __init__(self, feed: ChangeFeed) -> None:
-            super().__init__()
-            self.feed = feed
-
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
         self.filter = QueueFilter()
         self.reader = QueueReader(ctx.store)
-        self.feed: ChangeFeed | None = None
         self.counts = QueueCounts(0, 0, 0)
         self._ticks = 0
         self._search_timer = None
@@ -116,10 +106,6 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         self.offer_draft()
         self.open_feed()
         self.set_interval(self.ctx.settings.refresh_seconds, self._tick)
-
-    def on_unmount(self) -> None:
-        if self.feed is not None:
-            self.feed.close()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Everyone's tickets are offered only to a role that may see other teams'."""
@@ -180,22 +166,6 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         rows = self.reader.page(flt, self.ctx.actor, now_ts=self._now_ts(), limit=size, **kwargs)
         self.post_message(self.MoreRowsLoaded(flt, direction, rows, len(rows) < size))
 
-    @work(thread=True, exit_on_error=False, group="queue-feed")
-    def open_feed(self) -> None:
-        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
-
-    @on(FeedOpened)
-    def _feed_opened(self, event: FeedOpened) -> None:
-        if self.is_mounted:
-            self.feed = event.feed
-        else:
-            event.feed.close()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-poll")
-    def poll_store(self) -> None:
-        if self.feed is not None and self.feed.changed():
-            self.post_message(self.StoreChanged())
-
     @work(thread=True, exclusive=True, exit_on_error=False, group="sla-sweep")
     def sweep_sla(self) -> None:
         from agent_console.services.tickets import record_crossings
@@ -254,10 +224,6 @@ class QueueScreen(TicketActions, ContextScreen[None]):
         if event.flt == self.filter:
             self.table.add_rows(event.direction, event.rows, complete=event.complete)
         self._show_status()
-
-    @on(StoreChanged)
-    def _store_changed(self) -> None:
-        self.reload()
 
     @on(TicketTable.NeedRows)
     def _need_rows(self, event: TicketTable.NeedRows) -> None:

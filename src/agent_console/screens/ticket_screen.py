@@ -21,9 +21,8 @@ from agent_console.i18n import current_language, label, t
 from agent_console.messages import OpenTicket, TicketChanged
 from agent_console.models.read import EventView, TicketDetail
 from agent_console.models.vocab import SlaState
-from agent_console.screens.context import ContextScreen, ScreenContext
+from agent_console.screens.context import ScreenContext, WatchesStore
 from agent_console.screens.ticket_actions import ACTION_BINDINGS, TicketActions, TicketRef
-from agent_console.services.changes import ChangeFeed, open_feed
 from agent_console.services.contact import CustomerTicket, customer_tickets
 from agent_console.services.permissions import CHANGE_CUSTOMER, REVEAL_PII
 from agent_console.services.sla import ClockView
@@ -35,7 +34,7 @@ RELOAD_SECONDS = 15
 NOTE_FOLD = 140  # characters of a note shown before `o` shows it all
 
 
-class TicketScreen(TicketActions, ContextScreen[None]):
+class TicketScreen(TicketActions, WatchesStore):
     DEFAULT_CSS = """
     TicketScreen #customer-tickets-title { height: 1; background: $panel; text-style: bold;
                                            padding: 0 1; }
@@ -63,14 +62,6 @@ class TicketScreen(TicketActions, ContextScreen[None]):
             super().__init__()
             self.detail, self.script, self.recent = detail, script, recent
 
-    class StoreChanged(Message):
-        """Someone (this agent or another process) committed to the store."""
-
-    class FeedOpened(Message):
-        def __init__(self, feed: ChangeFeed) -> None:
-            super().__init__()
-            self.feed = feed
-
     class Revealed(Message):
         def __init__(self, field: str, value: str) -> None:
             super().__init__()
@@ -84,7 +75,6 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.recent: tuple[CustomerTicket, ...] = ()  # the customer's other recent tickets
         self.revealed: dict[str, str] = {}  # lasts while this ticket is open on screen
         self.notes_open = False  # long notes folded to a few lines until `o`
-        self.feed: ChangeFeed | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(t("ticket.loading"), id="ticket-title")
@@ -105,31 +95,6 @@ class TicketScreen(TicketActions, ContextScreen[None]):
         self.set_interval(RELOAD_SECONDS, self.load_ticket)
         self.open_feed()
         self.set_interval(self.ctx.settings.refresh_seconds, self.poll_store)
-
-    def on_unmount(self) -> None:
-        if self.feed is not None:
-            self.feed.close()
-
-    @work(thread=True, exit_on_error=False, group="ticket-feed")
-    def open_feed(self) -> None:
-        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
-
-    @on(FeedOpened)
-    def _feed_opened(self, event: FeedOpened) -> None:
-        if self.is_mounted and self.feed is None:
-            self.feed = event.feed
-        else:
-            event.feed.close()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-poll")
-    def poll_store(self) -> None:
-        """Another agent's change to this ticket shows here within a refresh."""
-        if self.feed is not None and self.feed.changed():
-            self.post_message(self.StoreChanged())
-
-    @on(StoreChanged)
-    def _store_changed(self) -> None:
-        self.load_ticket()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket-loader")
     def load_ticket(self) -> None:

@@ -2,7 +2,7 @@
 (or this month by team, department or channel), daily trends as sparklines, the tickets nearest
 their deadline; Enter on any number lists the tickets behind it.
 
-It reads again only when the store changed (SqliteChangeFeed, a local check), and repaints only
+It reads again only when the store changed (its change feed, a local check), and repaints only
 what changed, so nothing is sent to the terminal while nothing changes. States are written as
 a mark (✓ ! ✗) as well as a colour, so 16 colours or none still read.
 """
@@ -24,8 +24,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from agent_console.i18n import current_language, t
 from agent_console.kpi_cli import value_text
 from agent_console.messages import OpenTicket
-from agent_console.screens.context import ContextScreen, ReportsWorkerErrors, ScreenContext
-from agent_console.services.changes import ChangeFeed, open_feed
+from agent_console.screens.context import ReportsWorkerErrors, ScreenContext, WatchesStore
 from agent_console.services.kpi import KpiValue, Wallboard
 from agent_console.text import clean_line, display_width
 from agent_console.widgets.localized import localize_bindings
@@ -63,7 +62,7 @@ def fit(text: str, width: int) -> str:
     return out + " " * (width - used)
 
 
-class WallboardScreen(ContextScreen[None]):
+class WallboardScreen(WatchesStore):
     DEFAULT_CSS = """
     WallboardScreen #wb-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     WallboardScreen #wb-table { height: auto; max-height: 16; }
@@ -90,20 +89,11 @@ class WallboardScreen(ContextScreen[None]):
             super().__init__()
             self.board, self.unacked = board, unacked
 
-    class FeedOpened(Message):
-        def __init__(self, feed: ChangeFeed) -> None:
-            super().__init__()
-            self.feed = feed
-
-    class StoreChanged(Message):
-        pass
-
     def __init__(self, ctx: ScreenContext) -> None:
         super().__init__(ctx)
         self.board: Wallboard | None = None
         self.unacked = 0
         self.view = "periods"
-        self.feed: ChangeFeed | None = None
         self.cells: dict[tuple[str, str], KpiValue] = {}
         self._shown: dict[str, Any] = {}
 
@@ -130,10 +120,6 @@ class WallboardScreen(ContextScreen[None]):
         self.open_feed()
         self.set_interval(self.ctx.settings.refresh_seconds, self.poll_store)
 
-    def on_unmount(self) -> None:
-        if self.feed is not None:
-            self.feed.close()
-
     def _set(self, widget_id: str, text: str) -> None:
         """Repaint a line only when its text changed."""
         if self._shown.get(widget_id) != text:
@@ -150,27 +136,6 @@ class WallboardScreen(ContextScreen[None]):
         unacked = sum(len(h.unacknowledged)
                       for h in handover.unacknowledged(self.ctx.store, self.ctx.actor))
         self.post_message(self.Loaded(board, unacked))
-
-    @work(thread=True, exit_on_error=False, group="wallboard-feed")
-    def open_feed(self) -> None:
-        self.post_message(self.FeedOpened(open_feed(self.ctx.store)))
-
-    @on(FeedOpened)
-    def _feed_opened(self, event: FeedOpened) -> None:
-        if self.is_mounted:
-            self.feed = event.feed
-        else:
-            event.feed.close()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="wallboard-poll")
-    def poll_store(self) -> None:
-        """A local look at the store's version: nothing is read or drawn unless it moved."""
-        if self.feed is not None and self.feed.changed():
-            self.post_message(self.StoreChanged())
-
-    @on(StoreChanged)
-    def _store_changed(self) -> None:
-        self.load()
 
     def reload(self) -> None:
         self.load()
