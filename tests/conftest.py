@@ -35,6 +35,11 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("AGENT_CONSOLE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     for var in ("AGENT_CONSOLE_DB", "AGENT_CONSOLE_LANG", "AGENT_CONSOLE_AGENT", "AGENT_CONSOLE_NOW"):
         monkeypatch.delenv(var, raising=False)
+    # Thin mode sets Textual's knobs in the environment of the process that makes the app: put
+    # back afterwards, or every console a later test starts would run thin.
+    for var in ("TEXTUAL_FPS", "TEXTUAL_ANIMATIONS", "TEXTUAL_COLOR_SYSTEM"):
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
     i18n.set_language("en")
 
 

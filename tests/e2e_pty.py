@@ -39,7 +39,8 @@ def plain(raw: bytes) -> str:
 
 
 def demo_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "AGENT_CONSOLE_NOW": NOW, "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path),
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_")}
+    return {**inherited, "AGENT_CONSOLE_NOW": NOW, "AGENT_CONSOLE_CONFIG_DIR": str(tmp_path),
             "TERM": "xterm-256color"}
 
 

@@ -35,9 +35,9 @@ def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path
         trainee.send(F8)
         trainee.expect("Practise a scenario")
         trainee.send("\r")  # the first scenario
-        trainee.expect("The call is connected", timeout=60)
+        trainee.expect("TRAINING", timeout=60)  # the run screen's banner
         run_id = stored_row(db, "SELECT id FROM training_run WHERE trainee = 'a002' "
-                                "AND state = 'running'")[0]
+                                "AND state = 'running'", timeout=60)[0]
 
         _sign_in(trainer, "4444")
         trainer.send(F8)
