@@ -103,11 +103,20 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict[str, str], size: tuple[int, int] = (120, 40),
                  exe: str = EXE):
+        width, height = size
+        winsize = struct.pack("HHHH", height, width, 0, 0)
+        # The pty's size is the terminal's: COLUMNS and LINES (pytest-xdist's workers have
+        # 80 and 24) would override it for the app.
+        env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child becomes the app in the pseudo-terminal
-            os.execve(exe, [exe, *args], env)
-        width, height = size
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+            # The size is the terminal's before the app starts: set from the parent after the
+            # fork, a busy machine could let the app read the default 80×24 first.
+            try:
+                fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
+                os.execve(exe, [exe, *args], env)
+            finally:
+                os._exit(127)  # never back into the test runner
         self.raw = b""
         self._seen = 0  # where the next expect starts looking, in the plain text
         self.status: int | None = None

@@ -130,10 +130,12 @@ class TrainingRunScreen(IntakeScreen):
 
     def _paint_banner(self) -> None:
         parts = [clock(self._elapsed())]  # what matters first: the banner is one line
-        if self.watchers:
-            parts.append("◉ " + t("train.run.watched", who=", ".join(sorted(self.watchers))))
+        # The trainer in control is watching too: one mark says both, so it fits at 80 columns.
         if self.controller:
-            parts.append(t("train.run.taken_over", who=self.controller))
+            parts.append("◉ " + t("train.run.taken_over", who=self.controller))
+        others = sorted(self.watchers - {self.controller})
+        if others:
+            parts.append("◉ " + t("train.run.watched", who=", ".join(others)))
         if self.sim.ending is not None:
             parts.append(t("train.run.ended"))
         parts.append(self.scenario.title.get(self.lang))
