@@ -20,3 +20,4 @@ def prepare(thin: bool) -> None:
     os.environ["TEXTUAL_FPS"] = str(THIN_FPS)
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
     os.environ["TEXTUAL_COLOR_SYSTEM"] = "standard"
+
