@@ -136,6 +136,17 @@ class Terminal:
                                      f"last drawn: {drawn[-600:]!r}")
             self._read(min(left, 0.2))
 
+    def settle(self, quiet: float = 1.0, timeout: float = DEADLINE) -> None:
+        """Read until the app has written nothing for `quiet` seconds."""
+        end = time.monotonic() + timeout
+        last, size = time.monotonic(), len(self.raw)
+        while time.monotonic() - last < quiet:
+            if time.monotonic() > end:
+                raise AssertionError(f"still drawing after {timeout:.0f} s")
+            self._read(0.05)
+            if len(self.raw) != size:
+                last, size = time.monotonic(), len(self.raw)
+
     def send(self, keys: str | bytes) -> None:
         os.write(self.fd, keys.encode() if isinstance(keys, str) else keys)
 
