@@ -1,9 +1,10 @@
 """ThinOutput: the console's screen updates in fewer bytes, for thin-link mode.
 
-Two savings, both exact (the terminal ends up showing the same cells): a piece of a line that
-the terminal already shows, at the same place, is not sent again (Textual repaints the whole
-screen on every layout change, several times while the first screen settles); and each update
-is compacted (`compact`): styles sent only where they change, blanks erased in place.
+Two savings, both exact (the terminal ends up showing the same cells): of a piece of a line
+only the cells the terminal does not already show there are sent (Textual repaints the whole
+screen on every layout change, several times while the first screen settles, and a whole line
+for one changed character); and each update is compacted (`compact`): styles sent only where
+they change, blanks erased in place.
 """
 
 from __future__ import annotations
@@ -75,47 +76,84 @@ def _erase(blanks: int, then_moved: bool) -> str:
 
 
 _MOVE = re.compile(r"\x1b\[(\d+);(\d+)H")
-_STYLE = re.compile(r"\x1b\[[0-9;]*m")
 # Whatever clears or swaps the screen makes the record of what it shows worthless.
 _CLEARS = ("\x1b[2J", "\x1b[?1049", "\x1b[J", "\x1bc")
 
 
+Cells = list[tuple[str, str]]  # (character, style) per terminal cell; "" after a wide one
+
+
 class ThinOutput:
-    """What the terminal shows, as the pieces of lines written to it since the last clear."""
+    """What the terminal shows, as the pieces of lines written to it since the last clear.
+
+    A piece written where one of the same width stands is sent as the cells that differ only:
+    a moved cursor mark or a changed count costs a few bytes, not the line.
+    """
 
     def __init__(self) -> None:
-        self._rows: dict[int, dict[int, tuple[int, str]]] = {}  # row -> {column: (end, piece)}
+        self._rows: dict[int, dict[int, Cells]] = {}  # row -> {column: cells shown there}
 
     def forget(self) -> None:
         """The terminal's content is unknown (resized, cleared): send everything again."""
         self._rows.clear()
 
     def update(self, data: str) -> str:
-        """What to send for `data`, one write of Textual's: the new pieces, compacted."""
+        """What to send for `data`, one write of Textual's: what changes, compacted."""
         if any(clear in data for clear in _CLEARS):
             self.forget()
         parts = _MOVE.split(data)
         out = [parts[0]]
         for at in range(1, len(parts), 3):
             row, column, piece = int(parts[at]), int(parts[at + 1]), parts[at + 2]
-            if self._shown(row, column, piece):
-                continue
-            out.append(f"\x1b[{row};{column}H{piece}")
+            out.append(self._changes(row, column, piece))
         return compact("".join(out))
 
-    def _shown(self, row: int, column: int, piece: str) -> bool:
-        """Whether the terminal already shows `piece` there; if not, note that it will."""
-        text = _STYLE.sub("", piece)
-        if "\x1b" in text:  # other escapes (cursor, modes): always sent, never remembered
-            return False
-        width = cell_len(text.replace("\r", "").replace("\n", ""))
-        if not width:
-            return False
+    def _changes(self, row: int, column: int, piece: str) -> str:
+        """What to send for `piece` at row, column (1-based); note that the terminal shows it."""
+        whole = f"\x1b[{row};{column}H{piece}"
+        cells = _cells(piece)
+        if not cells:  # the cursor's place, or escapes other than styles: sent as they are
+            return whole
         line = self._rows.setdefault(row, {})
-        if line.get(column) == (column + width, piece):
-            return True
-        for start, (end, _) in list(line.items()):
-            if start < column + width and column < end:
+        before = line.get(column)
+        for start, shown in list(line.items()):
+            if start < column + len(cells) and column < start + len(shown):
                 del line[start]
-        line[column] = (column + width, piece)
-        return False
+        line[column] = cells
+        if before is None or len(before) != len(cells):
+            return whole
+        first = next((x for x, cell in enumerate(cells) if cell != before[x]), None)
+        if first is None:
+            return ""
+        last = next(x for x in range(len(cells) - 1, -1, -1) if cells[x] != before[x])
+        while first and cells[first][0] == "":  # the right half of a wide character
+            first -= 1
+        if last + 1 < len(cells) and cells[last + 1][0] == "":
+            last += 1
+        changed = "".join(f"\x1b[{style}m{text}\x1b[0m" if style else text
+                          for text, style in cells[first:last + 1])
+        return f"\x1b[{row};{column + first}H{changed}"
+
+
+def _cells(piece: str) -> Cells | None:
+    """The cells a piece of a line writes, or None when it holds other escapes than styles."""
+    cells: Cells = []
+    style = ""
+    for i, part in enumerate(_TOKENS.split(piece)):
+        if i % 2:
+            if not (part.startswith("\x1b[") and part.endswith("m")):
+                return None
+            params = part[2:-1]
+            style = "" if params in _PLAIN else params.removeprefix("0;")
+            continue
+        for char in part:
+            width = cell_len(char)
+            if char in "\r\n":
+                continue
+            if width == 0 and cells:  # a combining mark joins the character before it
+                cells[-1] = (cells[-1][0] + char, style)
+            elif width:
+                cells.append((char, style))
+                if width == 2:
+                    cells.append(("", style))
+    return cells
