@@ -136,11 +136,12 @@ class Terminal:
                                      f"last drawn: {drawn[-600:]!r}")
             self._read(min(left, 0.2))
 
-    def settle(self, quiet: float = 1.0, timeout: float = DEADLINE) -> None:
-        """Read until the app has written nothing for `quiet` seconds."""
+    def settle(self, quiet: float = 1.0, timeout: float = DEADLINE, *, beyond: int = 0) -> None:
+        """Read until the app has written more than `beyond` bytes in all and then nothing for
+        `quiet` seconds."""
         end = time.monotonic() + timeout
         last, size = time.monotonic(), len(self.raw)
-        while time.monotonic() - last < quiet:
+        while time.monotonic() - last < quiet or len(self.raw) <= beyond:
             if time.monotonic() > end:
                 raise AssertionError(f"still drawing after {timeout:.0f} s")
             self._read(0.05)

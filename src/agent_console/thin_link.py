@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-THIN_FPS = 20
+THIN_FPS = 60
 
 
 def prepare(thin: bool) -> None:

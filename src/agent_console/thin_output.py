@@ -18,7 +18,6 @@ from rich.cells import cell_len
 # (hyperlinks, titles) and two-byte escapes; everything else is text.
 _TOKENS = re.compile(r"(\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_])")
 _BLANKS = re.compile(r" {5,}")
-_PLAIN = frozenset({"", "0", "39", "49", "39;49", "49;39", "0;39;49"})
 # A run of blanks is erased in place (ECH) rather than sent when that is shorter: on its own
 # before a cursor move, or with a cursor step over it (CUF) before more text.
 _ERASE_MIN, _ERASE_AND_STEP_MIN = 5, 11
@@ -39,6 +38,8 @@ def compact(data: str) -> str:
     def write_run(before_move: bool) -> None:
         text = "".join(run)
         run.clear()
+        if before_move:  # a line feed before a move to a place moves the cursor for nothing
+            text = text.rstrip("\n")
         if current:
             out.append(text)
         elif text:
@@ -49,21 +50,36 @@ def compact(data: str) -> str:
         if not part:
             continue
         if i % 2 and part.startswith("\x1b[") and part.endswith("m"):
-            params = part[2:-1]
-            wanted = "" if params in _PLAIN else params.removeprefix("0;")
+            wanted = _essential(part[2:-1])
         elif i % 2:  # any other escape sequence
             write_run(before_move=part.startswith("\x1b[") and part.endswith("H"))
             out.append(part)
         else:
             if wanted != current:
                 write_run(before_move=False)
-                out.append(f"\x1b[0;{wanted}m" if wanted and current else f"\x1b[{wanted or 0}m")
+                out.append(f"\x1b[0;{wanted}m" if wanted and current else f"\x1b[{wanted}m")
                 current = wanted
             run.append(part)
     write_run(before_move=False)
     if current:
-        out.append("\x1b[0m")
+        out.append("\x1b[m")
     return "".join(out)
+
+
+def _essential(params: str) -> str:
+    """An SGR's parameters as set from the reset state: without resets and default colours
+    (39, 49), which change nothing there; "" for the reset state itself."""
+    kept: list[str] = []
+    codes = params.split(";")
+    while codes:
+        code = codes.pop(0)
+        if code in ("38", "48", "58"):  # an extended colour takes its arguments with it
+            count = 4 if codes[:1] == ["2"] else 2  # 2;r;g;b or 5;n
+            kept += [code, *codes[:count]]
+            del codes[:count]
+        elif code not in ("", "0", "39", "49"):
+            kept.append(code)
+    return ";".join(kept)
 
 
 def _erase(blanks: int, then_moved: bool) -> str:
@@ -143,8 +159,7 @@ def _cells(piece: str) -> Cells | None:
         if i % 2:
             if not (part.startswith("\x1b[") and part.endswith("m")):
                 return None
-            params = part[2:-1]
-            style = "" if params in _PLAIN else params.removeprefix("0;")
+            style = _essential(part[2:-1])
             continue
         for char in part:
             width = cell_len(char)
