@@ -13,7 +13,6 @@ import re
 
 from rich.cells import cell_len
 
-
 # What the console writes, split into escape sequences and text: CSI (SGR among them), OSC
 # (hyperlinks, titles) and two-byte escapes; everything else is text.
 _TOKENS = re.compile(r"(\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_])")
