@@ -59,6 +59,8 @@ def test_what_the_terminal_shows_is_not_sent_again():
     assert "T0001" in out.update(line)
     out.update("\x1b[?1049h")  # a new screen: everything again
     assert "T0001" in out.update(line)
+    out.update("\x1b[5;1H\x1b]8;id=1;https://x\x1b\\link\x1b]8;;\x1b\\")  # not modelled
+    assert "T0001" in out.update(line)
 
 
 def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Path):

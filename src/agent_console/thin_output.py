@@ -114,9 +114,9 @@ class ThinOutput:
 
     def update(self, data: str) -> str:
         """What to send for `data`, one write of Textual's: what changes, compacted."""
-        if any(clear in data for clear in _CLEARS):
-            self.forget()
         parts = _MOVE.split(data)
+        if any(clear in data for clear in _CLEARS) or _TOKENS.sub("", parts[0]).strip("\r\n"):
+            self.forget()  # cleared, or text written at a place not known here
         out = [parts[0]]
         for at in range(1, len(parts), 3):
             row, column, piece = int(parts[at]), int(parts[at + 1]), parts[at + 2]
@@ -127,7 +127,10 @@ class ThinOutput:
         """What to send for `piece` at row, column (1-based); note that the terminal shows it."""
         whole = f"\x1b[{row};{column}H{piece}"
         cells = _cells(piece)
-        if not cells:  # the cursor's place, or escapes other than styles: sent as they are
+        if cells is None:  # escapes other than styles: sent as it is, and the row is unknown
+            self._rows.pop(row, None)
+            return whole
+        if not cells:  # the cursor's place
             return whole
         line = self._rows.setdefault(row, {})
         before = line.get(column)
