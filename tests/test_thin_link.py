@@ -14,6 +14,7 @@ from agent_console.thin_output import ThinOutput, compact
 from .e2e_pty import Terminal, demo_env, make_demo_store
 
 FIRST_SCREEN_RAW = 18 * 1024  # targets for --thin (README, "A thin link")
+# As one zlib stream: ssh -C flushes per write, which bench_link counts (about 2.2 KB, over).
 FIRST_SCREEN_COMPRESSED = 2 * 1024
 CURSOR_MOVE = 120  # bytes: about 100 leave the echo within one round trip + 50 ms at 20 kbit/s
 
