@@ -175,6 +175,18 @@ class Terminal:
                 other.drain()
         return (len(self.raw) - start) / seconds
 
+    def settle(self, quiet: float = 1.0, timeout: float = DEADLINE, *, beyond: int = 0) -> None:
+        """Read until the app has written more than `beyond` bytes in all and then nothing for
+        `quiet` seconds."""
+        end = time.monotonic() + timeout
+        last, size = time.monotonic(), len(self.raw)
+        while time.monotonic() - last < quiet or len(self.raw) <= beyond:
+            if time.monotonic() > end:
+                raise AssertionError(f"still drawing after {timeout:.0f} s")
+            self._read(0.05)
+            if len(self.raw) != size:
+                last, size = time.monotonic(), len(self.raw)
+
     def send(self, keys: str | bytes) -> None:
         os.write(self.fd, keys.encode() if isinstance(keys, str) else keys)
 

@@ -72,9 +72,9 @@ class AgentConsoleApp(App[None]):
         set_language(settings.lang)
         whole_cells.install()  # wide characters stay whole where widgets overlap
         # A thin line gets the terminal's own 16 colours (see thin_link.prepare for the rest).
+        self.settings = settings  # before Textual's init, which asks for the driver class
         super().__init__(ansi_color=True if settings.thin else None)
         self.store = store
-        self.settings = settings
         self.zone = parse_zone(settings.timezone)
         self.destinations = navigation.registry(
             navigation.DESTINATIONS if destinations is None else destinations)
@@ -109,13 +109,14 @@ class AgentConsoleApp(App[None]):
         return self.ctx.actor if self.ctx is not None else None
 
     def get_driver_class(self) -> type[Driver]:
-        """Textual's driver for this platform; on Linux and macOS one that notices a hang-up."""
+        """Textual's driver for this platform; on Linux and macOS one that notices a hang-up (and
+        compacts its output in thin-link mode)."""
         driver = super().get_driver_class()
         if driver.__name__ != "LinuxDriver":
             return driver  # Windows, or a driver chosen through TEXTUAL_DRIVER
-        from agent_console.terminal_guard import TerminalGuardDriver
+        from agent_console.terminal_guard import TerminalGuardDriver, ThinLinkDriver
 
-        return TerminalGuardDriver
+        return ThinLinkDriver if self.settings.thin else TerminalGuardDriver
 
     def on_mount(self) -> None:
         self.title = t("app.title")

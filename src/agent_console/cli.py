@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "telecom front-line staff.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--thin", action="store_true", default=None,
-                        help="thin-link mode: 16 colours, no animation, fewer frames (slow SSH)")
+                        help="thin-link mode: 16 colours, no animation, only changes sent (slow SSH)")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser,
                                 metavar="{demo,check,ticket,policy,kb,agent,audit,classify,train,"

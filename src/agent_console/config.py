@@ -74,7 +74,7 @@ class Settings:
     backup_keep: int = 7
     backup_every_hours: float = 0.0  # 0: no backups by the console itself
     retention_daily: bool = False
-    thin: bool = False  # thin-link mode: 16 colours, no animation, fewer frames, minute clocks
+    thin: bool = False  # thin-link mode: 16 colours, no animation, only changes sent, minute clocks
     # Outage SMS: allowed hours in the hall's zone (held outside, never dropped), messages per
     # minute, the language, and the operator's gateway command (one JSON line per message).
     sms_hours: str = "08:00-22:00"

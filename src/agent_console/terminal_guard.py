@@ -5,7 +5,7 @@ selects again; once the terminal is closed every read is empty at once, so a con
 pane or SSH link is dropped spins on select and read for ever, and it gets no SIGHUP when it is
 not the session leader (under `make demo`, make is). This driver watches the terminal for a
 hang-up (POLLHUP, an EIO read, or SIGHUP) and posts `TerminalClosed` to the app; output to a dead
-terminal is dropped.
+terminal is dropped. In thin-link mode `ThinLinkDriver` also writes each update compacted.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import IO, Any
 from textual.drivers.linux_driver import LinuxDriver
 
 from agent_console.messages import TerminalClosed
+from agent_console.thin_output import ThinOutput
 
 
 class _DroppingOutput:
@@ -132,3 +133,23 @@ class TerminalGuardDriver(LinuxDriver):
             process(selector.select(0.1), final=True)
         finally:
             selector.close()
+
+
+class ThinLinkDriver(TerminalGuardDriver):
+    """The guard driver for thin-link mode: what the terminal already shows is not sent again,
+    and the rest goes out compacted (`ThinOutput`)."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._output = ThinOutput()
+        self._size: os.terminal_size | None = None
+
+    def write(self, data: str) -> None:
+        try:
+            size = os.get_terminal_size(self._file.fileno())
+        except (OSError, ValueError):
+            size = None
+        if size is None or size != self._size:  # a resized terminal may have moved its text
+            self._output.forget()
+        self._size = size
+        super().write(self._output.update(data))
