@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
@@ -414,6 +415,17 @@ def _ratio(name: str, counted: list[int], base: list[int], **detail: Any) -> Kpi
     return KpiValue(name, value, len(counted), len(base), tuple(counted), tuple(base), detail)
 
 
+# A wallboard measures the same tickets many times over (periods, teams, days): their stored
+# times are parsed once.
+_when = lru_cache(maxsize=1 << 18)(from_db)
+
+
+@lru_cache(maxsize=1 << 18)
+def _shifted(stored: str, days: int) -> str:
+    """A stored time `days` later (earlier when negative), stored the same way."""
+    return to_db(from_db(stored) + timedelta(days=days))
+
+
 def _late(met: str | None, due: str, breached: bool, now: str) -> bool:
     return breached or (met is not None and met > due) or (met is None and due <= now)
 
@@ -465,7 +477,7 @@ def _repeat_after(facts: Facts, r: Fact, days: int) -> bool:
     same = facts.by_key().get((r.customer_id, r.category), ())
     if not same or (len(same) == 1 and same[0].id == r.id):  # no other ticket to compare
         return False
-    limit = to_db(from_db(r.created_at) + timedelta(days=days))
+    limit = _shifted(r.created_at, days)
     for c in same:
         if c.id != r.id and r.created_at < c.created_at < limit \
                 and c.work_type != WorkType.FOLLOW_UP.value:
@@ -516,7 +528,7 @@ def repeat_ratio(facts: Facts, params: dict[str, Any]) -> KpiValue:
         same = facts.by_key().get((r.customer_id, r.category), ())
         if not same or (len(same) == 1 and same[0].id == r.id):  # no other ticket to compare
             continue
-        floor = to_db(from_db(r.created_at) - timedelta(days=days))
+        floor = _shifted(r.created_at, -days)
         for c in same:
             if c.id != r.id and c.work_type == work_type and floor <= c.created_at \
                     and (c.created_at, c.id) < (r.created_at, r.id):
@@ -546,7 +558,7 @@ def backlog(facts: Facts, params: dict[str, Any]) -> KpiValue:
 
 
 def backlog_age(facts: Facts, params: dict[str, Any]) -> KpiValue:
-    hours = [(r.id, (facts.now_dt - from_db(r.created_at)).total_seconds() / 3600.0)
+    hours = [(r.id, (facts.now_dt - _when(r.created_at)).total_seconds() / 3600.0)
              for r in facts.open_rows]
     total = sum(h for _, h in hours)
     ids = tuple(i for i, _ in hours)
