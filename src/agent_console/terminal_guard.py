@@ -18,8 +18,10 @@ import signal
 import threading
 from typing import IO, Any
 
+from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 
+from agent_console.lone_escape import ESC, ESCAPE, LoneEscape
 from agent_console.messages import TerminalClosed
 from agent_console.thin_output import ThinOutput
 
@@ -100,7 +102,8 @@ class TerminalGuardDriver(LinuxDriver):
 
     def _read_input(self) -> None:
         """Textual 8.2.8's `LinuxDriver.run_input_thread`, with each read passed through a
-        `PasteFilter` before the parser sees it (see `widgets.pasting`)."""
+        `PasteFilter` (see `widgets.pasting`) and `LoneEscape` (see `lone_escape`) before the
+        parser sees it."""
         import selectors
         from codecs import getincrementaldecoder
 
@@ -112,23 +115,38 @@ class TerminalGuardDriver(LinuxDriver):
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
-        pastes = PasteFilter()
+        pastes, escapes = PasteFilter(), LoneEscape()
         decode = getincrementaldecoder("utf-8")().decode
+
+        def escape_key() -> None:
+            self.process_message(events.Key("escape", ESC))
 
         def process(ready: list[tuple[selectors.SelectorKey, int]], final: bool = False) -> None:
             for last, (_key, mask) in loop_last(ready):
                 if mask & selectors.EVENT_READ:
                     data = decode(os.read(self.fileno, 1024 * 4), final=final and last)
                     if not data:
+                        if escapes.flush():
+                            escape_key()
                         break  # piped input
-                    for event in parser.feed(pastes(data)):
-                        self.process_message(event)
+                    for piece in escapes(pastes(data)):
+                        if piece is ESCAPE:
+                            escape_key()
+                            continue
+                        for event in parser.feed(piece):
+                            self.process_message(event)
+            if escapes.expire():
+                escape_key()
             for event in parser.tick():
                 self.process_message(event)
 
+        def timeout() -> float:
+            held = escapes.wait()
+            return 0.1 if held is None else min(0.1, held)
+
         try:
             while not self.exit_event.is_set():
-                process(selector.select(0.1))
+                process(selector.select(timeout()))
             selector.unregister(self.fileno)
             process(selector.select(0.1), final=True)
         finally:
