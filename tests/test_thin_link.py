@@ -56,12 +56,68 @@ def test_what_the_terminal_shows_is_not_sent_again():
     line = "\x1b[5;1H\x1b[1mT0001\x1b[0m open\n"
     assert "T0001" in out.update(line + "\x1b[2;5H")
     assert out.update(line + "\x1b[2;5H") == "\x1b[2;5H"  # the cursor's place is always sent
-    out.update("\x1b[5;3Hxx")  # overwrites part of the line: it must go again
-    assert "T0001" in out.update(line)
+    out.update("\x1b[5;3Hxx")  # overwrites part of the line: that part goes again
+    assert out.update(line) == "\x1b[5;3H\x1b[1m00\x1b[m"
     out.update("\x1b[?1049h")  # a new screen: everything again
     assert "T0001" in out.update(line)
     out.update("\x1b[5;1H\x1b]8;id=1;https://x\x1b\\link\x1b]8;;\x1b\\")  # not modelled
     assert "T0001" in out.update(line)
+
+
+def test_a_line_drawn_in_pieces_is_known_whole():
+    """A countdown drawn over the start of a row, then the whole row again: nothing to send
+    (a record of pieces rather than cells sent the row whole)."""
+    out = ThinOutput()
+    row = "\x1b[6;1H\x1b[7mOVERDUE 23h 54m\x1b[0m T261129000961 Sun Lei"
+    out.update(row)
+    assert out.update("\x1b[6;1H\x1b[7mOVERDUE 23h 53m\x1b[0m") == "\x1b[6;14H\x1b[7m3\x1b[m"
+    assert out.update(row.replace("54m", "53m")) == ""
+    far_apart = row.replace("54m", "52m").replace("Sun Lei", "Li Na  ")
+    assert out.update(far_apart) == "\x1b[6;14H\x1b[7m2\x1b[6;31H\x1b[mLi Na  "
+
+
+def test_half_of_a_wide_character_overwritten_is_not_known():
+    out = ThinOutput()
+    out.update("\x1b[3;1H张伟ab")
+    out.update("\x1b[3;2Hxy")  # the terminal blanks 张's other half
+    assert "张" in out.update("\x1b[3;1H张伟ab")
+
+
+def test_held_updates_go_once_as_what_the_screen_came_to_show():
+    out = ThinOutput(holding=True)
+    assert out.update("\x1b[?1049h\x1b[1;1HHelp  Quit\x1b[2;5H") == "\x1b[?1049h"
+    assert out.update("\x1b[3;1H\x1b[1mT0001\x1b[0m open\x1b[1;1HOpen  Claim\x1b[2;5H") == ""
+    assert out.release() == "\x1b[1;1HOpen  Claim\x1b[3;1H\x1b[1mT0001\x1b[m open\x1b[2;5H"
+    assert out.update("\x1b[3;1H\x1b[1mT0001\x1b[0m open") == ""  # known once released
+    assert out.release() == ""
+
+
+def test_a_second_hold_sends_only_how_the_screen_changed():
+    """Signing in holds the screen again: the queue replacing the sign-in screen goes as the
+    cells that differ, once, however many times it was drawn meanwhile."""
+    out = ThinOutput()
+    out.update("\x1b[1;1HAgent Console\x1b[2;1HPIN: ****\x1b[3;1Hf1 Help")
+    out.hold()
+    out.update("\x1b[2;1HLoading  \x1b[3;1Hf1 Help")
+    out.update("\x1b[2;1HT0001 new\x1b[3;1Hf1 Help\x1b[2;2H")
+    assert out.release() == "\x1b[2;1HT0001 new\x1b[2;2H"
+    out.hold()
+    out.update("\x1b[?1049h\x1b[1;1HAgent Console")  # a cleared screen: all of it again
+    assert out.release() == "\x1b[1;1HAgent Console"
+
+
+def test_what_cannot_be_modelled_ends_the_hold_in_order():
+    out = ThinOutput(holding=True)
+    out.update("\x1b[1;1HQueue")
+    link = "\x1b[2;1H\x1b]8;id=1;https://x\x1b\\link\x1b]8;;\x1b\\"
+    assert out.update(link) == "\x1b[1;1HQueue" + link
+    assert not out.holding
+
+
+def test_the_end_of_a_synchronized_update_does_not_make_a_line_unknown():
+    out = ThinOutput()
+    out.update("\x1b[?2026h\x1b[4;1HT0001 open\x1b[?2026l")
+    assert out.update("\x1b[?2026h\x1b[4;1HT0001 open\x1b[?2026l") == "\x1b[?2026h\x1b[?2026l"
 
 
 def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Path):

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -22,7 +22,7 @@ from agent_console import destinations as navigation
 from agent_console.config import Settings
 from agent_console.destinations import Destination
 from agent_console.i18n import set_language, t
-from agent_console.messages import Navigate, OpenTicket, TerminalClosed
+from agent_console.messages import FirstScreenDrawn, Navigate, OpenTicket, TerminalClosed
 from agent_console.models.read import AgentInfo
 from agent_console.screens.context import ContextScreen, ScreenContext, ScriptShelf
 from agent_console.services import audit
@@ -33,6 +33,9 @@ from agent_console.services.store import Store
 from agent_console.text import clean_line
 from agent_console.widgets import whole_cells
 from agent_console.widgets.localized import localize_bindings
+
+if TYPE_CHECKING:
+    from agent_console.terminal_guard import ThinLinkDriver
 
 IDLE_CHECK_SECONDS = 5
 HOUSEKEEPING_SECONDS = 600
@@ -118,6 +121,19 @@ class AgentConsoleApp(App[None]):
 
         return ThinLinkDriver if self.settings.thin else TerminalGuardDriver
 
+    @property
+    def _thin_driver(self) -> ThinLinkDriver | None:
+        from agent_console.terminal_guard import ThinLinkDriver
+
+        return self._driver if isinstance(self._driver, ThinLinkDriver) else None
+
+    @on(FirstScreenDrawn)
+    def _first_screen_drawn(self) -> None:
+        """A thin line gets a first screen in one piece, sent only now (see
+        `terminal_guard.ThinLinkDriver`)."""
+        if driver := self._thin_driver:
+            driver.show_held()
+
     def on_mount(self) -> None:
         self.title = t("app.title")
         if self.ctx is None:
@@ -153,6 +169,8 @@ class AgentConsoleApp(App[None]):
         from agent_console.screens.queue_screen import QueueScreen
 
         assert self.ctx is not None
+        if driver := self._thin_driver:
+            driver.hold()  # until the queue has drawn its rows
         self.push_screen(QueueScreen(self.ctx))
 
     def _signed_in(self, agent: AgentInfo | None) -> None:

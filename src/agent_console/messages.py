@@ -21,6 +21,11 @@ class OpenTicket(Message):
         super().__init__()
         self.ticket_id = ticket_id
 
+
+class FirstScreenDrawn(Message):
+    """The first screen an agent works on (sign-in, queue) has been drawn with what it shows."""
+
+
 class Navigate(Message):
     """Go to a destination of the App's registry (as its key would)."""
 

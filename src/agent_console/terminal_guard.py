@@ -155,12 +155,47 @@ class TerminalGuardDriver(LinuxDriver):
 
 class ThinLinkDriver(TerminalGuardDriver):
     """The guard driver for thin-link mode: what the terminal already shows is not sent again,
-    and the rest goes out compacted (`ThinOutput`)."""
+    the rest goes out compacted, and a first screen goes once it has settled (`ThinOutput`).
+
+    Output is held from the start, and again when the app calls `hold` (an agent has signed
+    in), until the app calls `show_held` (its screen is drawn) or `HOLD_SECONDS` have passed.
+    """
+
+    HOLD_SECONDS = 3.0
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self._output = ThinOutput()
+        self._output = ThinOutput(holding=True)
         self._size: os.terminal_size | None = None
+        self._hold_limit: asyncio.TimerHandle | None = None
+
+    def start_application_mode(self) -> None:
+        super().start_application_mode()
+        self._limit_hold()
+
+    def stop_application_mode(self) -> None:
+        if self._hold_limit is not None:
+            self._hold_limit.cancel()
+        super().stop_application_mode()
+
+    def _limit_hold(self) -> None:
+        if self._hold_limit is not None:
+            self._hold_limit.cancel()
+        if self._loop is not None:
+            self._hold_limit = self._loop.call_later(self.HOLD_SECONDS, self.show_held)
+
+    def hold(self) -> None:
+        """Send nothing of the screen until `show_held`: a new screen is settling."""
+        self._output.hold()
+        self._limit_hold()
+
+    def show_held(self) -> None:
+        """The screen is drawn: send how it changed while held (later calls do nothing)."""
+        if self._hold_limit is not None:
+            self._hold_limit.cancel()
+            self._hold_limit = None
+        if held := self._output.release():
+            super().write(held)
 
     def write(self, data: str) -> None:
         try:

@@ -1,10 +1,11 @@
 """ThinOutput: the console's screen updates in fewer bytes, for thin-link mode.
 
-Two savings, both exact (the terminal ends up showing the same cells): of a piece of a line
+Three savings, all exact (the terminal ends up showing the same cells): of a piece of a line
 only the cells the terminal does not already show there are sent (Textual repaints the whole
-screen on every layout change, several times while the first screen settles, and a whole line
-for one changed character); and each update is compacted (`compact`): styles sent only where
-they change, blanks erased in place.
+screen on every layout change and a whole line for one changed character); while the first
+screen settles (Textual draws it several times, a default screen's footer first) nothing is
+sent until it has, and then it goes once; and each update is compacted (`compact`): styles
+sent only where they change, blanks erased in place.
 """
 
 from __future__ import annotations
@@ -93,24 +94,47 @@ def _erase(blanks: int, then_moved: bool) -> str:
 _MOVE = re.compile(r"\x1b\[(\d+);(\d+)H")
 # Whatever clears or swaps the screen makes the record of what it shows worthless.
 _CLEARS = ("\x1b[2J", "\x1b[?1049", "\x1b[J", "\x1bc")
+# Mode switches at the end of a piece (the end of a synchronized update, the cursor shown) are
+# sent as they are after the piece's cells.
+_TRAILING_MODES = re.compile(r"(?:\x1b\[\?[0-9;]*[hl])+\Z")
+# Two changed stretches of a line closer than this many cells go as one (a cursor move costs
+# about as much).
+_JOIN_GAP = 8
 
 
-Cells = list[tuple[str, str]]  # (character, style) per terminal cell; "" after a wide one
+Cell = tuple[str, str]  # (character, style); the character is "" right of a wide one
+Cells = list[Cell]
 
 
 class ThinOutput:
-    """What the terminal shows, as the pieces of lines written to it since the last clear.
+    """What the terminal shows, cell by cell, as written to it since the last clear.
 
-    A piece written where one of the same width stands is sent as the cells that differ only:
-    a moved cursor mark or a changed count costs a few bytes, not the line.
+    A piece of a line is sent as the stretches of cells that differ from what the terminal
+    already shows there: a moved cursor mark or a changed count costs a few bytes, not the line.
+    While `holding` (a first screen settling), nothing of the screen is sent: `release` then
+    sends how it changed meanwhile, once.
     """
 
-    def __init__(self) -> None:
-        self._rows: dict[int, dict[int, Cells]] = {}  # row -> {column: cells shown there}
+    def __init__(self, *, holding: bool = False) -> None:
+        self._rows: dict[int, list[Cell | None]] = {}  # row -> cell per column; None: not known
+        # While holding: what the terminal still shows (what `_rows` held when the hold began).
+        self._held_from: dict[int, list[Cell | None]] | None = {} if holding else None
+        self._cursor = ""  # while holding: the last cursor placement, sent on release
+
+    @property
+    def holding(self) -> bool:
+        return self._held_from is not None
+
+    def hold(self) -> None:
+        """Send nothing of the screen until `release` (a new screen is settling)."""
+        if self._held_from is None:
+            self._held_from = {row: list(line) for row, line in self._rows.items()}
 
     def forget(self) -> None:
         """The terminal's content is unknown (resized, cleared): send everything again."""
         self._rows.clear()
+        if self._held_from is not None:
+            self._held_from = {}
 
     def update(self, data: str) -> str:
         """What to send for `data`, one write of Textual's: what changes, compacted."""
@@ -123,34 +147,98 @@ class ThinOutput:
             out.append(self._changes(row, column, piece))
         return compact("".join(out))
 
+    def release(self) -> str:
+        """Stop holding: how the screen changed meanwhile, as one update."""
+        if self._held_from is None:
+            return ""
+        then, self._held_from = self._held_from, None
+        cursor, self._cursor = self._cursor, ""
+        out: list[str] = []
+        for row in sorted(self._rows.keys() | then.keys()):
+            now = self._rows.get(row, [])
+            was = then.get(row, [])
+            width = max(len(now), len(was))
+            now = now + [None] * (width - len(now))
+            was = was + [None] * (width - len(was))
+            # A cell no longer known but shown before: the piece over it blanked it.
+            cells: Cells = [cell if cell is not None else (" ", "") for cell in now]
+            changed = [x for x in range(width) if (now[x] is not None or was[x] is not None)
+                       and cells[x] != was[x]]
+            out += [f"\x1b[{row};{a + 1}H{_styled(cells[a:b])}"
+                    for a, b in _stretches(cells, changed)]
+        return compact("".join(out) + cursor)
+
     def _changes(self, row: int, column: int, piece: str) -> str:
         """What to send for `piece` at row, column (1-based); note that the terminal shows it."""
+        modes = _TRAILING_MODES.search(piece)
+        tail = modes.group() if modes else ""
+        piece = piece[:len(piece) - len(tail)]
         whole = f"\x1b[{row};{column}H{piece}"
         cells = _cells(piece)
-        if cells is None:  # escapes other than styles: sent as it is, and the row is unknown
+        if cells is None:  # escapes other than styles: sent as they are, and the row is unknown
+            held = self.release()  # what is held must go first, or it would be drawn over this
             self._rows.pop(row, None)
-            return whole
+            return held + whole + tail
         if not cells:  # the cursor's place
-            return whole
-        line = self._rows.setdefault(row, {})
-        before = line.get(column)
-        for start, shown in list(line.items()):
-            if start < column + len(cells) and column < start + len(shown):
-                del line[start]
-        line[column] = cells
-        if before is None or len(before) != len(cells):
-            return whole
-        first = next((x for x, cell in enumerate(cells) if cell != before[x]), None)
-        if first is None:
-            return ""
-        last = next(x for x in range(len(cells) - 1, -1, -1) if cells[x] != before[x])
-        while first and cells[first][0] == "":  # the right half of a wide character
-            first -= 1
-        if last + 1 < len(cells) and cells[last + 1][0] == "":
-            last += 1
-        changed = "".join(f"\x1b[{style}m{text}\x1b[0m" if style else text
-                          for text, style in cells[first:last + 1])
-        return f"\x1b[{row};{column + first}H{changed}"
+            if self.holding:
+                self._cursor = whole
+                return tail
+            return whole + tail
+        before = self._record(row, column - 1, cells)
+        if self.holding:
+            return tail
+        changed = [x for x, cell in enumerate(cells) if cell != before[x]]
+        sent = "".join(f"\x1b[{row};{column + a}H{_styled(cells[a:b])}"
+                       for a, b in _stretches(cells, changed))
+        return (sent if len(sent) < len(whole) else whole) + tail
+
+    def _record(self, row: int, start: int, cells: Cells) -> list[Cell | None]:
+        """Note that `cells` stand from column `start` (0-based); what stood there before."""
+        line = self._rows.setdefault(row, [])
+        end = start + len(cells)
+        if len(line) < end:
+            line.extend([None] * (end - len(line)))
+        before = line[start:end]
+        line[start:end] = cells
+        # A wide character cut in half by the piece is blanked by the terminal: not known here.
+        if start and before and before[0] is not None and before[0][0] == "":
+            line[start - 1] = None
+        if end < len(line) and (after := line[end]) is not None and after[0] == "" \
+                and cells[-1][0] != "":
+            line[end] = None
+        return before
+
+
+def _stretches(cells: Cells, changed: list[int]) -> list[tuple[int, int]]:
+    """The [start, end) stretches of `cells` holding the `changed` columns (in order), close
+    ones joined, each widened to hold whole wide characters."""
+    out: list[tuple[int, int]] = []
+    for x in changed:
+        if out and x - out[-1][1] < _JOIN_GAP:
+            out[-1] = (out[-1][0], x + 1)
+        else:
+            out.append((x, x + 1))
+    widened = []
+    for a, b in out:
+        while a and cells[a][0] == "":  # the right half of a wide character
+            a -= 1
+        while b < len(cells) and cells[b][0] == "":
+            b += 1
+        widened.append((a, b))
+    return widened
+
+
+def _styled(cells: Cells) -> str:
+    """Cells as text, one style sequence for each run of a style."""
+    out: list[str] = []
+    run, style = "", ""
+    for text, cell_style in cells:
+        if cell_style != style:
+            out.append(f"\x1b[{style}m{run}\x1b[0m" if style else run)
+            run, style = "", cell_style
+        run += text
+    out.append(f"\x1b[{style}m{run}\x1b[0m" if style else run)
+    return "".join(out)
 
 
 def _cells(piece: str) -> Cells | None:

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Input, Static
 
 from agent_console.db import ts
 from agent_console.i18n import current_language, label, t
-from agent_console.messages import OpenTicket, TicketChanged
+from agent_console.messages import FirstScreenDrawn, OpenTicket, TicketChanged
 from agent_console.models.read import TicketRow
 from agent_console.models.vocab import Channel
 from agent_console.screens.context import ScreenContext, WatchesStore
@@ -100,7 +100,7 @@ class QueueScreen(TicketActions, WatchesStore):
             role=label("role", agent.role))))
         self.query_one("#queue-search").display = False
         self.query_one(TicketTable).focus()
-        self.table.now_ts = self._now_ts()
+        self.table.now_ts = self._shown_now()
         # Before the first layout the table has no height: estimate it from the terminal.
         self.load_queue(self.filter, mode="first", page=max(self.table.page_size, self.app.size.height))
         self.offer_draft()
@@ -119,6 +119,12 @@ class QueueScreen(TicketActions, WatchesStore):
 
     def _now_ts(self) -> int:
         return ts(self.ctx.store.clock.now())
+
+    def _shown_now(self) -> int:
+        """The time the countdowns show: on a thin line they move together once a minute, one
+        small frame rather than sixty."""
+        now = self._now_ts()
+        return now - now % 60 if self.ctx.settings.thin else now
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -201,11 +207,13 @@ class QueueScreen(TicketActions, WatchesStore):
     def _rows_loaded(self, event: RowsLoaded) -> None:
         if self._loaded and event.flt != self.filter:
             return
+        if not self._loaded:
+            self.call_after_refresh(self.post_message, FirstScreenDrawn())
         self._loaded = True
         self.filter = event.flt
         table = self.table
         table.sort = event.flt.sort
-        table.now_ts = self._now_ts()
+        table.now_ts = self._shown_now()
         table.set_rows(event.rows, base=event.base, at_start=event.at_start, at_end=event.at_end,
                        keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
         self._show_filter()
@@ -247,9 +255,7 @@ class QueueScreen(TicketActions, WatchesStore):
         self.reload()
 
     def _tick(self) -> None:
-        now = self._now_ts()
-        # On a thin line the countdowns move together once a minute: one small frame, not sixty.
-        self.table.tick(now - now % 60 if self.ctx.settings.thin else now)
+        self.table.tick(self._shown_now())
         self.poll_store()
         self._ticks += 1
         if self._ticks % SWEEP_EVERY == 1:

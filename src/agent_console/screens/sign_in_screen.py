@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from agent_console.formatting import local_time
 from agent_console.i18n import t
+from agent_console.messages import FirstScreenDrawn
 from agent_console.models.read import AgentInfo
 from agent_console.screens.context import ReportsWorkerErrors
 from agent_console.services import auth
@@ -65,6 +66,7 @@ class SignInScreen(ReportsWorkerErrors, Screen[AgentInfo]):
         target = "#sign-in-pin" if self.code else "#sign-in-code"
         self.query_one(target, Input).focus()
         self.check_agents()
+        self.call_after_refresh(self.post_message, FirstScreenDrawn())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in-agents")
     def check_agents(self) -> None:
