@@ -6,12 +6,14 @@ console writes to a pseudo-terminal with `--thin` at 120×40, against the README
 
 from __future__ import annotations
 
+import time
 import zlib
 from pathlib import Path
 
+from agent_console.terminal_guard import DEVICE_STATUS_REPORT
 from agent_console.thin_output import ThinOutput, compact
 
-from .e2e_pty import Terminal, demo_env, make_demo_store
+from .e2e_pty import Terminal, demo_env, make_demo_store, poll_until
 
 FIRST_SCREEN_RAW = 18 * 1024  # targets for --thin (README, "A thin link")
 # As one zlib stream: ssh -C flushes per write, which bench_link counts (about 2.2 KB, over).
@@ -142,3 +144,29 @@ def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Pat
     assert len(screen) <= FIRST_SCREEN_RAW
     assert compressed <= FIRST_SCREEN_COMPRESSED
     assert len(move) <= CURSOR_MOVE, move
+
+
+def test_over_ssh_a_slow_answer_from_the_terminal_offers_thin_mode(tmp_path: Path):
+    """Over SSH the console asks the terminal where its cursor is and times the answer. Here the
+    terminal answers 0.4 s late, as across a slow line: the offer names the round trip."""
+    env = {**demo_env(tmp_path), "SSH_CONNECTION": "10.0.0.9 50000 10.0.0.1 22"}
+    store = make_demo_store(tmp_path / "s.db", env, tickets=30)
+    with Terminal(["--db", str(store), "--agent", "a002", "--lang", "en"], env) as term:
+        term.started()
+        poll_until(lambda: (term.drain(), DEVICE_STATUS_REPORT.encode() in term.raw)[1],
+                   what="the console to ask where the cursor is")
+        asked = time.monotonic()
+        poll_until(lambda: time.monotonic() - asked >= 0.4, what="the line's delay")
+        term.send("\x1b[1;1R")
+        term.expect("ms to answer")
+        term.expect("--thin")
+
+
+def test_without_ssh_the_line_is_not_measured(tmp_path: Path):
+    env = demo_env(tmp_path)
+    env.pop("SSH_CONNECTION", None)
+    store = make_demo_store(tmp_path / "s.db", env, tickets=30)
+    with Terminal(["--db", str(store), "--agent", "a002", "--lang", "en"], env) as term:
+        term.expect("PIN")
+        term.settle(0.3)
+    assert DEVICE_STATUS_REPORT.encode() not in term.raw

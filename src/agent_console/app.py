@@ -4,7 +4,6 @@ palette, help and the error funnel."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
@@ -22,7 +21,13 @@ from agent_console import destinations as navigation
 from agent_console.config import Settings
 from agent_console.destinations import Destination
 from agent_console.i18n import set_language, t
-from agent_console.messages import FirstScreenDrawn, Navigate, OpenTicket, TerminalClosed
+from agent_console.messages import (
+    FirstScreenDrawn,
+    LineMeasured,
+    Navigate,
+    OpenTicket,
+    TerminalClosed,
+)
 from agent_console.models.read import AgentInfo
 from agent_console.screens.context import ContextScreen, ScreenContext, ScriptShelf
 from agent_console.services import audit
@@ -127,6 +132,12 @@ class AgentConsoleApp(App[None]):
 
         return self._driver if isinstance(self._driver, ThinLinkDriver) else None
 
+    @on(LineMeasured)
+    def _line_measured(self, event: LineMeasured) -> None:
+        """Over SSH the driver times the terminal's answer: a slow line is offered thin mode."""
+        if not self.settings.thin and event.seconds * 1000 >= self.settings.thin_offer_ms:
+            self.notify(t("thin.offer", ms=round(event.seconds * 1000)), timeout=10)
+
     @on(FirstScreenDrawn)
     def _first_screen_drawn(self) -> None:
         """A thin line gets a first screen in one piece, sent only now (see
@@ -142,8 +153,6 @@ class AgentConsoleApp(App[None]):
         else:
             self._start()
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_when_idle)
-        if not self.settings.thin and os.environ.get("SSH_CONNECTION"):
-            self.notify(t("thin.offer"), timeout=10)
         if self.settings.backup_every_hours > 0 or self.settings.retention_daily:
             self.set_interval(HOUSEKEEPING_SECONDS, self.run_housekeeping)
             self.run_housekeeping()

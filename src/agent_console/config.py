@@ -75,6 +75,8 @@ class Settings:
     backup_every_hours: float = 0.0  # 0: no backups by the console itself
     retention_daily: bool = False
     thin: bool = False  # thin-link mode: 16 colours, no animation, only changes sent, minute clocks
+    # Over SSH, thin-link mode is offered when the terminal takes longer than this to answer.
+    thin_offer_ms: int = 150
     # Outage SMS: allowed hours in the hall's zone (held outside, never dropped), messages per
     # minute, the language, and the operator's gateway command (one JSON line per message).
     sms_hours: str = "08:00-22:00"
@@ -102,7 +104,7 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "idle_lock_minutes": float, "lockout_attempts": int, "lockout_minutes": float,
            "os_user_sign_in": _flag, "audit_witness": str, "audit_syslog": _flag,
            "backup_dir": str, "backup_keep": int, "backup_every_hours": float,
-           "retention_daily": _flag, "thin": _flag,
+           "retention_daily": _flag, "thin": _flag, "thin_offer_ms": int,
            "sms_hours": str, "sms_zone": str, "sms_rate_per_minute": int, "sms_lang": str,
            "sms_command": str,
            "seat_channel": str, "serve_max_sessions": int, "serve_sign_in_minutes": float}
@@ -123,6 +125,8 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting 'seat_channel': {result!r} is not one of: {', '.join(CHANNELS)}")
     if name == "lockout_attempts" and not 1 <= int(result) <= 100:
         raise ConfigError("setting 'lockout_attempts': must be between 1 and 100")
+    if name == "thin_offer_ms" and not 1 <= int(result) <= 60000:
+        raise ConfigError("setting 'thin_offer_ms': must be between 1 and 60000")
     if name == "serve_max_sessions" and not 1 <= int(result) <= 1000:
         raise ConfigError("setting 'serve_max_sessions': must be between 1 and 1000")
     if name == "serve_sign_in_minutes" and not 0.5 <= float(result) <= 60:

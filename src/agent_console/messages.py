@@ -34,5 +34,13 @@ class Navigate(Message):
         self.destination_id = destination_id
 
 
+class LineMeasured(Message):
+    """How long the terminal took to answer the driver's first question (a round trip)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+
 class TerminalClosed(Message):
     """The console's terminal has gone (posted by the terminal driver): nobody can see it now."""

@@ -16,14 +16,17 @@ import os
 import select
 import signal
 import threading
+import time
 from typing import IO, Any
 
 from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 
 from agent_console.lone_escape import ESC, ESCAPE, LoneEscape
-from agent_console.messages import TerminalClosed
+from agent_console.messages import LineMeasured, TerminalClosed
 from agent_console.thin_output import ThinOutput
+
+DEVICE_STATUS_REPORT = "\x1b[6n"  # the terminal answers with where its cursor is
 
 
 class _DroppingOutput:
@@ -60,6 +63,7 @@ class TerminalGuardDriver(LinuxDriver):
         self._file = _DroppingOutput(self._file)  # type: ignore[assignment]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watch_stop: int | None = None  # write end of the pipe that ends the watch
+        self._probe_sent: float | None = None  # when the line's round trip was asked for
 
     def start_application_mode(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -68,6 +72,22 @@ class TerminalGuardDriver(LinuxDriver):
         threading.Thread(target=self._watch, args=(read_end,), name="terminal-guard",
                          daemon=True).start()
         super().start_application_mode()
+        if os.environ.get("SSH_CONNECTION"):
+            self.measure_line()
+
+    def measure_line(self) -> None:
+        """Ask the terminal where its cursor is: the answer's delay is the line's round trip
+        (posted as `LineMeasured`)."""
+        self._probe_sent = time.monotonic()
+        self.write(DEVICE_STATUS_REPORT)
+        self.flush()
+
+    def process_message(self, message: Any) -> None:
+        if isinstance(message, events.CursorPosition) and self._probe_sent is not None:
+            self._app.post_message(LineMeasured(time.monotonic() - self._probe_sent))
+            self._probe_sent = None
+            return
+        super().process_message(message)
 
     def stop_application_mode(self) -> None:
         if self._watch_stop is not None:
