@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from agent_console import i18n
-from agent_console.services import web_session
+from agent_console.services import auth, web_session
 from tests.e2e_pty import DEADLINE, poll_until
 from tests.serve_e2e import Served
 
@@ -59,6 +59,38 @@ def test_sign_in_gives_a_strict_httponly_cookie_and_wrong_pins_lock_out(tmp_path
         cookie = headers["Set-Cookie"].split(";")[0]
         _, _, console = served.request("GET", "/", headers={"Cookie": cookie})
         assert 'id="terminal"' in console and "/ws" in console
+
+
+def test_an_address_with_too_many_wrong_pins_is_held_whoever_it_tries():
+    throttle = auth.AddressThrottle(attempts=3, minutes=10)
+    for at in (0.0, 60.0, 120.0):
+        assert throttle.refused_until("10.0.0.7", at) is None
+        throttle.failed("10.0.0.7", at)
+    assert throttle.refused_until("10.0.0.7", 130.0) == 600.0  # the first failure ages out
+    assert throttle.refused_until("10.0.0.8", 130.0) is None  # another counter's PC
+    assert throttle.refused_until("10.0.0.7", 600.5) is None
+
+
+def test_the_page_holds_an_address_trying_pins_for_many_agents(tmp_path):
+    """Two wrong PINs each for three agents (none locked out) and the address is held: the
+    right PIN of a fourth agent is not even checked, in the user's language."""
+    with Served(tmp_path, serve_address_attempts=6, lockout_attempts=5) as served:
+        for agent in ("a002", "a003", "a004"):
+            for pin in ("0000", "0001"):
+                assert served.sign_in(agent, pin)[0] == 403
+        status, cookie, page = served.sign_in("a001", "1111", "zh")
+        assert status == 429 and cookie == ""
+        assert "这台电脑上 PIN 输错次数过多" in page
+        assert "a001" not in _audit_agents(served, "sign_in")
+
+
+def _audit_agents(served: Served, action: str) -> list[str]:
+    conn = sqlite3.connect(served.db)
+    try:
+        return [row[0] for row in conn.execute("SELECT agent_code FROM audit_log WHERE action = ?",
+                                               (action,))]
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("agent, pin", [("<script>alert(1)</script>", "1111"), ("a001", "12ab"),

@@ -90,6 +90,9 @@ class Settings:
     # The browser console (`agent-console serve`): app sessions open at once on this server, and
     # how long a sign-in on its page may wait before it opens one.
     serve_max_sessions: int = 20
+    # Wrong PINs from one address before its sign-ins are refused, and over how many minutes.
+    serve_address_attempts: int = 20
+    serve_address_minutes: float = 15.0
     serve_sign_in_minutes: float = 10.0
 
     def with_overrides(self, **values: object) -> Settings:
@@ -107,7 +110,8 @@ _COERCE = {"db": str, "lang": str, "agent": str, "timezone": str, "refresh_secon
            "retention_daily": _flag, "thin": _flag, "thin_offer_ms": int,
            "sms_hours": str, "sms_zone": str, "sms_rate_per_minute": int, "sms_lang": str,
            "sms_command": str,
-           "seat_channel": str, "serve_max_sessions": int, "serve_sign_in_minutes": float}
+           "seat_channel": str, "serve_max_sessions": int, "serve_sign_in_minutes": float,
+           "serve_address_attempts": int, "serve_address_minutes": float}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -129,6 +133,10 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError("setting 'thin_offer_ms': must be between 1 and 60000")
     if name == "serve_max_sessions" and not 1 <= int(result) <= 1000:
         raise ConfigError("setting 'serve_max_sessions': must be between 1 and 1000")
+    if name == "serve_address_attempts" and not 1 <= int(result) <= 10000:
+        raise ConfigError("setting 'serve_address_attempts': must be between 1 and 10000")
+    if name == "serve_address_minutes" and not 0.5 <= float(result) <= 1440:
+        raise ConfigError("setting 'serve_address_minutes': must be between 0.5 and 1440 minutes")
     if name == "serve_sign_in_minutes" and not 0.5 <= float(result) <= 60:
         raise ConfigError("setting 'serve_sign_in_minutes': must be between 0.5 and 60 minutes")
     if name == "sms_rate_per_minute" and not 1 <= int(result) <= 6000:

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,8 @@ class ConsoleServer(Server):
         super().__init__(command, host=host, port=port, title="agent-console")
         self.sessions: dict[str, str] = {}  # cookie nonce -> agent, of running app sessions
         self._spent: dict[str, float] = {}  # cookie nonce -> expiry, once it opened a session
+        self._throttle = auth.AddressThrottle(settings.serve_address_attempts,
+                                              settings.serve_address_minutes)
         self._assets = _assets()
         self._version = metadata.version("textual-serve")
         self._pages = jinja2.Environment(
@@ -225,11 +228,19 @@ class ConsoleServer(Server):
                                       agent=code if auth.CODE_PATTERN.match(code) else "")
         if self._full():  # before the PIN is checked: a full server costs nobody a try
             return self._full_page(lang)
+        address = request.remote or "?"
+        if (until := self._throttle.refused_until(address, time.time())) is not None:
+            log.warning("sign-in from %s refused: too many wrong PINs from there", address)
+            when = local_time(datetime.fromtimestamp(until, timezone.utc),
+                              parse_zone(self.settings.timezone))
+            return self._sign_in_page(lang, 429, text["address_held"].format(until=when),
+                                      agent=code)
         policy = auth.LockoutPolicy(self.settings.lockout_attempts, self.settings.lockout_minutes)
         try:
             agent = await asyncio.to_thread(auth.sign_in, self.store, code=code, pin=pin,
                                             policy=policy, method="browser_pin")
         except auth.SignInError as refused:
+            self._throttle.failed(address, time.time())
             return self._sign_in_page(lang, 403, self._refusal(text, refused, policy), agent=code)
         token, granted = web_session.issue(
             self.secret, purpose=web_session.COOKIE, agent=agent.code, lang=lang,

@@ -7,7 +7,7 @@ import hmac
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,37 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 class LockoutPolicy:
     attempts: int = 5
     minutes: float = 5.0
+
+
+@dataclass
+class AddressThrottle:
+    """Wrong sign-ins from one network address (the browser console's page): once `attempts`
+    have failed within `minutes`, that address is refused without a PIN check until the oldest
+    of them is older than that. One address cannot try a few PINs for each of many agents,
+    nor lock them all out. Kept in the serving process."""
+
+    attempts: int = 20
+    minutes: float = 15.0
+    _failures: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
+    def _recent(self, address: str, now: float) -> list[float]:
+        since = now - self.minutes * 60
+        kept = [at for at in self._failures.get(address, []) if at > since]
+        if kept:
+            self._failures[address] = kept
+        else:
+            self._failures.pop(address, None)
+        return kept
+
+    def refused_until(self, address: str, now: float) -> float | None:
+        """When this address may try again (a POSIX time), or None when it may now."""
+        recent = self._recent(address, now)
+        if len(recent) < self.attempts:
+            return None
+        return recent[-self.attempts] + self.minutes * 60
+
+    def failed(self, address: str, now: float) -> None:
+        self._failures.setdefault(address, []).append(now)
 
 
 class SignInError(Exception):
