@@ -24,6 +24,7 @@ import argparse
 import importlib.util
 import os
 import pwd
+import re
 import statistics
 import subprocess
 import sys
@@ -154,13 +155,15 @@ def scripted_session(s: object, link: Link, expected_numbers: list[str]) -> str:
     want = expected_numbers[min(expected, len(expected_numbers) - 1)]
     opened = link.send_key(b"\r")
     answered(s, opened)
+    deadline = time.monotonic() + 30  # a ticket at 100k may take a moment past the first bytes
+    while not re.search(rb"T\d{12}", s.slice_since(opened)) and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    s.wait_quiet(0.5, limit=10)  # type: ignore[attr-defined]
     shown = s.slice_since(opened)  # type: ignore[attr-defined]
     if os.environ.get("BENCH_LINK_DUMP"):
         Path(os.environ["BENCH_LINK_DUMP"]).write_bytes(shown)
     if want.encode() in shown:
         return "ok"
-    import re
-
     found = [n.decode() for n in re.findall(rb"T\d{12}", shown)]
     at = [expected_numbers.index(n) for n in found if n in expected_numbers]
     return f"row {at[0] if at else '?'} opened, keys put the cursor on row {expected}"

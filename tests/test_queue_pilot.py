@@ -146,6 +146,23 @@ async def test_other_agents_changes_appear_without_moving_the_cursor(app, demo_s
         assert table.current.id == keep.id
 
 
+async def test_keys_pressed_while_a_reload_is_read_are_kept(app):
+    """A reload asked for with the cursor on the first row arrives after three more keys (a
+    slow line, a big store): the cursor stays where those keys put it, not where it was."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        table = screen.query_one(TicketTable)
+        asked_on = table.current
+        await pilot.press("j", "j", "j")
+        moved_to = table.current
+        screen.post_message(QueueScreen.RowsLoaded(
+            screen.filter, list(table.rows), table.base, at_start=table.at_start,
+            at_end=table.at_end, keep_id=asked_on.id, keep_index=0, from_end=False))
+        await settle(app, pilot)
+        assert table.current.id == moved_to.id and table.cursor == 3
+
+
 async def test_hostile_text_renders_literally(demo_store):
     created = tickets.create_ticket(
         demo_store, actor_for(demo_store, "a003"), phone="13800009999", channel="hotline",

@@ -212,10 +212,18 @@ class QueueScreen(TicketActions, WatchesStore):
         self._loaded = True
         self.filter = event.flt
         table = self.table
+        keep_id, keep_index = event.keep_id, event.keep_index
+        if keep_id is not None and table.current is not None and table.current.id != keep_id:
+            # The agent moved on while this reload was being read: keep them where they are now
+            # (on a slow line keys keep arriving meanwhile), or read again around that row.
+            if table.current.id not in {row.id for row in event.rows}:
+                self.reload()
+                return
+            keep_id, keep_index = table.current.id, table.base + table.cursor - event.base
         table.sort = event.flt.sort
         table.now_ts = self._shown_now()
         table.set_rows(event.rows, base=event.base, at_start=event.at_start, at_end=event.at_end,
-                       keep_id=event.keep_id, keep_index=event.keep_index, from_end=event.from_end)
+                       keep_id=keep_id, keep_index=keep_index, from_end=event.from_end)
         self._show_filter()
         self._show_status()
         if self.is_current:
