@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import subprocess
 from pathlib import Path
 from urllib.parse import urlencode
@@ -20,7 +21,9 @@ def free_port() -> int:
 class Served:
     """`agent-console serve` in a subprocess; `with` waits until it answers and stops it after."""
 
-    def __init__(self, tmp_path: Path, **settings: object) -> None:
+    def __init__(self, tmp_path: Path, *, tls: tuple[Path, Path] | None = None,
+                 **settings: object) -> None:
+        self.tls = tls  # (certificate, key): the server speaks HTTPS
         self.env = demo_env(tmp_path)
         self.env.update({f"AGENT_CONSOLE_{k.upper()}": str(v) for k, v in settings.items()})
         self.db = tmp_path / "served.db"
@@ -32,7 +35,9 @@ class Served:
         self.log = tmp_path / f"serve-{self.port}.log"  # its output, access log included
 
     def __enter__(self) -> Served:
-        self.process = subprocess.Popen([EXE, "--db", str(self.db), "serve", "--port", str(self.port)],
+        https = ["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else []
+        self.process = subprocess.Popen([EXE, "--db", str(self.db), "serve", "--port", str(self.port),
+                                         *https],
                                         env=self.env, stdout=(output := self.log.open("ab")),
                                         stderr=subprocess.STDOUT)
         output.close()  # the server holds its own copy
@@ -61,7 +66,10 @@ class Served:
     def request(self, method: str, path: str, body: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
         """One request, redirects not followed: status, headers, body text."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=DEADLINE)
+        conn = (http.client.HTTPSConnection("127.0.0.1", self.port, timeout=DEADLINE,
+                                            context=ssl._create_unverified_context())
+                if self.tls else http.client.HTTPConnection("127.0.0.1", self.port,
+                                                            timeout=DEADLINE))
         try:
             data = urlencode(body) if body is not None else None
             sent = {**(headers or {})}

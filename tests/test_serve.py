@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
 
 import aiohttp
 import pytest
 
 from agent_console import i18n
 from agent_console.services import auth, web_session
-from tests.e2e_pty import DEADLINE, poll_until
+from tests.e2e_pty import DEADLINE, EXE, demo_env, make_demo_store, poll_until
 from tests.serve_e2e import Served
 
 
@@ -91,6 +92,36 @@ def _audit_agents(served: Served, action: str) -> list[str]:
                                                (action,))]
     finally:
         conn.close()
+
+
+def _self_signed(folder) -> tuple:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_with_a_certificate_the_page_and_its_websocket_are_https(tmp_path):
+    with Served(tmp_path, tls=_self_signed(tmp_path)) as served:
+        status, headers, _ = served.request("POST", "/sign-in",
+                                            {"agent": "a001", "pin": "1111", "lang": "en"})
+        assert status == 303 and "secure" in headers["Set-Cookie"].lower()
+        cookie = headers["Set-Cookie"].split(";")[0]
+        _, _, console = served.request("GET", "/", headers={"Cookie": cookie})
+        assert f"wss://127.0.0.1:{served.port}/ws" in console
+
+
+def test_a_certificate_without_its_key_or_unreadable_is_one_line(tmp_path):
+    env = demo_env(tmp_path)
+    store = make_demo_store(tmp_path / "s.db", env)
+    for extra, words in ((["--cert", str(tmp_path / "none.pem")], "--cert and --key"),
+                         (["--cert", str(tmp_path / "none.pem"), "--key", str(tmp_path / "k.pem")],
+                          "Cannot use the certificate")):
+        done = subprocess.run([EXE, "--db", str(store), "serve", *extra], env=env,
+                              capture_output=True, text=True, timeout=DEADLINE)
+        assert done.returncode == 2 and words in done.stderr
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("agent, pin", [("<script>alert(1)</script>", "1111"), ("a001", "12ab"),

@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--cert", metavar="FILE",
+                       help="serve HTTPS with this certificate (PEM; with --key)")
+    serve.add_argument("--key", metavar="FILE", help="the certificate's private key (PEM)")
     return parser
 
 
@@ -276,11 +279,17 @@ def _cmd_policy(args: argparse.Namespace, store: Store, settings: Settings) -> i
 def _cmd_serve(args: argparse.Namespace, store: Store, settings: Settings) -> int:
     if not 1 <= args.port <= 65535:
         raise UsageError(t("serve.bad_port", port=args.port))
+    if bool(args.cert) != bool(args.key):
+        raise UsageError(t("serve.cert_pair"))
     try:
-        from agent_console.serve import run
+        from agent_console.serve import CertificateError, run, tls_context
     except ImportError:
         raise UsageError(t("serve.missing")) from None
-    return run(store, settings, host=args.host, port=args.port)
+    try:
+        tls = tls_context(args.cert, args.key) if args.cert else None
+    except CertificateError as exc:
+        raise UsageError(str(exc)) from None
+    return run(store, settings, host=args.host, port=args.port, tls=tls)
 
 
 StoreCommand = Callable[[argparse.Namespace, Store, Settings], int]

@@ -15,6 +15,8 @@ import logging
 import os
 import shlex
 import shutil
+import signal
+import ssl
 import sys
 import tempfile
 import time
@@ -107,8 +109,10 @@ class _SignedInAppService(AppService):
 class ConsoleServer(Server):
     """textual-serve with the console's sign-in, a session cap and only local files."""
 
-    def __init__(self, store: Store, settings: Settings, *, host: str, port: int) -> None:
+    def __init__(self, store: Store, settings: Settings, *, host: str, port: int,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.store = store
+        self.tls = tls
         self.settings = settings
         self.secret = web_session.new_secret()
         self._secret_dir = Path(tempfile.mkdtemp(prefix="agent-console-serve-"))
@@ -129,6 +133,16 @@ class ConsoleServer(Server):
             loader=jinja2.PackageLoader("agent_console", "web"), autoescape=True)
 
     # --- the server's life -------------------------------------------------------------------
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's `serve`, with HTTPS when a certificate was given."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        loop.add_signal_handler(signal.SIGINT, self.request_exit)
+        loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        web.run_app(self._make_app(), host=self.host, port=self.port, ssl_context=self.tls,
+                    handle_signals=False, loop=loop, print=lambda *args: None)
 
     def initialize_logging(self) -> None:
         logging.basicConfig(level="INFO", format="%(message)s")
@@ -351,10 +365,27 @@ def _size(value: object, default: int) -> int:
         return default
 
 
-def run(store: Store, settings: Settings, *, host: str, port: int) -> int:
-    if host not in ("127.0.0.1", "localhost", "::1"):
+class CertificateError(Exception):
+    """The certificate or key given to `serve` cannot be used; the message says why."""
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server TLS context (TLS 1.2 at least) from PEM files; a clear error when unusable."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise CertificateError(i18n.t("serve.bad_cert",
+                                      error=getattr(exc, "strerror", None) or exc)) from None
+    return context
+
+
+def run(store: Store, settings: Settings, *, host: str, port: int,
+        tls: ssl.SSLContext | None = None) -> int:
+    if host not in ("127.0.0.1", "localhost", "::1") and tls is None:
         print(i18n.t("serve.public_host", host=host), file=sys.stderr)
-    server = ConsoleServer(store, settings, host=host, port=port)
+    server = ConsoleServer(store, settings, host=host, port=port, tls=tls)
     try:
         server.serve()
     except OSError as exc:
