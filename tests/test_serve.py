@@ -15,10 +15,10 @@ from tests.e2e_pty import DEADLINE, EXE, demo_env, make_demo_store, poll_until
 from tests.serve_e2e import Served
 
 
-def _audit(served: Served, action: str) -> list[str]:
+def _audit(served: Served, action: str, column: str = "detail") -> list[str]:
     conn = sqlite3.connect(served.db)
     try:
-        return [row[0] for row in conn.execute("SELECT detail FROM audit_log WHERE action = ?",
+        return [row[0] for row in conn.execute(f"SELECT {column} FROM audit_log WHERE action = ?",
                                                (action,))]
     finally:
         conn.close()
@@ -82,16 +82,7 @@ def test_the_page_holds_an_address_trying_pins_for_many_agents(tmp_path):
         status, cookie, page = served.sign_in("a001", "1111", "zh")
         assert status == 429 and cookie == ""
         assert "这台电脑上 PIN 输错次数过多" in page
-        assert "a001" not in _audit_agents(served, "sign_in")
-
-
-def _audit_agents(served: Served, action: str) -> list[str]:
-    conn = sqlite3.connect(served.db)
-    try:
-        return [row[0] for row in conn.execute("SELECT agent_code FROM audit_log WHERE action = ?",
-                                               (action,))]
-    finally:
-        conn.close()
+        assert "a001" not in _audit(served, "sign_in", "agent_code")
 
 
 def _self_signed(folder) -> tuple:
