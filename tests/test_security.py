@@ -18,13 +18,13 @@ from tests.conftest import actor_for
 ALL = (permissions.REVEAL_PII, permissions.CHANGE_CUSTOMER, permissions.SEE_OTHER_TEAMS,
        permissions.EDIT_KB, permissions.EDIT_POLICY, permissions.RUN_REPORTS,
        permissions.MANAGE_AGENTS, permissions.RUN_TRAINING, permissions.ERASE_PERSONAL_DATA,
-       permissions.MANAGE_OUTAGES)
+       permissions.MANAGE_OUTAGES, permissions.SEE_OTHER_SITES)
 EXPECTED = {
     "agent": set(),
     "senior": {permissions.REVEAL_PII, permissions.SEE_OTHER_TEAMS},
     "supervisor": {permissions.REVEAL_PII, permissions.CHANGE_CUSTOMER, permissions.SEE_OTHER_TEAMS,
-                   permissions.EDIT_KB, permissions.EDIT_POLICY, permissions.RUN_REPORTS,
-                   permissions.MANAGE_OUTAGES},
+                   permissions.SEE_OTHER_SITES, permissions.EDIT_KB, permissions.EDIT_POLICY,
+                   permissions.RUN_REPORTS, permissions.MANAGE_OUTAGES},
     "trainer": {permissions.EDIT_POLICY, permissions.RUN_TRAINING},
     "admin": set(ALL),
 }

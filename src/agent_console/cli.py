@@ -226,6 +226,9 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(t("cli.demo_filled", tickets=summary.tickets, customers=summary.customers,
                 agents=summary.agents, path=settings.db))
         print(t("cli.demo_cases", count=summary.cases))
+        if summary.sites:
+            print(t("cli.demo_sites", sites=", ".join(summary.sites),
+                    tickets=summary.site_tickets))
         print(t("cli.demo_pins"))
     if args.no_open:
         return 0

@@ -656,6 +656,29 @@ def day_measures(store: Store, actor: Actor, *, day: str = "", site: str = "") -
 
 # --- the demo --------------------------------------------------------------------------------
 
+def fill_site_hall_demo(tx: Tx, rng: Any, now: datetime, site: str, counter: str,
+                        agent: str) -> None:
+    """Another site's hall in the demo: one counter open and a few numbers waiting there."""
+    cfg = _config(tx)
+    if counter not in cfg.counters:
+        return
+    agent_id = tx.scalar("SELECT id FROM agent WHERE code = ?", (agent,))
+    tx.execute("INSERT INTO hall_counter (code, is_open, agent_id, normals_since_priority, "
+               "opened_at, site) VALUES (?, 1, ?, 0, ?, ?)",
+               (counter, agent_id, to_db(now - timedelta(hours=1)), site))
+    services = cfg.profile_of(counter).services
+    day = hall_day(cfg, now)
+    numbers: dict[str, int] = {}
+    for minutes in (9, 6, 4, 2):
+        service = rng.choice(services)
+        numbers[service] = numbers.get(service, 0) + 1
+        issued = to_db(now - timedelta(minutes=minutes))
+        tx.execute("INSERT INTO hall_visit (day, number, service, lane, status, issued_at, "
+                   "line_at, estimate_low, estimate_high, site) VALUES (?, ?, ?, ?, 'waiting', "
+                   "?, ?, 5, 12, ?)", (day, f"{cfg.services[service].prefix}{numbers[service]:03d}",
+                                       service, NORMAL, issued, issued, site))
+
+
 def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple[Any, ...]]) -> int:
     """A morning in the demo hall: numbers served in the last two hours (so waits come from real
     service times), three counters open, two customers at counters, eight waiting."""
