@@ -189,9 +189,8 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
 
         fill_hall_demo(tx, random.Random(seed + 1), now, customers)
         for site in content.get("sites", []):
-            if site["kind"] == "hall" and site.get("counter"):
-                fill_site_hall_demo(tx, site_rng, now, site["code"], site["counter"],
-                                    site["agents"][0]["code"])
+            if site["kind"] == "hall":
+                fill_site_hall_demo(tx, site_rng, now, site["code"])
         fill_outage_demo(tx, [c[0] for c in customers])
         from agent_console.services.training.demo_runs import fill_training_in
 

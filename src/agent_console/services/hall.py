@@ -656,17 +656,10 @@ def day_measures(store: Store, actor: Actor, *, day: str = "", site: str = "") -
 
 # --- the demo --------------------------------------------------------------------------------
 
-def fill_site_hall_demo(tx: Tx, rng: Any, now: datetime, site: str, counter: str,
-                        agent: str) -> None:
-    """Another site's hall in the demo: one counter open and a few numbers waiting there."""
+def fill_site_hall_demo(tx: Tx, rng: Any, now: datetime, site: str) -> None:
+    """Another site's hall in the demo: a few numbers waiting for its first counter to open."""
     cfg = _config(tx)
-    if counter not in cfg.counters:
-        return
-    agent_id = tx.scalar("SELECT id FROM agent WHERE code = ?", (agent,))
-    tx.execute("INSERT INTO hall_counter (code, is_open, agent_id, normals_since_priority, "
-               "opened_at, site) VALUES (?, 1, ?, 0, ?, ?)",
-               (counter, agent_id, to_db(now - timedelta(hours=1)), site))
-    services = cfg.profile_of(counter).services
+    services = list(cfg.services)
     day = hall_day(cfg, now)
     numbers: dict[str, int] = {}
     for minutes in (9, 6, 4, 2):
