@@ -228,17 +228,23 @@ def _v6_to_v7(conn: Any) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN site VARCHAR NOT NULL "
                                  f"DEFAULT 'main'{reference}")
     for old in ("ix_hall_visit_status", "ix_hall_visit_day", "ix_hall_visit_number",
-                "ix_hall_call_at"):
+                "ix_hall_call_at", "ix_ticket_warn"):
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {old}")
     for statement in (
+            "ix_ticket_warn ON ticket (is_open, warn_key, due_key)",
             "ix_ticket_site ON ticket (site, is_open, due_key, id)",
             "ix_ticket_site_grade ON ticket (site, is_open, grade_rank, due_key, id)",
+            "ix_ticket_site_warn ON ticket (site, is_open, warn_key, due_key)",
             "ix_hall_visit_site_status ON hall_visit (site, status, service, line_at, id)",
             "ix_hall_visit_site_day ON hall_visit (site, day, service)",
             "ix_hall_call_site_at ON hall_call (site, at)"):
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {statement}")
     conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ix_hall_visit_site_number "
                          "ON hall_visit (site, day, number)")
+    # The planner learns the new indexes (SQLite: only where it was already taught the old).
+    if is_postgres(conn) or conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar():
+        conn.exec_driver_sql("ANALYZE ticket")
 
 
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.

@@ -126,7 +126,8 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_queue_due", "is_open", "due_key", "id"),
         Index("ix_ticket_queue_grade", "is_open", "grade_rank", "due_key", "id"),
-        Index("ix_ticket_warn", "is_open", "warn_key"),
+        # The status line's "warning" count (warned, not yet due) from the index alone.
+        Index("ix_ticket_warn", "is_open", "warn_key", "due_key"),
         Index("ix_ticket_handler", "handler_id", "is_open", "due_key", "id"),
         Index("ix_ticket_department", "department", "is_open", "due_key", "id"),
         Index("ix_ticket_category", "category", "is_open", "due_key", "id"),
@@ -137,6 +138,7 @@ class Ticket(SQLModel, table=True):
         # One site's queue, in due and in grade order.
         Index("ix_ticket_site", "site", "is_open", "due_key", "id"),
         Index("ix_ticket_site_grade", "site", "is_open", "grade_rank", "due_key", "id"),
+        Index("ix_ticket_site_warn", "site", "is_open", "warn_key", "due_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
