@@ -316,3 +316,37 @@ def test_a_v6_postgres_store_comes_forward():
             "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = "
             "to_regclass('site')").scalar() == len(db.SITE_TABLES)
     engine.dispose()
+
+
+# --- the queue screen -------------------------------------------------------------------------------
+
+async def test_a_supervisor_picks_a_site_on_the_queue_and_an_agent_cannot(demo_store):
+    from textual.widgets import OptionList, Static
+
+    from agent_console.screens.choice_screen import ChoiceScreen
+    from agent_console.widgets.ticket_table import TicketTable
+    from tests.conftest import app_for, settle, wait_until
+
+    app = app_for(demo_store, agent="s900", refresh_seconds=60.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        queue = app.screen
+        everyone = queue.counts.total
+        await pilot.press("l")
+        picker = await wait_until(lambda: isinstance(app.screen, ChoiceScreen) and app.screen)
+        options = picker.query_one(OptionList)
+        options.highlighted = next(i for i in range(options.option_count)
+                                   if options.get_option_at_index(i).id == "north")
+        await pilot.press("enter")
+        await wait_until(lambda: app.screen is queue and queue.filter.site == "north")
+        await settle(app, pilot)
+        assert {r.site for r in queue.query_one(TicketTable).rows} == {"north"}
+        assert 0 < queue.counts.total < everyone
+        assert "Site: north" in str(queue.query_one("#queue-filters", Static).render())
+    agent = app_for(demo_store, agent="a001", refresh_seconds=60.0)
+    async with agent.run_test(size=(120, 40)) as pilot:
+        await settle(agent, pilot)
+        await pilot.press("l")
+        await settle(agent, pilot)
+        assert not isinstance(agent.screen, ChoiceScreen)
+        assert {r.site for r in agent.screen.query_one(TicketTable).rows} == {"main"}
