@@ -123,7 +123,7 @@ def test_ticket_list_shows_what_the_agent_may_see(demo_db):
     mine = json.loads(as_agent("a001", "ticket", "list", "--db", str(demo_db), "--json",
                                "--status", "all", "--limit", "1000").stdout)
     everyone = json.loads(as_agent("s900", "ticket", "list", "--db", str(demo_db), "--json",
-                                   "--status", "all", "--limit", "1000").stdout)
+                                   "--status", "all", "--limit", "1000", "--site", "main").stdout)
     assert len(everyone) == 300 and 0 < len(mine) < len(everyone)
 
 
@@ -243,7 +243,8 @@ def test_demo_reset_starts_a_fresh_demo_store(tmp_path):
     assert "already filled" in kept.stdout
     assert run("demo", "--db", str(path), "--no-open", "--tickets", "5", "--reset").returncode == 0
     everything = json.loads(as_agent("s900", "ticket", "list", "--db", str(path), "--json",
-                                     "--status", "all", "--limit", "100").stdout)
+                                     "--status", "all", "--limit", "100", "--site",
+                                     "main").stdout)
     assert len(everything) == 5
     verified = run("audit", "verify", "--db", str(path)).stdout
     assert verified.startswith("Audit trail OK") and "20" not in verified

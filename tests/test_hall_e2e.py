@@ -61,12 +61,12 @@ def test_the_queue_survives_kill_9(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         day = conn.execute("SELECT max(day) FROM hall_visit").fetchone()[0]
-        numbers = [n for (n,) in conn.execute(  # today's, numbered afresh each day
-            "SELECT number FROM hall_visit WHERE service = 'payment' AND day = ? ORDER BY id",
-            (day,))]
+        numbers = [n for (n,) in conn.execute(  # today's at a005's hall, afresh each day
+            "SELECT number FROM hall_visit WHERE service = 'payment' AND day = ? AND "
+            "site = 'main' ORDER BY id", (day,))]
         carried = {n for (n,) in conn.execute(  # still in the hall from an earlier day
             "SELECT number FROM hall_visit WHERE service = 'payment' AND day != ? AND status "
-            "IN ('waiting', 'called', 'serving', 'hold')", (day,))}
+            "IN ('waiting', 'called', 'serving', 'hold') AND site = 'main'", (day,))}
     assert len(numbers) >= 20
     expected = [n for n in (f"E{i:03d}" for i in range(1, len(numbers) + len(carried) + 1))
                 if n not in carried][:len(numbers)]
@@ -87,4 +87,4 @@ def _count(db) -> int:
 def _waiting(db, service: str) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT count(*) FROM hall_visit WHERE status = 'waiting' AND "
-                            "service = ?", (service,)).fetchone()[0]
+                            "service = ? AND site = 'main'", (service,)).fetchone()[0]

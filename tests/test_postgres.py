@@ -167,7 +167,8 @@ def test_migrate_copies_a_sqlite_store_whole_and_the_copy_verifies(tmp_path) -> 
     done = _cli("migrate", "--from", str(path), "--to", url, "--agent", "s900", "--pin-stdin",
                 stdin="3333\n")
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "every count equal" in done.stdout and "ticket: 200 rows, copied 200" in done.stdout
+    # 200 tickets at the main site and the demo's two other sites' 10 each
+    assert "every count equal" in done.stdout and "ticket: 220 rows, copied 220" in done.stdout
     verified = _cli("audit", "verify", "--db", url)
     assert verified.returncode == 0, verified.stderr + verified.stdout
     source, copy = (open_store(where, clock=SystemClock()) for where in (path, url))

@@ -84,7 +84,7 @@ def test_a_plain_agent_sees_their_team_department_and_own_tickets_only(reader, d
     with demo_store.read() as tx:
         allowed = {i for (i,) in tx.all(
             "SELECT t.id FROM ticket t LEFT JOIN agent h ON h.id = t.handler_id "
-            "WHERE t.is_open = 1 AND (h.team = 'network-ops' OR t.handler_id = ? "
+            "WHERE t.is_open = 1 AND t.site = 'main' AND (h.team = 'network-ops' OR t.handler_id = ? "
             "OR t.created_by = ? OR (t.handler_id IS NULL AND t.department = 'network'))",
             (plain.agent_id, plain.agent_id))}
     seen = {r.id for r in _all(reader, QueueFilter(), plain, now_ts, limit=50)}
@@ -94,7 +94,8 @@ def test_a_plain_agent_sees_their_team_department_and_own_tickets_only(reader, d
                                          limit=1000)}
     with demo_store.read() as tx:
         assert created == {i for (i,) in tx.all(
-            "SELECT id FROM ticket WHERE is_open = 1 AND created_by = ?", (plain.agent_id,))}
+            "SELECT id FROM ticket WHERE is_open = 1 AND created_by = ? AND site = 'main'",
+            (plain.agent_id,))}
 
 
 def test_text_filter_matches_number_name_phone_description_literally(reader, demo_store):

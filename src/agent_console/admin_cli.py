@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from agent_console.cli_auth import add_proof_arguments, prove_actor, read_secret
 from agent_console.config import Settings
 from agent_console.i18n import current_language, label, t
-from agent_console.models.vocab import Role
+from agent_console.models.vocab import DEFAULT_SITE, Role, SiteKind
 from agent_console.services import audit, auth, permissions
 from agent_console.services.store import InputError, Store
 from agent_console.text import clean_line
@@ -25,7 +25,7 @@ from agent_console.text import clean_line
 def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None:
     agent = sub.add_parser("agent", help="manage agents: add, list, roles, PINs, disable")
     asub = agent.add_subparsers(dest="agent_command", parser_class=type(agent), required=True,
-                                metavar="{add,list,set-role,reset-pin,disable,enable,bind}")
+                                metavar="{add,list,set-role,set-site,reset-pin,disable,enable,bind}")
     roles = [r.value for r in Role]
 
     def command(name: str, help_text: str, *, code: bool = True):
@@ -42,13 +42,30 @@ def add_admin_parsers(sub: argparse._SubParsersAction, common: Callable) -> None
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--team", default="")
     add.add_argument("--department")
+    add.add_argument("--site", default=DEFAULT_SITE,
+                     help=f"the hall or hotline centre they work at (default {DEFAULT_SITE})")
     command("list", "list agents", code=False).add_argument("--json", action="store_true")
     command("set-role", "change an agent's role").add_argument("role", choices=roles)
+    command("set-site", "move an agent to another hall or hotline centre").add_argument("site")
     command("reset-pin", "set a new PIN and lift a lockout")
     command("disable", "stop an agent from signing in")
     command("enable", "let a disabled agent sign in again")
     bind = command("bind", "sign this OS account in as the agent without a PIN (SSH seats)")
     bind.add_argument("--os-user", help="the OS account; leave out to unbind")
+
+    site = sub.add_parser("site", help="the halls and hotline centres of the store")
+    ssub = site.add_subparsers(dest="site_command", parser_class=type(site), required=True,
+                               metavar="{add,list}")
+    site_add = ssub.add_parser("add", help="add a hall or hotline centre")
+    common(site_add)
+    add_proof_arguments(site_add)
+    site_add.add_argument("code", metavar="CODE")
+    site_add.add_argument("--name-en", required=True)
+    site_add.add_argument("--name-zh", required=True)
+    site_add.add_argument("--kind", required=True, choices=[k.value for k in SiteKind])
+    site_list = ssub.add_parser("list", help="list the sites")
+    common(site_list)
+    site_list.add_argument("--json", action="store_true")
 
     trail = sub.add_parser("audit", help="verify or export the audit trail")
     tsub = trail.add_subparsers(dest="audit_command", parser_class=type(trail), required=True,
@@ -79,15 +96,15 @@ def run_agent(args: argparse.Namespace, store: Store, settings: Settings) -> int
             return 0
         from agent_console.ticket_cli import print_table
 
-        header = [t(f"cli.column.{c}") for c in ("agent", "name", "role", "team", "department",
-                                                   "os_user", "flags")]
+        header = [t(f"cli.column.{c}") for c in ("agent", "name", "role", "site", "team",
+                                                   "department", "os_user", "flags")]
         lines = [header]
         for row in rows:
             flags = [t(f"cli.flag.{f}") for f, on in (("disabled", not row.active),
                                                       ("locked", row.locked),
                                                       ("no_pin", not row.has_pin)) if on]
             department = store.catalog.departments.get(row.department or "")
-            lines.append([row.code, clean_line(row.name), label("role", row.role),
+            lines.append([row.code, clean_line(row.name), label("role", row.role), row.site,
                           row.team or "—", department.name(current_language())
                           if department else "—", row.os_user or "—", ", ".join(flags) or "—"])
         print_table(lines)
@@ -95,7 +112,9 @@ def run_agent(args: argparse.Namespace, store: Store, settings: Settings) -> int
     if command == "add":
         pin = read_secret(args, f"New PIN for {args.code}: ")
         auth.add_agent(store, actor, code=args.code, name=args.name, role=args.role, pin=pin,
-                       team=args.team, department=args.department)
+                       team=args.team, department=args.department, site=args.site)
+    elif command == "set-site":
+        auth.set_site(store, actor, code=args.code, site=args.site)
     elif command == "set-role":
         auth.set_role(store, actor, code=args.code, role=args.role)
     elif command == "reset-pin":
@@ -106,6 +125,27 @@ def run_agent(args: argparse.Namespace, store: Store, settings: Settings) -> int
     else:
         auth.bind_os_user(store, actor, code=args.code, os_user=args.os_user)
     print(t("cli.agent_done", code=args.code))
+    return 0
+
+
+def run_site(args: argparse.Namespace, store: Store, settings: Settings) -> int:
+    from agent_console.services import sites
+
+    if args.site_command == "add":
+        actor = prove_actor(args, store, settings)
+        sites.add_site(store, actor, code=args.code, name_en=args.name_en,
+                       name_zh=args.name_zh, kind=args.kind)
+        print(t("cli.agent_done", code=args.code))
+        return 0
+    found = sites.list_sites(store)
+    if args.json:
+        print(json.dumps([asdict(s) for s in found], ensure_ascii=False, indent=1))
+        return 0
+    from agent_console.ticket_cli import print_table
+
+    lang = current_language()
+    print_table([[t(f"cli.column.{c}") for c in ("site", "name", "kind")]] + [
+        [s.code, clean_line(s.name(lang)), t(f"site.kind.{s.kind}")] for s in found])
     return 0
 
 

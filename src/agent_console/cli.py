@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_console import __version__, db, i18n
-from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit
+from agent_console.admin_cli import add_admin_parsers, run_agent, run_audit, run_site
 from agent_console.backup_cli import add_backup_parsers, add_migrate_parser, run_backup, run_migrate, run_restore
 from agent_console.classify_cli import add_classify_parser, run_classify, run_learn, wants_store
 from agent_console.cli_auth import add_proof_arguments
@@ -229,6 +229,9 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(t("cli.demo_filled", tickets=summary.tickets, customers=summary.customers,
                 agents=summary.agents, path=settings.db))
         print(t("cli.demo_cases", count=summary.cases))
+        if summary.sites:
+            print(t("cli.demo_sites", sites=", ".join(summary.sites),
+                    tickets=summary.site_tickets))
         print(t("cli.demo_pins"))
     if args.no_open:
         return 0
@@ -297,7 +300,7 @@ StoreCommand = Callable[[argparse.Namespace, Store, Settings], int]
 # The commands that work on an open store, by the name typed; no command opens the app.
 STORE_COMMANDS: dict[str, StoreCommand] = {
     "ticket": run_ticket, "policy": _cmd_policy, "kb": run_kb, "classify": run_learn,
-    "agent": run_agent, "audit": run_audit, "backup": run_backup, "retention": run_privacy,
+    "agent": run_agent, "site": run_site, "audit": run_audit, "backup": run_backup, "retention": run_privacy,
     "customer": run_privacy, "hall": run_hall, "outage": run_outage, "sms": run_outage,
     "train": run_train_results, "kpi": run_kpi, "report": run_report,
     "compensation": run_compensation, "callback": run_callback, "serve": _cmd_serve,

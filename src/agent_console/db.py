@@ -19,7 +19,7 @@ from typing import Any, overload
 APPLICATION_ID = 0x41474331  # "AGC1": marks a file as an Agent Console store
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 FIRST_RELEASED_VERSION = 4  # release 0.1.0; older versions were never released
 
 
@@ -200,11 +200,58 @@ def _v5_to_v6(conn: Any) -> None:
                          "(customer_id, created_at, category, work_type)")
 
 
+# The site every row belongs to before a store has others (models.tables.DEFAULT_SITE).
+MAIN_SITE = ("main", "Main site", "本部", "hall")
+SITE_TABLES = ("agent", "ticket", "hall_visit", "hall_counter", "hall_call")
+
+
+def _seed_main_site(conn: Any) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO site (code, name_en, name_zh, kind) VALUES "
+        + ("(%s, %s, %s, %s)" if is_postgres(conn) else "(?, ?, ?, ?)")
+        + " ON CONFLICT (code) DO NOTHING", MAIN_SITE)
+
+
+def _v6_to_v7(conn: Any) -> None:
+    """Sites: tickets, agents, counters and the hall queue carry the hall or hotline centre
+    they belong to; what is already there belongs to the main site. SQLite cannot add a column
+    that references another table with a default, so there the reference is the services'
+    (PostgreSQL keeps it as a foreign key)."""
+    from sqlalchemy import inspect
+
+    _create_all(conn)  # the site table
+    _seed_main_site(conn)
+    found = inspect(conn)
+    reference = " REFERENCES site (code)" if is_postgres(conn) else ""
+    for table in SITE_TABLES:
+        if "site" not in {c["name"] for c in found.get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN site VARCHAR NOT NULL "
+                                 f"DEFAULT 'main'{reference}")
+    for old in ("ix_hall_visit_status", "ix_hall_visit_day", "ix_hall_visit_number",
+                "ix_hall_call_at", "ix_ticket_warn"):
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {old}")
+    for statement in (
+            "ix_ticket_warn ON ticket (is_open, warn_key, due_key)",
+            "ix_ticket_site ON ticket (site, is_open, due_key, id)",
+            "ix_ticket_site_grade ON ticket (site, is_open, grade_rank, due_key, id)",
+            "ix_ticket_site_warn ON ticket (site, is_open, warn_key, due_key)",
+            "ix_hall_visit_site_status ON hall_visit (site, status, service, line_at, id)",
+            "ix_hall_visit_site_day ON hall_visit (site, day, service)",
+            "ix_hall_call_site_at ON hall_call (site, at)"):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {statement}")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ix_hall_visit_site_number "
+                         "ON hall_visit (site, day, number)")
+    # The planner learns the new indexes (SQLite: only where it was already taught the old).
+    if is_postgres(conn) or conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar():
+        conn.exec_driver_sql("ANALYZE ticket")
+
+
 # Step i takes a store from version FIRST_RELEASED_VERSION + i to the next. Append; never edit.
 # A step gets the connection and must work on both databases (see `is_postgres`) from v5 on:
 # PostgreSQL stores begin at FIRST_POSTGRES_VERSION.
 FIRST_POSTGRES_VERSION = 5
-MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5, _v5_to_v6]
+MIGRATIONS: list[Callable[[Any], None]] = [_v4_to_v5, _v5_to_v6, _v6_to_v7]
 assert FIRST_RELEASED_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -429,6 +476,7 @@ def migrate(engine: Any) -> int:
         version = _version(conn)  # again, now under the write lock: another opener may have won
         if version == 0:
             _create_all(conn)
+            _seed_main_site(conn)
         elif version < SCHEMA_VERSION:
             for step in MIGRATIONS[version - FIRST_RELEASED_VERSION:]:
                 step(conn)

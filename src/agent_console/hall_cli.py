@@ -17,6 +17,7 @@ from typing import Any
 
 from agent_console.cli_auth import add_proof_arguments
 from agent_console.i18n import current_language, t
+from agent_console.models.vocab import DEFAULT_SITE
 
 
 def add_hall_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -28,6 +29,8 @@ def add_hall_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser],
     add_proof_arguments(kiosk)
     display = hsub.add_parser("display", help="the hall's board: numbers called, waits")
     common(display)
+    display.add_argument("--site", default=DEFAULT_SITE,
+                         help=f"which site's hall (default {DEFAULT_SITE})")
     issue = hsub.add_parser("issue", help="take a number for a service")
     common(issue)
     add_proof_arguments(issue)
@@ -44,11 +47,15 @@ def add_hall_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser],
     common(measures)
     add_proof_arguments(measures)
     measures.add_argument("--day", default="", help="YYYY-MM-DD (default: today in the hall)")
+    measures.add_argument("--site", default="", help="one site's hall (default: your own; "
+                                                     "every hall for a role that sees other sites)")
     close = hsub.add_parser("close-day", help="closing time: numbers still waiting are carried "
                                               "or closed, as the hall's setting says")
     common(close)
     add_proof_arguments(close)
     close.add_argument("--reason", default="", help="why (kept with closed numbers)")
+    close.add_argument("--site", default="", help="one site's hall (default: your own; every "
+                                                  "hall for a role that sees other sites)")
 
 
 def run_hall(args: argparse.Namespace, store: Any, settings: Any) -> int:
@@ -57,7 +64,7 @@ def run_hall(args: argparse.Namespace, store: Any, settings: Any) -> int:
 
     command = args.hall_command
     if command == "display":
-        return _run_screen(store, settings, None)
+        return _run_screen(store, settings, None, site=args.site)
     actor = prove_actor(args, store, settings)
     if command == "kiosk":
         return _run_screen(store, settings, actor)
@@ -82,8 +89,8 @@ def run_hall(args: argparse.Namespace, store: Any, settings: Any) -> int:
               t("hall.cli.called", number=visit.number, counter=args.counter))
         return 0
     if command == "measures":
-        return _measures(hall.day_measures(store, actor, day=args.day), hall.config(store))
-    carried, closed = hall.close_day(store, actor, reason=args.reason)
+        return _measures(hall.day_measures(store, actor, day=args.day, site=args.site), hall.config(store))
+    carried, closed = hall.close_day(store, actor, reason=args.reason, site=args.site)
     print(t("hall.cli.closed_day", carried=carried, closed=closed))
     return 0
 
@@ -115,12 +122,12 @@ def _measures(rows: list[Any], cfg: Any) -> int:
     return 0
 
 
-def _run_screen(store: Any, settings: Any, actor: Any) -> int:
-    make_hall_app(store, settings, actor).run()
+def _run_screen(store: Any, settings: Any, actor: Any, site: str = DEFAULT_SITE) -> int:
+    make_hall_app(store, settings, actor, site).run()
     return 0
 
 
-def make_hall_app(store: Any, settings: Any, actor: Any) -> Any:
+def make_hall_app(store: Any, settings: Any, actor: Any, site: str = DEFAULT_SITE) -> Any:
     """A hall screen as an app of its own: the kiosk (with an actor) or the display (without);
     each runs in a process of its own on the shared store."""
     from textual.app import App
@@ -146,17 +153,18 @@ def make_hall_app(store: Any, settings: Any, actor: Any) -> Any:
                                        else str(error)), severity="error", timeout=8)
 
         def on_mount(self) -> None:
-            self.push_screen(make_hall_screen(store, settings, actor, zone))
+            self.push_screen(make_hall_screen(store, settings, actor, zone, site))
 
     return HallApp()
 
 
-def make_hall_screen(store: Any, settings: Any, actor: Any, zone: Any) -> Any:
+def make_hall_screen(store: Any, settings: Any, actor: Any, zone: Any,
+                     site: str = DEFAULT_SITE) -> Any:
     """The kiosk (with an actor) or the display (without)."""
     if actor is None:
         from agent_console.screens.hall_display_screen import HallDisplayScreen
 
-        return HallDisplayScreen(store, zone)
+        return HallDisplayScreen(store, zone, site)
     from agent_console.screens.context import ScreenContext
     from agent_console.screens.hall_kiosk_screen import HallKioskScreen
 

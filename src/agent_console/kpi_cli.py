@@ -36,6 +36,7 @@ def add_kpi_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], 
     kpi.add_argument("--team", default=None)
     kpi.add_argument("--department", default=None)
     kpi.add_argument("--channel", default=None)
+    kpi.add_argument("--site", default="", help="one site (default: the sites you see)")
     kpi.add_argument("--json", action="store_true", help="print as JSON")
 
 
@@ -65,7 +66,7 @@ def run_kpi(args: argparse.Namespace, store: Store, settings: Settings) -> int:
     if words and (words[0] != "explain" or len(words) != 2):
         raise InputError("kpi", "use `kpi` or `kpi explain NAME`", code="usage")
     options = {"period": args.period, "team": args.team, "department": args.department,
-               "channel": args.channel}
+               "channel": args.channel, "site": args.site}
     actor = prove_actor(args, store, settings)
     zone = kpi.config_for(store).settings.zone
     if words:

@@ -32,6 +32,7 @@ def add_report_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser
                          help="the month (default: the current one)")
     monthly.add_argument("--format", default="md", choices=["md", "csv", "json"])
     monthly.add_argument("--out", default=None, metavar="FILE", help="write here, not to stdout")
+    monthly.add_argument("--site", default="", help="one site (default: the sites you see)")
     action = rsub.add_parser("action", help="add an action or change its status")
     asub = action.add_subparsers(dest="action_command", parser_class=type(report), required=True)
     add = asub.add_parser("add", help="an action from a month's report, with owner and due date")
@@ -63,7 +64,7 @@ def run_report(args: argparse.Namespace, store: Store, settings: Settings) -> in
             report.set_action_status(store, actor, action_id=args.id, status=args.status)
         return 0
     month = args.month or report.default_month(store)
-    data = report.monthly_report(store, actor, month=month)
+    data = report.monthly_report(store, actor, month=month, site=args.site)
     text = report.render(store, data, args.format)
     if args.out:
         try:

@@ -40,6 +40,9 @@ def add_ticket_parser(sub: argparse._SubParsersAction, common: Callable, parser_
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--status", choices=[*(s.value for s in Status), "all"])
     listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--site", default="",
+                         help="one site's tickets (a role that sees other sites; default: "
+                              "your own site, or every site for such a role)")
 
 
 def run_ticket(args: argparse.Namespace, store: Store, settings: Settings) -> int:
@@ -73,7 +76,7 @@ def _list(args: argparse.Namespace, store: Store, settings: Settings) -> int:
     if args.limit < 1:
         raise InputError("limit", "must be at least 1", code="at_least_one")
     actor = prove_actor(args, store, settings)
-    flt = QueueFilter()
+    flt = QueueFilter(site=args.site)
     if args.status == "all":
         flt = flt.with_(view="all")
     elif args.status:
@@ -85,19 +88,19 @@ def _list(args: argparse.Namespace, store: Store, settings: Settings) -> int:
         print(json.dumps([{
             "number": r.number, "grade": r.grade, "status": r.status, "work_type": r.work_type,
             "category": r.category, "customer": r.customer_name, "phone": r.phone_masked,
-            "handler": r.handler_name, "channel": r.channel,
+            "handler": r.handler_name, "channel": r.channel, "site": r.site,
             "sla_state": sla_state_of(r, now_ts).value,
             "seconds_left": r.due_key - now_ts if not r.paused and r.is_open else None,
         } for r in rows], ensure_ascii=False, indent=1))
         return 0
     lang = current_language()
     header = [t(f"cli.column.{c}") for c in ("number", "left", "grade", "status", "category",
-                                               "phone", "customer", "handler", "channel")]
+                                               "phone", "customer", "handler", "channel", "site")]
     lines = [header] + [[
         r.number, countdown_text(r, now_ts), label("grade", r.grade), label("status", r.status),
         store.catalog.categories[r.category].name(lang) if r.category in store.catalog.categories
         else r.category, r.phone_masked, clean_line(r.customer_name) or "—",
-        clean_line(r.handler_name) or "—", label("channel", r.channel)] for r in rows]
+        clean_line(r.handler_name) or "—", label("channel", r.channel), r.site] for r in rows]
     print_table(lines)
     return 0
 

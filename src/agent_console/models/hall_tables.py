@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from agent_console.models.tables import number_field, text_field, utc_field
+from agent_console.models.tables import number_field, site_field, text_field, utc_field
 
 
 class HallVisit(SQLModel, table=True):
@@ -16,9 +16,10 @@ class HallVisit(SQLModel, table=True):
 
     __tablename__ = "hall_visit"
     __table_args__ = (
-        Index("ix_hall_visit_status", "status", "service", "line_at", "id"),
-        Index("ix_hall_visit_day", "day", "service"),
-        Index("ix_hall_visit_number", "day", "number", unique=True),
+        Index("ix_hall_visit_site_status", "site", "status", "service", "line_at", "id"),
+        Index("ix_hall_visit_site_day", "site", "day", "service"),
+        # each hall numbers its own walk-ins: A001 in two halls on one day
+        Index("ix_hall_visit_site_number", "site", "day", "number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -48,6 +49,7 @@ class HallVisit(SQLModel, table=True):
     transferred_from: str = text_field()
     close_reason: str = text_field()
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    site: str = site_field()  # the hall whose kiosk issued it; only its counters call it
 
 
 class HallCounter(SQLModel, table=True):
@@ -60,13 +62,14 @@ class HallCounter(SQLModel, table=True):
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     normals_since_priority: int = number_field(99)
     opened_at: datetime | None = utc_field()
+    site: str = site_field()  # the hall the counter stands in
 
 
 class HallCall(SQLModel, table=True):
     """Every call (and recall) of a number, in order: what the display shows."""
 
     __tablename__ = "hall_call"
-    __table_args__ = (Index("ix_hall_call_at", "at"),)
+    __table_args__ = (Index("ix_hall_call_site_at", "site", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     visit_id: int = Field(foreign_key="hall_visit.id")
@@ -76,3 +79,4 @@ class HallCall(SQLModel, table=True):
     reason: str = text_field()
     priority: bool = number_field(0)
     normal_waiting: bool = number_field(0)
+    site: str = site_field()  # the calling counter's hall: its display shows the call

@@ -28,6 +28,7 @@ class TicketRow:
     grade_rank: int
     version: int
     callback_ts: int | None = None  # the earliest call-back promised and not yet made
+    site: str = "main"
 
     def sort_key(self, sort: str) -> tuple[int, ...]:
         if sort == "grade":
@@ -45,6 +46,7 @@ class AgentInfo:
     role: str
     team: str
     department: str | None
+    site: str = "main"  # the hall or hotline centre the agent works at
 
 
 @dataclass(frozen=True, slots=True)

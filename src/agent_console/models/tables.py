@@ -13,6 +13,8 @@ from sqlalchemy import CheckConstraint, DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from agent_console.models.vocab import DEFAULT_SITE
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out (SQLite alone gives naive ones back)."""
@@ -66,6 +68,21 @@ class SiteDocument(SQLModel, table=True):
     updated_by: str = text_field()
 
 
+def site_field() -> Any:
+    """The site (hall or hotline centre) a row belongs to."""
+    return Field(default=DEFAULT_SITE, foreign_key="site.code",
+                 sa_column_kwargs={"server_default": DEFAULT_SITE})
+
+
+class Site(SQLModel, table=True):
+    """A hall or a hotline centre: tickets, agents, counters and the hall queue carry one."""
+
+    code: str = Field(primary_key=True)
+    name_en: str
+    name_zh: str
+    kind: str = text_field("hall")  # hall | hotline
+
+
 class Department(SQLModel, table=True):
     code: str = Field(primary_key=True)
     name_en: str
@@ -88,6 +105,7 @@ class Agent(SQLModel, table=True):
     failed_pins: int = number_field()
     locked_until: datetime | None = utc_field()
     os_user: str | None = None
+    site: str = site_field()
 
 
 class Customer(SQLModel, table=True):
@@ -108,7 +126,8 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_queue_due", "is_open", "due_key", "id"),
         Index("ix_ticket_queue_grade", "is_open", "grade_rank", "due_key", "id"),
-        Index("ix_ticket_warn", "is_open", "warn_key"),
+        # The status line's "warning" count (warned, not yet due) from the index alone.
+        Index("ix_ticket_warn", "is_open", "warn_key", "due_key"),
         Index("ix_ticket_handler", "handler_id", "is_open", "due_key", "id"),
         Index("ix_ticket_department", "department", "is_open", "due_key", "id"),
         Index("ix_ticket_category", "category", "is_open", "due_key", "id"),
@@ -116,6 +135,10 @@ class Ticket(SQLModel, table=True):
         # A customer's tickets in time, with what the repeat measures compare, from the index.
         Index("ix_ticket_customer_history", "customer_id", "created_at", "category", "work_type"),
         Index("ix_ticket_created_by", "created_by", "is_open", "due_key", "id"),
+        # One site's queue, in due and in grade order.
+        Index("ix_ticket_site", "site", "is_open", "due_key", "id"),
+        Index("ix_ticket_site_grade", "site", "is_open", "grade_rank", "due_key", "id"),
+        Index("ix_ticket_site_warn", "site", "is_open", "warn_key", "due_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,6 +185,7 @@ class Ticket(SQLModel, table=True):
     # A contact finished from a guided intake: one ticket per intake, however often it is sent.
     intake_key: str | None = Field(default=None, unique=True)
     anonymised_at: datetime | None = utc_field()  # the customer's words removed (retention)
+    site: str = site_field()
 
 
 class TicketEvent(SQLModel, table=True):

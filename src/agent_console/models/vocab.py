@@ -69,6 +69,14 @@ class Tier(StrEnum):
     VIP = "vip"
 
 
+DEFAULT_SITE = "main"  # the site of every row written before a store had others
+
+
+class SiteKind(StrEnum):
+    HALL = "hall"  # a retail hall (营业厅)
+    HOTLINE = "hotline"  # a hotline centre (热线中心)
+
+
 class Role(StrEnum):
     AGENT = "agent"
     SENIOR = "senior"

@@ -24,6 +24,7 @@ from textual.widgets import Static
 from agent_console.formatting import local_time
 from agent_console.hall_text import wait_text
 from agent_console.i18n import current_language, t
+from agent_console.models.vocab import DEFAULT_SITE
 from agent_console.services import hall
 from agent_console.services.hall_rules import HallConfig
 from agent_console.services.store import Store
@@ -57,9 +58,9 @@ class HallDisplayScreen(Screen[None]):
             super().__init__()
             self.board, self.cfg = board, cfg
 
-    def __init__(self, store: Store, zone: tzinfo) -> None:
+    def __init__(self, store: Store, zone: tzinfo, site: str = DEFAULT_SITE) -> None:
         super().__init__()
-        self.store, self.zone = store, zone
+        self.store, self.zone, self.site = store, zone, site
         self.feed: Any = None
         self.loaded: hall.Board | None = None
 
@@ -98,7 +99,7 @@ class HallDisplayScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hall-board")
     def load(self) -> None:
-        self.post_message(self.BoardLoaded(hall.board(self.store), hall.config(self.store)))
+        self.post_message(self.BoardLoaded(hall.board(self.store, site=self.site), hall.config(self.store)))
 
     def on_worker_state_changed(self, event: Any) -> None:
         report = getattr(self.app, "report_worker_error", None)

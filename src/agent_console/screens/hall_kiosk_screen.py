@@ -77,7 +77,9 @@ class HallKioskScreen(ContextScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hall-kiosk")
     def load(self) -> None:
-        self.post_message(self.Loaded(hall.config(self.ctx.store), hall.estimates(self.ctx.store)))
+        store = self.ctx.store
+        self.post_message(self.Loaded(hall.config(store),
+                                      hall.estimates(store, site=self.ctx.actor.site)))
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:

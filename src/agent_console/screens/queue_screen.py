@@ -48,6 +48,7 @@ class QueueScreen(TicketActions, WatchesStore):
         Binding("w", "state('warning')", "Warning", id="state-warning", show=False),
         Binding("f", "pick_category", "Category", id="filter-category", show=False),
         Binding("h", "pick_channel", "Channel", id="filter-channel", show=False),
+        Binding("l", "pick_site", "Site", id="filter-site", show=False),
         Binding("x", "toggle_view", "Open/closed", id="toggle-closed", show=False),
         Binding("r", "cycle_sort", "Sort", id="cycle-sort"),
     ]
@@ -111,6 +112,8 @@ class QueueScreen(TicketActions, WatchesStore):
         """Everyone's tickets are offered only to a role that may see other teams'."""
         if action == "scope" and parameters == ("all",):
             return self.ctx.actor.sees_all_teams
+        if action == "pick_site":  # other sites only for a role that sees them
+            return self.ctx.actor.sees_all_sites
         return super().check_action(action, parameters)
 
     @property
@@ -135,7 +138,7 @@ class QueueScreen(TicketActions, WatchesStore):
         """Load a buffer of rows: from the top, from the end, or again from an anchor row."""
         reader, actor = self.reader, self.ctx.actor
         if mode == "first":
-            flt = directory.load_queue_filter(self.ctx.store, actor.code)
+            flt = directory.load_queue_filter(self.ctx.store, actor.code, actor)
             mode = "home"
         size = max(size, page * 2, 40)
         now_ts = self._now_ts()
@@ -286,6 +289,8 @@ class QueueScreen(TicketActions, WatchesStore):
             t("queue.filter.sort", value=t(f"queue.sort.{flt.sort}")),
             t(f"queue.view.{flt.view}"),
         ]
+        if flt.site:
+            parts.insert(0, t("queue.filter.site", value=clean_line(flt.site)))
         if flt.text:
             parts.append(t("queue.filter.text", value=clean_line(flt.text)[:30]))
         _update(self.query_one("#queue-filters", Static), "  ·  ".join(parts))
@@ -336,7 +341,7 @@ class QueueScreen(TicketActions, WatchesStore):
     def find_ticket(self, number: str) -> None:
         """Open the ticket with this number if the agent may see it; "not found" otherwise."""
         from agent_console.services.contact import find_ticket
-        from agent_console.services.errors import NotFoundError
+        from agent_console.services.errors import NotFoundError, OtherSiteError
 
         try:
             ticket_id = find_ticket(self.ctx.store, self.ctx.actor, number=number)
@@ -344,6 +349,9 @@ class QueueScreen(TicketActions, WatchesStore):
             self.app.call_from_thread(self.notify, t("contact.goto.not_found",
                                                      number=clean_line(number)[:20]),
                                       severity="warning")
+            return
+        except OtherSiteError as exc:
+            self.app.call_from_thread(self.notify, exc.localized(), severity="warning")
             return
         self.post_message(OpenTicket(ticket_id))
 
@@ -374,6 +382,19 @@ class QueueScreen(TicketActions, WatchesStore):
         choices = [(t("queue.any"), "")] + [(label("channel", c), c.value) for c in Channel]
         self.app.push_screen(ChoiceScreen(t("queue.pick_channel"), choices, self.filter.channel),
                              self._picked("channel"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="site-picker")
+    def action_pick_site(self) -> None:
+        """Every site's tickets, or one site's (a role that sees other sites)."""
+        from agent_console.screens.choice_screen import ChoiceScreen
+        from agent_console.services import sites
+
+        lang = current_language()
+        choices = [(t("queue.every_site"), "")] + [
+            (f"{s.code}  {clean_line(s.name(lang))}", s.code)
+            for s in sites.list_sites(self.ctx.store)]
+        self.app.call_from_thread(self.app.push_screen, ChoiceScreen(
+            t("queue.pick_site"), choices, self.filter.site), self._picked("site"))
 
     def _picked(self, field: str):
         def apply(value: str | None) -> None:

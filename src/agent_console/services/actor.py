@@ -20,16 +20,17 @@ class Actor:
     team: str
     department: str | None
     permissions: frozenset[str]
+    site: str = "main"
 
     @classmethod
     def of(cls, agent: AgentInfo, table: Mapping[str, frozenset[str]]) -> Actor:
         return cls(agent.id, agent.code, agent.name, agent.role, agent.team, agent.department,
-                   table.get(agent.role, frozenset()))
+                   table.get(agent.role, frozenset()), agent.site)
 
     @property
     def info(self) -> AgentInfo:
         return AgentInfo(self.agent_id, self.code, self.name, self.role, self.team,
-                         self.department)
+                         self.department, self.site)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -41,3 +42,16 @@ class Actor:
     @property
     def sees_all_teams(self) -> bool:
         return self.can(permissions.SEE_OTHER_TEAMS)
+
+    @property
+    def sees_all_sites(self) -> bool:
+        return self.can(permissions.SEE_OTHER_SITES)
+
+    def site_reach(self, site: str = "") -> str | None:
+        """The one site a read of this actor covers (None: every site). Without
+        `see_other_sites` it is their own, and asking for another site is refused."""
+        if self.sees_all_sites:
+            return site or None
+        if site and site != self.site:
+            raise Refused(permissions.SEE_OTHER_SITES, self.role)
+        return self.site

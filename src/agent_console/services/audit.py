@@ -51,6 +51,7 @@ class Action:
     RESTORE = "restore"
     RETENTION = "retention"
     ERASURE = "erasure"
+    SITE_ADD = "site_add"
 
 
 @dataclass(frozen=True, slots=True)

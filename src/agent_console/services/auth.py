@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_console.db import from_db, to_db
 from agent_console.models.read import AgentInfo
-from agent_console.models.vocab import Role
+from agent_console.models.vocab import DEFAULT_SITE, Role
 from agent_console.services import audit, permissions
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
@@ -96,7 +96,7 @@ def _agent(row: Sequence[Any]) -> AgentInfo:
     return AgentInfo(*row)
 
 
-_COLUMNS = "id, code, name, role, team, department"
+_COLUMNS = "id, code, name, role, team, department, site"
 
 
 def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = LockoutPolicy(),
@@ -123,13 +123,13 @@ def sign_in(store: Store, *, code: str, pin: str, policy: LockoutPolicy = Lockou
     if refusal is not None:
         check_pin(pin, None)  # the same work as a real check: no timing tells the cases apart
         raise refusal
-    good = check_pin(pin, row[6])
+    good = check_pin(pin, row[7])
     with store.write() as tx:
         if good:
             tx.execute("UPDATE agent SET failed_pins = 0, locked_until = NULL WHERE id = ?",
                        (row[0],))
             tx.audit(Action.SIGN_IN, detail={"method": method}, agent=code)
-            return _agent(row[:6])
+            return _agent(row[:7])
         failed = tx.scalar("SELECT failed_pins FROM agent WHERE id = ?", (row[0],))
         tx.audit(Action.SIGN_IN_FAILED, detail={"why": "wrong_pin", "failures": failed,
                                                 "method": method}, agent=code)
@@ -143,10 +143,10 @@ def _refusal(tx: Tx, row: Sequence[Any] | None, code: str) -> SignInError | None
     if row is None:
         tx.audit(Action.SIGN_IN_FAILED, detail={"why": "unknown_agent"}, agent=code)
         return SignInError("wrong")
-    if not row[8]:
+    if not row[9]:
         tx.audit(Action.SIGN_IN_FAILED, detail={"why": "disabled"}, agent=code)
         return SignInError("disabled")
-    until = from_db(row[7])
+    until = from_db(row[8])
     if until is not None and until > tx.now:
         tx.audit(Action.SIGN_IN_FAILED, detail={"why": "locked"}, agent=code)
         return SignInError("locked", until)
@@ -194,12 +194,12 @@ def signed_in_agent(store: Store, *, code: str) -> AgentInfo:
         row = tx.one(f"SELECT {_COLUMNS}, active, locked_until FROM agent WHERE code = ?",
                      (code,))
         now = tx.now
-    if row is None or not row[6]:
+    if row is None or not row[7]:
         raise SignInError("disabled" if row is not None else "wrong")
-    until = from_db(row[7])
+    until = from_db(row[8])
     if until is not None and until > now:
         raise SignInError("locked", until)
-    return _agent(row[:6])
+    return _agent(row[:7])
 
 
 def sign_out(store: Store, *, code: str, why: str = "") -> None:
@@ -277,7 +277,7 @@ def _check_role(role: str) -> None:
 
 
 def add_agent(store: Store, actor: Actor | None, *, code: str, name: str, role: str, pin: str,
-              team: str = "", department: str | None = None) -> None:
+              team: str = "", department: str | None = None, site: str = DEFAULT_SITE) -> None:
     if not CODE_PATTERN.match(code):
         raise InputError("agent", "letters, digits, '.', '_' or '-', up to 32", code="agent_id")
     _check_role(role)
@@ -295,9 +295,26 @@ def add_agent(store: Store, actor: Actor | None, *, code: str, name: str, role: 
     with store.read() as tx:
         if tx.one("SELECT 1 FROM agent WHERE code = ?", (code,)):
             raise InputError("agent", f"{code!r} already exists", code="exists", value=code)
-    _admin(store, actor, code, f"add as {role}",
-           "INSERT INTO agent (code, name, role, team, department, pin_hash) VALUES (?, ?, ?, ?, ?, ?)",
-           (code, name, role, clean_line(team)[:32], department, hash_pin(pin)))
+        _check_site(tx, site)
+    _admin(store, actor, code, f"add as {role} at {site}",
+           "INSERT INTO agent (code, name, role, team, department, pin_hash, site) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+           (code, name, role, clean_line(team)[:32], department, hash_pin(pin), site))
+
+
+def _check_site(tx: Tx, site: str) -> None:
+    known = [code for (code,) in tx.all("SELECT code FROM site ORDER BY code")]
+    if site not in known:
+        raise InputError("site", f"{site!r} is not one of: {', '.join(known)}", code="choice",
+                         allowed=known)
+
+
+def set_site(store: Store, actor: Actor | None, *, code: str, site: str) -> None:
+    """Move an agent to another hall or hotline centre: from then on they see its queue."""
+    with store.read() as tx:
+        _check_site(tx, site)
+    _admin(store, actor, code, f"site {site}", "UPDATE agent SET site = ? WHERE code = ?",
+           (site, code))
 
 
 def set_role(store: Store, actor: Actor | None, *, code: str, role: str) -> None:
@@ -332,12 +349,13 @@ class AgentRow:
     has_pin: bool
     os_user: str | None
     locked: bool
+    site: str = DEFAULT_SITE
 
 
 def list_all(store: Store) -> list[AgentRow]:
     now = store.clock.now()
     with store.read() as tx:
         rows = tx.all("SELECT code, name, role, team, department, active, pin_hash IS NOT "
-                      "NULL, os_user, locked_until FROM agent ORDER BY code")
-    return [AgentRow(c, n, r, t, d, bool(a), bool(p), o, lock is not None and from_db(lock) > now)
-            for c, n, r, t, d, a, p, o, lock in rows]
+                      "NULL, os_user, locked_until, site FROM agent ORDER BY code")
+    return [AgentRow(c, n, r, t, d, bool(a), bool(p), o, lock is not None and from_db(lock) > now,
+                     site) for c, n, r, t, d, a, p, o, lock, site in rows]

@@ -17,7 +17,7 @@ from agent_console.models.read import AgentInfo
 from agent_console.models.vocab import EventKind, Status
 from agent_console.services import tickets, validation
 from agent_console.services.actor import Actor
-from agent_console.services.queue import visible_clause
+from agent_console.services.queue import refuse_other_site, visible_clause
 from agent_console.services.store import NotFoundError, Store, Tx
 from agent_console.text import clean_line
 
@@ -76,12 +76,15 @@ def take_over_notices(store: Store, actor: Actor) -> list[TakeOver]:
 
 def find_ticket(store: Store, actor: Actor, *, number: str) -> int:
     """The id of the ticket with this number (T…, any case, spaces ignored), if the actor may
-    see it; NotFoundError otherwise, the same for a number that does not exist."""
+    see it; OtherSiteError for another site's ticket the role does not see; NotFoundError
+    otherwise, the same for a number that does not exist."""
     wanted = "".join(clean_line(number).split()).upper()
     clause, params = visible_clause(actor)
     with store.read() as tx:
         found = tx.scalar(f"SELECT t.id FROM ticket t WHERE t.number = ? AND {clause}",
                           (wanted, *params))
+        if found is None:
+            refuse_other_site(tx, actor, number=wanted)
     if found is None:
         raise NotFoundError(f"ticket {wanted}")
     return int(found)

@@ -12,8 +12,18 @@ from importlib import resources
 from typing import Any
 
 from agent_console.db import reset_sequences, to_db
-from agent_console.models.vocab import TRANSITIONS, Channel, EventKind, Grade, Status, Tier, WorkType
+from agent_console.models.vocab import (
+    DEFAULT_SITE,
+    TRANSITIONS,
+    Channel,
+    EventKind,
+    Grade,
+    Status,
+    Tier,
+    WorkType,
+)
 from agent_console.services.auth import hash_pin
+from agent_console.services.hall import fill_site_hall_demo
 from agent_console.services.sla import Targets
 from agent_console.services.store import Store
 from agent_console.services.tickets import sla_columns, ticket_number
@@ -45,6 +55,8 @@ class DemoSummary:
     tickets: int
     events: int
     cases: int
+    site_tickets: int = 0  # open tickets of the sites beyond the main one
+    sites: tuple[str, ...] = ()  # those sites' codes
 
 
 @cache
@@ -120,6 +132,23 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
                                      agents)
         ticket_rows.append(row)
         events.extend(ticket_events)
+    # The other sites come after every draw above, from a stream of their own, so the main
+    # site's demo stays the same whatever they hold.
+    site_rng = random.Random(seed + 2)
+    main_tickets = len(ticket_rows)
+    site_agents: list[tuple[dict[str, Any], str]] = []
+    for site in content.get("sites", []):
+        first_id = len(agents) + len(site_agents) + 1
+        site_agents += [(a, site["code"]) for a in site["agents"]]
+        for _ in range(max(6, tickets // 20)):
+            row, ticket_events = _ticket(store, site_rng, content, len(ticket_rows) + 1, now,
+                                         categories, customers, site["agents"],
+                                         first_id=first_id, open_only=True)
+            row["site"] = site["code"]
+            ticket_rows.append(row)
+            events.extend(ticket_events)
+    for row in ticket_rows:
+        row.setdefault("site", DEFAULT_SITE)
     columns = list(ticket_rows[0]) if ticket_rows else []
     from agent_console.services.kb_jsonl import import_in
     from agent_console.services.outage_demo import fill_outage_demo
@@ -135,6 +164,14 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [(i + 1, a["code"], a["name"], a["role"], a["team"], a["department"],
                          _demo_pin(a["code"], a["pin"])) for i, a in enumerate(agents)])
+        tx.executemany("INSERT INTO site (code, name_en, name_zh, kind) VALUES (?, ?, ?, ?)",
+                       [(s["code"], s["name_en"], s["name_zh"], s["kind"])
+                        for s in content.get("sites", [])])
+        tx.executemany("INSERT INTO agent (id, code, name, role, team, department, pin_hash, "
+                       "site) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(len(agents) + i + 1, a["code"], a["name"], a["role"], a["team"],
+                         a["department"], _demo_pin(a["code"], a["pin"]), site)
+                        for i, (a, site) in enumerate(site_agents)])
         tx.executemany("INSERT INTO customer (id, name, phone, id_number, tier, green_channel,"
                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
         if columns:
@@ -151,6 +188,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         from agent_console.services.hall import fill_hall_demo
 
         fill_hall_demo(tx, random.Random(seed + 1), now, customers)
+        for site in content.get("sites", []):
+            if site["kind"] == "hall":
+                fill_site_hall_demo(tx, site_rng, now, site["code"])
         fill_outage_demo(tx, [c[0] for c in customers])
         from agent_console.services.training.demo_runs import fill_training_in
 
@@ -161,7 +201,9 @@ def fill_demo(store: Store, *, tickets: int = 300, seed: int = 7) -> DemoSummary
         reset_sequences(tx.conn)
     with store.write() as tx:
         tx.execute("ANALYZE")
-    return DemoSummary(len(agents), len(customers), len(ticket_rows), len(events), cases)
+    return DemoSummary(len(agents) + len(site_agents), len(customers), main_tickets,
+                       len(events), cases, len(ticket_rows) - main_tickets,
+                       tuple(s["code"] for s in content.get("sites", [])))
 
 
 def _demo_case_lines() -> list[str]:
@@ -172,7 +214,9 @@ def _demo_case_lines() -> list[str]:
 
 def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id: int,
             now: datetime, categories: list[str], customers: list[tuple[Any, ...]],
-            agents: list[dict[str, Any]]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+            agents: list[dict[str, Any]], *, first_id: int = 1,
+            open_only: bool = False) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """One demo ticket; `agents` are numbered from `first_id` (another site's agents)."""
     category = rng.choice(categories)
     work_type = rng.choice(_TYPE_BY_CATEGORY.get(category, (WorkType.FAULT, WorkType.COMPLAINT,
                                                              WorkType.CONSULTATION)))
@@ -182,6 +226,8 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
     targets = store.policy.targets(grade=requested, category=category, work_type=work_type,
                                    vip=customer[4] == Tier.VIP, green_channel=bool(customer[5]))
     status = _pick(rng, _STATUS_WEIGHTS)
+    if open_only and status in (Status.RESOLVED, Status.CLOSED):
+        status = Status.IN_PROGRESS
     responded = status not in (Status.NEW, Status.ASSIGNED)
     target = targets.resolution if responded else targets.response
     lead = targets.resolution_lead if responded else targets.response_lead
@@ -208,9 +254,9 @@ def _ticket(store: Store, rng: random.Random, content: dict[str, Any], ticket_id
     description = template.format(area=rng.choice(content["areas"]),
                                   area_en=rng.choice(content["areas_en"]))
     department = store.catalog.department_for(category)
-    dept_agents = [i for i, a in enumerate(agents, 1) if a["department"] == department
-                   and a["role"] in ("agent", "senior")] or [1]
-    front_agents = [i for i, a in enumerate(agents, 1) if a["role"] in ("agent", "senior")]
+    dept_agents = [i for i, a in enumerate(agents, first_id) if a["department"] == department
+                   and a["role"] in ("agent", "senior")] or [first_id]
+    front_agents = [i for i, a in enumerate(agents, first_id) if a["role"] in ("agent", "senior")]
     events: list[tuple[Any, ...]] = [(ticket_id, to_db(created), rng.choice(front_agents), EventKind.CREATED,
                             json.dumps({"grade": targets.grade, "raised_by": targets.raised_by,
                                         "department": department or ""}))]

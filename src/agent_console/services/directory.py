@@ -10,7 +10,7 @@ from agent_console.services.actor import Actor
 from agent_console.services.queue import SCOPES, SORTS, STATES, VIEWS, QueueFilter
 from agent_console.services.store import Store
 
-_AGENT_COLUMNS = "id, code, name, role, team, department"
+_AGENT_COLUMNS = "id, code, name, role, team, department, site"
 
 
 def find_agent(store: Store, code: str) -> AgentInfo | None:
@@ -35,8 +35,9 @@ def list_agents(store: Store) -> list[AgentInfo]:
 _CHOICES = {"scope": SCOPES, "state": STATES, "view": VIEWS, "sort": SORTS}
 
 
-def load_queue_filter(store: Store, agent_code: str) -> QueueFilter:
-    """The agent's last queue filter; unknown or stale values fall back to the defaults."""
+def load_queue_filter(store: Store, agent_code: str, actor: Actor | None = None) -> QueueFilter:
+    """The agent's last queue filter; unknown or stale values fall back to the defaults (a site
+    chosen while `actor` could see other sites, too)."""
     raw = get_preference(store, agent_code, "queue_filter")
     if raw is None:
         return QueueFilter()
@@ -50,6 +51,8 @@ def load_queue_filter(store: Store, agent_code: str) -> QueueFilter:
         if f.name == "text" or not isinstance(value, str) or (f.name in _CHOICES and value not in _CHOICES[f.name]):
             continue
         if f.name == "category" and value and value not in store.catalog.categories:
+            continue
+        if f.name == "site" and value and actor is not None and not actor.sees_all_sites:
             continue
         values[f.name] = value
     return QueueFilter(**values)

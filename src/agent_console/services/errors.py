@@ -83,6 +83,21 @@ class Refused(ServiceError):
         return t("error.refused", permission=what)
 
 
+class OtherSiteError(Refused):
+    """The ticket asked for belongs to a site the actor's role does not see."""
+
+    key = "error.other_site"
+
+    def __init__(self, number: str, site: str, role: str = "") -> None:
+        Refused.__init__(self, "see_other_sites", role)
+        self.args = (f"ticket {number} belongs to site {site}; {role or 'this role'!r} sees "
+                     "only its own site's tickets",)
+        self.params = {"number": number, "site": site}
+
+    def localized(self) -> str:
+        return ServiceError.localized(self)
+
+
 class BusyError(ServiceError):
     """The store stayed locked by other writers for longer than a person should wait."""
 

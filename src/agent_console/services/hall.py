@@ -5,6 +5,10 @@ Everything lives in the store (hall_visit, hall_counter, hall_call), so the kios
 and every counter are separate processes on one store, and the day's queue survives a killed
 process. The calling rules themselves are pure (`hall_rules.choose`); the hall's services,
 counters, profiles and settings are a site document (`hall`) a supervisor edits.
+
+Each hall of a city is a site: a counter stands in one (the site of whoever first opened it), a
+number belongs to the site of the kiosk that issued it, and a counter calls only its own site's
+numbers. Every read and act is kept to the actor's site unless their role sees other sites.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from agent_console.db import from_db, to_db
+from agent_console.models.vocab import DEFAULT_SITE
 from agent_console.services import hall_rules, permissions, validation
 from agent_console.services.actor import Actor
 from agent_console.services.errors import ConflictError, InputError, NotFoundError
@@ -131,12 +136,13 @@ class Board:
 
 # --- estimates -------------------------------------------------------------------------------
 
-def _service_minutes(tx: Tx, cfg: HallConfig, now: datetime) -> dict[str, float]:
+def _service_minutes(tx: Tx, cfg: HallConfig, now: datetime, site: str) -> dict[str, float]:
     """Mean service minutes per service over the last window, shrunk towards the expected
     minutes when there are few services to go on."""
     since = now - timedelta(minutes=float(cfg.setting("estimate_window_minutes")))
-    rows = tx.all("SELECT service, started_at, finished_at FROM hall_visit WHERE status = 'done' "
-                  "AND finished_at >= ? AND started_at IS NOT NULL", (to_db(since),))
+    rows = tx.all("SELECT service, started_at, finished_at FROM hall_visit WHERE site = ? AND "
+                  "status = 'done' AND finished_at >= ? AND started_at IS NOT NULL",
+                  (site, to_db(since)))
     spent: dict[str, list[float]] = {}
     for service, started, finished in rows:
         spent.setdefault(service, []).append(
@@ -149,25 +155,27 @@ def _service_minutes(tx: Tx, cfg: HallConfig, now: datetime) -> dict[str, float]
     return out
 
 
-def _open_counters(tx: Tx, cfg: HallConfig) -> list[str]:
-    return [c for (c,) in tx.all("SELECT code FROM hall_counter WHERE is_open = 1 ORDER BY code")
-            if c in cfg.counters]
+def _open_counters(tx: Tx, cfg: HallConfig, site: str) -> list[str]:
+    return [c for (c,) in tx.all("SELECT code FROM hall_counter WHERE is_open = 1 AND site = ? "
+                                 "ORDER BY code", (site,)) if c in cfg.counters]
 
 
-def _estimates(tx: Tx, cfg: HallConfig, now: datetime, lane: str = NORMAL) -> dict[str, Estimate]:
+def _estimates(tx: Tx, cfg: HallConfig, now: datetime, lane: str = NORMAL, *,
+               site: str) -> dict[str, Estimate]:
     """Minutes a number taken now would wait, per service, as a range: the calling rules played
-    forward over who waits now, with the last hour's real service times and the counters open."""
-    mean = _service_minutes(tx, cfg, now)
+    forward over who waits now, with the last hour's real service times and the counters open
+    (all of one site's hall)."""
+    mean = _service_minutes(tx, cfg, now, site)
     rows = tx.all("SELECT id, service, lane, line_at, front, counter FROM hall_visit "
-                  "WHERE status = 'waiting'")
+                  "WHERE site = ? AND status = 'waiting'", (site,))
     line = [Waiting(r.id, r.service, r.lane, from_db(r.line_at), bool(r.front)) for r in rows]
     reserved = {r.id: r.counter for r in rows if r.counter}
     busy = {r.counter: r for r in tx.all(
         "SELECT counter, service, status, called_at, started_at FROM hall_visit "
-        "WHERE status IN ('called', 'serving') AND counter IS NOT NULL")}
+        "WHERE site = ? AND status IN ('called', 'serving') AND counter IS NOT NULL", (site,))}
     counters = []
     for code, since in tx.all("SELECT code, normals_since_priority FROM hall_counter "
-                              "WHERE is_open = 1 ORDER BY code"):
+                              "WHERE is_open = 1 AND site = ? ORDER BY code", (site,)):
         if code not in cfg.counters:
             continue
         free_in = 0.0
@@ -195,11 +203,12 @@ def _estimates(tx: Tx, cfg: HallConfig, now: datetime, lane: str = NORMAL) -> di
     return result
 
 
-def estimates(store: Store) -> list[Estimate]:
-    """The wait a number taken now would have, per service (numbers and counts only)."""
+def estimates(store: Store, *, site: str = DEFAULT_SITE) -> list[Estimate]:
+    """The wait a number taken now at this site's hall would have, per service (numbers and
+    counts only)."""
     with store.read() as tx:
         cfg = _config(tx)
-        found = _estimates(tx, cfg, tx.now)
+        found = _estimates(tx, cfg, tx.now, site=site)
     return [found[code] for code in cfg.services]
 
 
@@ -223,29 +232,31 @@ def issue(store: Store, actor: Actor, *, service: str, lane: str = NORMAL,
         if number_phone:
             customer_id = tx.scalar("SELECT id FROM customer WHERE phone = ?", (number_phone,))
         day = hall_day(cfg, tx.now)
+        site = actor.site  # the kiosk's hall
         prefix = cfg.services[service].prefix
         last = tx.scalar("SELECT max(CAST(substr(number, ?) AS INTEGER)) FROM hall_visit "
-                         "WHERE day = ? AND service = ?", (len(prefix) + 1, day, service)) or 0
-        carried = {n for (n,) in tx.all("SELECT number FROM hall_visit WHERE service = ? AND "
-                                        "day != ? AND status IN ('waiting', 'called', "
-                                        "'serving', 'hold')", (service, day))}
+                         "WHERE site = ? AND day = ? AND service = ?",
+                         (len(prefix) + 1, site, day, service)) or 0
+        carried = {n for (n,) in tx.all("SELECT number FROM hall_visit WHERE site = ? AND "
+                                        "service = ? AND day != ? AND status IN ('waiting', "
+                                        "'called', 'serving', 'hold')", (site, service, day))}
         number = f"{prefix}{last + 1:03d}"
         while number in carried:  # a number carried from an earlier day is still in the hall
             last += 1
             number = f"{prefix}{last + 1:03d}"
-        ahead = int(tx.scalar("SELECT count(*) FROM hall_visit WHERE status = 'waiting' "
-                              "AND service = ?", (service,)) or 0)
-        estimate = _estimates(tx, cfg, tx.now, lane)[service]
+        ahead = int(tx.scalar("SELECT count(*) FROM hall_visit WHERE site = ? AND "
+                              "status = 'waiting' AND service = ?", (site, service)) or 0)
+        estimate = _estimates(tx, cfg, tx.now, lane, site=site)[service]
         masked = mask_phone(number_phone) if number_phone else ""
         visit_id = tx.scalar(
             "INSERT INTO hall_visit (day, number, service, lane, status, customer_id, phone_masked,"
-            " phone, issued_at, line_at, estimate_low, estimate_high) "
-            "VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " phone, issued_at, line_at, estimate_low, estimate_high, site) "
+            "VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (day, number, service, lane, customer_id, masked, number_phone, to_db(tx.now),
              to_db(tx.now), estimate.low if estimate.known else -1,
-             estimate.high if estimate.known else -1))
+             estimate.high if estimate.known else -1, site))
         tx.audit("hall_issue", f"hall:{day}:{number}",
-                 {"service": service, "lane": lane, "phone": masked})
+                 {"service": service, "lane": lane, "phone": masked, "site": site})
     return Issued(int(visit_id), number, service, lane, masked, ahead, estimate)
 
 
@@ -257,30 +268,47 @@ def _counter(cfg: HallConfig, counter: str) -> None:
                          allowed=list(cfg.counters))
 
 
+def counter_site(tx: Tx, counter: str) -> str | None:
+    """The site a counter stands in; None for one never opened."""
+    found = tx.scalar("SELECT site FROM hall_counter WHERE code = ?", (counter,))
+    return str(found) if found is not None else None
+
+
+def _own_counter(tx: Tx, actor: Actor, counter: str) -> str:
+    """The counter's site, which must be the actor's own: an agent works at their own hall's
+    counters (a counter first opened by someone stands in their site)."""
+    _counter(_config(tx), counter)
+    site = counter_site(tx, counter) or actor.site
+    if site != actor.site:
+        raise InputError("counter", f"counter {counter} stands in site {site}",
+                         code="hall_other_site", counter=counter, site=site)
+    return site
+
+
 def open_counter(store: Store, actor: Actor, *, counter: str) -> None:
-    """The agent sits at this counter and opens it."""
+    """The agent sits at this counter (of their own site's hall) and opens it."""
     with store.write(actor) as tx:
-        _counter(_config(tx), counter)
+        site = _own_counter(tx, actor, counter)
         tx.execute("INSERT INTO hall_counter (code, is_open, agent_id, normals_since_priority, "
-                   "opened_at) VALUES (?, 1, ?, 99, ?) ON CONFLICT (code) DO UPDATE SET "
+                   "opened_at, site) VALUES (?, 1, ?, 99, ?, ?) ON CONFLICT (code) DO UPDATE SET "
                    "is_open = 1, agent_id = excluded.agent_id, opened_at = excluded.opened_at",
-                   (counter, actor.agent_id, to_db(tx.now)))
+                   (counter, actor.agent_id, to_db(tx.now), site))
         tx.audit("hall_counter_open", f"counter:{counter}", {})
 
 
 def close_counter(store: Store, actor: Actor, *, counter: str) -> None:
     """The counter stops calling; numbers it holds go back to the front of their line."""
     with store.write(actor) as tx:
-        _counter(_config(tx), counter)
+        _own_counter(tx, actor, counter)
         tx.execute("UPDATE hall_counter SET is_open = 0 WHERE code = ?", (counter,))
         tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL "
                    "WHERE counter = ? AND status IN ('called', 'hold')", (counter,))
         tx.audit("hall_counter_close", f"counter:{counter}", {})
 
 
-def _waiting(tx: Tx, counter: str) -> list[Waiting]:
-    rows = tx.all("SELECT id, service, lane, line_at, front FROM hall_visit "
-                  "WHERE status = 'waiting' AND (counter IS NULL OR counter = ?)", (counter,))
+def _waiting(tx: Tx, counter: str, site: str) -> list[Waiting]:
+    rows = tx.all("SELECT id, service, lane, line_at, front FROM hall_visit WHERE site = ? AND "
+                  "status = 'waiting' AND (counter IS NULL OR counter = ?)", (site, counter))
     return [Waiting(r.id, r.service, r.lane, from_db(r.line_at), bool(r.front)) for r in rows]
 
 
@@ -289,7 +317,7 @@ def call_next(store: Store, actor: Actor, *, counter: str) -> Visit | None:
     A number still called or being served at the counter is finished first."""
     with store.write(actor) as tx:
         cfg = _config(tx)
-        _counter(cfg, counter)
+        site = _own_counter(tx, actor, counter)
         state = tx.one("SELECT is_open, normals_since_priority FROM hall_counter WHERE code = ?",
                        (counter,))
         if state is None or not state.is_open:
@@ -300,7 +328,7 @@ def call_next(store: Store, actor: Actor, *, counter: str) -> Visit | None:
             raise InputError("counter", f"{busy.number} is still at the counter",
                              code="hall_busy", number=busy.number)
         profile = cfg.profile_of(counter)
-        waiting = _waiting(tx, counter)
+        waiting = _waiting(tx, counter, site)
         choice = hall_rules.choose(waiting, profile, cfg.lanes,
                                    normals_since_priority=state.normals_since_priority,
                                    now=tx.now)
@@ -322,10 +350,12 @@ def call_next(store: Store, actor: Actor, *, counter: str) -> Visit | None:
 
 def _log_call(tx: Tx, visit_id: int, counter: str, kind: str, reason: str, priority: bool,
               normal_waiting: bool = False) -> None:
+    """A call on the display of the number's own hall."""
     tx.execute("INSERT INTO hall_call (visit_id, counter, at, kind, reason, priority, "
-               "normal_waiting) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               "normal_waiting, site) VALUES (?, ?, ?, ?, ?, ?, ?, "
+               "(SELECT site FROM hall_visit WHERE id = ?))",
                (visit_id, counter, to_db(tx.now), kind, reason, int(priority),
-                int(normal_waiting)))
+                int(normal_waiting), visit_id))
 
 
 def _visit(tx: Tx, visit_id: int) -> Visit:
@@ -346,9 +376,11 @@ def _visit(tx: Tx, visit_id: int) -> Visit:
                  if called else None)
 
 
-def _at_counter(tx: Tx, visit_id: int, statuses: tuple[str, ...]) -> Any:
+def _at_counter(tx: Tx, visit_id: int, statuses: tuple[str, ...],
+                actor: Actor | None = None) -> Any:
     row = tx.one("SELECT * FROM hall_visit WHERE id = ?", (visit_id,))
-    if row is None:
+    actor = actor or tx.actor
+    if row is None or actor is None or (row.site != actor.site and not actor.sees_all_sites):
         raise NotFoundError(f"visit {visit_id}")
     if row.status not in statuses:
         raise ConflictError(f"number {row.number}")
@@ -426,6 +458,8 @@ def call_from_hold(store: Store, actor: Actor, *, visit_id: int, counter: str) -
     """Call a held customer back to this counter."""
     with store.write(actor) as tx:
         row = _at_counter(tx, visit_id, ("hold",))
+        if _own_counter(tx, actor, counter) != row.site:
+            raise NotFoundError(f"visit {visit_id}")
         busy = tx.one("SELECT number FROM hall_visit WHERE counter = ? AND status IN "
                       "('called', 'serving')", (counter,))
         if busy is not None:
@@ -450,7 +484,8 @@ def transfer(store: Store, actor: Actor, *, visit_id: int, service: str = "",
             raise InputError("service", f"{service!r} is not a service of this hall",
                              code="choice", allowed=list(cfg.services))
         if counter:
-            _counter(cfg, counter)
+            if _own_counter(tx, actor, counter) != row.site:
+                raise NotFoundError(f"visit {visit_id}")
             if target_service not in cfg.profile_of(counter).services:
                 target_service = cfg.profile_of(counter).services[0]
         tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, service = ?, "
@@ -474,7 +509,7 @@ def link_ticket(store: Store, actor: Actor, *, visit_id: int, ticket_id: int) ->
 def guided_contact(store: Store, actor: Actor, *, visit_id: int) -> dict[str, str]:
     """What the intake form starts with for this called walk-in: phone, name, channel, type."""
     with store.read() as tx:
-        row = _at_counter(tx, visit_id, ("called", "serving", "hold"))
+        row = _at_counter(tx, visit_id, ("called", "serving", "hold"), actor)
         name = tx.scalar("SELECT name FROM customer WHERE id = ?", (row.customer_id,)) \
             if row.customer_id else ""
     work_type = {"business": "business", "fault": "fault", "complaint": "complaint",
@@ -489,6 +524,10 @@ def counter_view(store: Store, actor: Actor, *, counter: str) -> CounterView:
     with store.read() as tx:
         cfg = _config(tx)
         _counter(cfg, counter)
+        site = counter_site(tx, counter) or actor.site
+        if site != actor.site and not actor.sees_all_sites:
+            raise InputError("counter", f"counter {counter} stands in site {site}",
+                             code="hall_other_site", counter=counter, site=site)
         state = tx.one("SELECT h.is_open, a.code FROM hall_counter h LEFT JOIN agent a "
                        "ON a.id = h.agent_id WHERE h.code = ?", (counter,))
         current = tx.scalar("SELECT id FROM hall_visit WHERE counter = ? AND status IN "
@@ -496,8 +535,9 @@ def counter_view(store: Store, actor: Actor, *, counter: str) -> CounterView:
         services = cfg.profile_of(counter).services
         waiting = {s: 0 for s in services}
         priority = 0
-        for service, lane in tx.all("SELECT service, lane FROM hall_visit WHERE status = "
-                                    "'waiting' AND (counter IS NULL OR counter = ?)", (counter,)):
+        for service, lane in tx.all("SELECT service, lane FROM hall_visit WHERE site = ? AND "
+                                    "status = 'waiting' AND (counter IS NULL OR counter = ?)",
+                                    (site, counter)):
             if service in waiting:
                 waiting[service] += 1
                 priority += cfg.lane(lane).priority
@@ -514,48 +554,59 @@ def counter_view(store: Store, actor: Actor, *, counter: str) -> CounterView:
 
 # --- the display -----------------------------------------------------------------------------
 
-def board(store: Store) -> Board:
-    """The hall's public screen: numbers called and where, counts waiting, estimated waits."""
+def board(store: Store, *, site: str = DEFAULT_SITE) -> Board:
+    """A hall's public screen: numbers called and where, counts waiting, estimated waits (the
+    hall of one site)."""
     with store.read() as tx:
         cfg = _config(tx)
         limit = int(cfg.setting("recent_calls"))
         rows = tx.all("SELECT v.number, c.counter, c.at, c.kind, c.reason, v.lane "
                       "FROM hall_call c JOIN hall_visit v ON v.id = c.visit_id "
-                      "ORDER BY c.id DESC LIMIT ?", (limit,))
+                      "WHERE c.site = ? ORDER BY c.id DESC LIMIT ?", (site, limit))
         calls = [BoardCall(r.number, r.counter, from_db(r.at), r.kind, r.reason, r.lane)
                  for r in rows]
-        found = _estimates(tx, cfg, tx.now)
+        found = _estimates(tx, cfg, tx.now, site=site)
         since = tx.now - timedelta(minutes=float(cfg.setting("estimate_window_minutes")))
         checked = tx.all("SELECT estimate_low, estimate_high, estimate_error FROM hall_visit "
-                         "WHERE status = 'done' AND estimate_error IS NOT NULL AND "
-                         "finished_at >= ?", (to_db(since),))
+                         "WHERE site = ? AND status = 'done' AND estimate_error IS NOT NULL AND "
+                         "finished_at >= ?", (site, to_db(since)))
         inside = sum(r.estimate_low <= r.estimate_error + (r.estimate_low + r.estimate_high) / 2
                      <= r.estimate_high for r in checked)
-        return Board(calls, [found[c] for c in cfg.services], _open_counters(tx, cfg),
+        return Board(calls, [found[c] for c in cfg.services], _open_counters(tx, cfg, site),
                      (inside, len(checked)))
 
 
 # --- closing and the day's measures ----------------------------------------------------------
 
-def close_day(store: Store, actor: Actor, *, reason: str = "") -> tuple[int, int]:
+def _site_where(actor: Actor, site: str) -> tuple[str, tuple[str, ...]]:
+    """The condition keeping a hall read or act to the sites the actor reaches."""
+    reach = actor.site_reach(site)
+    return ("site = ?", (reach,)) if reach is not None else ("1 = 1", ())
+
+
+def close_day(store: Store, actor: Actor, *, reason: str = "", site: str = "") -> tuple[int, int]:
     """Closing time: numbers still waiting are carried to the next day (kept at the front) or
-    closed with a reason, as the hall's `closing` setting says. Returns (carried, closed)."""
+    closed with a reason, as the hall's `closing` setting says. Returns (carried, closed).
+    The actor's own hall, one chosen site, or (a role that sees other sites) every hall."""
     actor.require(permissions.EDIT_POLICY)
     why = clean_line(reason)[:REASON_LIMIT] or "hall closed"
+    where, params = _site_where(actor, site)
     with store.write(actor) as tx:
         cfg = _config(tx)
-        ids = [r.id for r in tx.all("SELECT id FROM hall_visit WHERE status IN ('waiting', "
-                                    "'hold', 'called')")]
+        ids = [r.id for r in tx.all(f"SELECT id FROM hall_visit WHERE {where} AND status IN "
+                                    "('waiting', 'hold', 'called')", params)]
         if cfg.setting("closing") == "carry":
-            tx.execute("UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL "
-                       "WHERE status IN ('waiting', 'hold', 'called')")
+            tx.execute(f"UPDATE hall_visit SET status = 'waiting', front = 1, counter = NULL "
+                       f"WHERE {where} AND status IN ('waiting', 'hold', 'called')", params)
             carried, closed = len(ids), 0
         else:
             tx.execute("UPDATE hall_visit SET status = 'closed', close_reason = ?, finished_at = ?"
-                       " WHERE status IN ('waiting', 'hold', 'called')", (why, to_db(tx.now)))
+                       f" WHERE {where} AND status IN ('waiting', 'hold', 'called')",
+                       (why, to_db(tx.now), *params))
             carried, closed = 0, len(ids)
-        tx.execute("UPDATE hall_counter SET is_open = 0")
-        tx.audit("hall_close_day", "hall", {"carried": carried, "closed": closed, "reason": why})
+        tx.execute(f"UPDATE hall_counter SET is_open = 0 WHERE {where}", params)
+        tx.audit("hall_close_day", "hall", {"carried": carried, "closed": closed, "reason": why,
+                                            **({"site": params[0]} if params else {})})
     return carried, closed
 
 
@@ -572,15 +623,17 @@ class Measure:
     estimate_error_median: float | None  # absolute minutes
 
 
-def day_measures(store: Store, actor: Actor, *, day: str = "") -> list[Measure]:
-    """Per service and counter for a day: wait, service time, no-shows, share within target."""
+def day_measures(store: Store, actor: Actor, *, day: str = "", site: str = "") -> list[Measure]:
+    """Per service and counter for a day: wait, service time, no-shows, share within target
+    (the actor's own hall, one chosen site, or every hall for a role that sees other sites)."""
     actor.require(permissions.RUN_REPORTS)
+    where, params = _site_where(actor, site)
     with store.read() as tx:
         cfg = _config(tx)
         day = day or hall_day(cfg, tx.now)
         rows = tx.all("SELECT service, counter, status, issued_at, first_called_at, started_at, "
-                      "finished_at, estimate_error FROM hall_visit WHERE day = ? AND status IN "
-                      "('done', 'no_show')", (day,))
+                      f"finished_at, estimate_error FROM hall_visit WHERE {where} AND day = ? AND "
+                      "status IN ('done', 'no_show')", (*params, day))
     target = float(cfg.setting("target_minutes"))
     groups: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
@@ -602,6 +655,22 @@ def day_measures(store: Store, actor: Actor, *, day: str = "") -> list[Measure]:
 
 
 # --- the demo --------------------------------------------------------------------------------
+
+def fill_site_hall_demo(tx: Tx, rng: Any, now: datetime, site: str) -> None:
+    """Another site's hall in the demo: a few numbers waiting for its first counter to open."""
+    cfg = _config(tx)
+    services = list(cfg.services)
+    day = hall_day(cfg, now)
+    numbers: dict[str, int] = {}
+    for minutes in (9, 6, 4, 2):
+        service = rng.choice(services)
+        numbers[service] = numbers.get(service, 0) + 1
+        issued = to_db(now - timedelta(minutes=minutes))
+        tx.execute("INSERT INTO hall_visit (day, number, service, lane, status, issued_at, "
+                   "line_at, estimate_low, estimate_high, site) VALUES (?, ?, ?, ?, 'waiting', "
+                   "?, ?, 5, 12, ?)", (day, f"{cfg.services[service].prefix}{numbers[service]:03d}",
+                                       service, NORMAL, issued, issued, site))
+
 
 def fill_hall_demo(tx: Tx, rng: Any, now: datetime, customers: list[tuple[Any, ...]]) -> int:
     """A morning in the demo hall: numbers served in the last two hours (so waits come from real

@@ -352,16 +352,18 @@ def _iso(value: Any) -> str | None:
 
 def load_facts(tx: Tx, start: datetime, end: datetime, settings: KpiSettings, *,
                at: datetime | None = None, work_types: Sequence[str] | None = None,
-               with_open: bool = True) -> Facts:
-    """The facts of the tickets created in [start, end) (of `work_types`, or all), the open
-    queue (`with_open`) and the repeat context, judged as of `at` (default: now)."""
+               with_open: bool = True, site: str | None = None) -> Facts:
+    """The facts of the tickets created in [start, end) (of `work_types`, or all; of one
+    `site`, or every site), the open queue (`with_open`) and the repeat context, judged as of
+    `at` (default: now)."""
     now_dt = min(at, tx.now) if at is not None else tx.now
     where, params = "t.created_at >= ? AND t.created_at < ?", [to_db(start), to_db(end)]
     if work_types:
         where += f" AND t.work_type IN ({', '.join('?' * len(work_types))})"
         params += list(work_types)
-    rows = _facts_rows(tx, where, params)
-    open_rows = _facts_rows(tx, "t.is_open = 1", ()) if with_open else []
+    on_site, site_params = (" AND t.site = ?", [site]) if site is not None else ("", [])
+    rows = _facts_rows(tx, where + on_site, params + site_params)
+    open_rows = _facts_rows(tx, "t.is_open = 1" + on_site, site_params) if with_open else []
     reach = timedelta(days=settings.repeat_days)
     # Only the customers of the period's tickets can repeat: their tickets from N days before
     # the start to N days after the end, looked up by customer.
@@ -605,14 +607,17 @@ def _periods(spec: str, store: Store, zone: tzinfo) -> Period:
 
 def measure(store: Store, actor: Actor, *, period: str = "today", team: str | None = None,
             department: str | None = None, channel: str | None = None,
-            config: KpiConfig | None = None) -> KpiBoard:
-    """Every KPI of the file for one period (and team, department or channel)."""
+            config: KpiConfig | None = None, site: str = "") -> KpiBoard:
+    """Every KPI of the file for one period (and team, department or channel), over the sites
+    the actor sees (or the one asked for)."""
     actor.require(RUN_REPORTS)
+    reach = actor.site_reach(site)
     config = config or config_for(store)
     span = _periods(period, store, config.settings.zone)
     where = Filter(team or None, department or None, channel or None)
     with store.read() as tx:
-        facts = load_facts(tx, span.start, span.end, config.settings).subset(where=where)
+        facts = load_facts(tx, span.start, span.end, config.settings,
+                           site=reach).subset(where=where)
     return KpiBoard(span, where, tuple(evaluate(k, facts) for k in config.kpis))
 
 
@@ -626,14 +631,15 @@ class Explanation:
 
 def explain(store: Store, actor: Actor, *, name: str, period: str = "today",
             team: str | None = None, department: str | None = None,
-            channel: str | None = None) -> Explanation:
+            channel: str | None = None, site: str = "") -> Explanation:
     """One KPI with its formula and the tickets it counted."""
     actor.require(RUN_REPORTS)
+    reach = actor.site_reach(site)
     config = config_for(store)
     kpi = config.get(name)
     span = _periods(period, store, config.settings.zone)
     with store.read() as tx:
-        facts = load_facts(tx, span.start, span.end, config.settings).subset(
+        facts = load_facts(tx, span.start, span.end, config.settings, site=reach).subset(
             where=Filter(team or None, department or None, channel or None))
     value = evaluate(kpi, facts)
     numbers = {r.id: r.number for r in facts.rows + facts.open_rows}
@@ -652,10 +658,12 @@ class Wallboard:
     numbers: dict[int, str]
 
 
-def wallboard(store: Store, actor: Actor, *, trend_days: int = 30) -> Wallboard:
+def wallboard(store: Store, actor: Actor, *, trend_days: int = 30, site: str = "") -> Wallboard:
     """Today, this week and this month against target; this month by team, department and
-    channel; daily trends; the tickets nearest their deadline."""
+    channel; daily trends; the tickets nearest their deadline (the sites the actor sees, or the
+    one asked for)."""
     actor.require(RUN_REPORTS)
+    reach = actor.site_reach(site)
     config = config_for(store)
     zone = config.settings.zone
     now = store.clock.now()
@@ -664,8 +672,8 @@ def wallboard(store: Store, actor: Actor, *, trend_days: int = 30) -> Wallboard:
     trend_start = _midnight(local - timedelta(days=trend_days - 1), zone)
     start = min([s.start for s in spans] + [trend_start])
     with store.read() as tx:
-        facts = load_facts(tx, start, now, config.settings)
-        near = _near_breach(tx, now, config.settings.near_breach_minutes)
+        facts = load_facts(tx, start, now, config.settings, site=reach)
+        near = _near_breach(tx, now, config.settings.near_breach_minutes, reach)
     boards = tuple(KpiBoard(s, Filter(), tuple(evaluate(k, facts.subset(s)) for k in config.kpis))
                    for s in spans)
     month = facts.subset(spans[2])
@@ -703,21 +711,26 @@ def wallboard(store: Store, actor: Actor, *, trend_days: int = 30) -> Wallboard:
     return Wallboard(boards, breakdown, trends, tuple(d.label for d in days), near, numbers)
 
 
-def _near_breach(tx: Tx, now: datetime, minutes: int) -> tuple[dict[str, Any], ...]:
+def _near_breach(tx: Tx, now: datetime, minutes: int,
+                 site: str | None) -> tuple[dict[str, Any], ...]:
     soon = to_db(now + timedelta(minutes=minutes))
+    on_site, params = (" AND site = ?", (site,)) if site is not None else ("", ())
     rows = tx.all(
         "SELECT id, number, grade, category, CASE WHEN responded_at IS NULL THEN response_due "
         "ELSE resolution_due END AS due FROM ticket WHERE is_open = 1 AND paused_since IS NULL "
-        "AND (CASE WHEN responded_at IS NULL THEN response_due ELSE resolution_due END) <= ? "
-        "ORDER BY due, id LIMIT 50", (soon,))
+        f"AND (CASE WHEN responded_at IS NULL THEN response_due ELSE resolution_due END) <= ?"
+        f"{on_site} ORDER BY due, id LIMIT 50", (soon, *params))
     return tuple({"id": r[0], "number": r[1], "grade": r[2], "category": r[3],
                   "minutes": round((from_db(r[4]) - now).total_seconds() / 60)}
                  for r in rows)
 
 
 def tickets_of(store: Store, actor: Actor, *, ids: Iterable[int]) -> list[dict[str, Any]]:
-    """The tickets behind a number (the drill-down): number, status, category, grade, team."""
+    """The tickets behind a number (the drill-down): number, status, category, grade, team
+    (only those of the sites the actor sees)."""
     actor.require(RUN_REPORTS)
+    reach = actor.site_reach()
+    on_site, site_params = (" AND site = ?", [reach]) if reach is not None else ("", [])
     wanted = sorted(set(int(i) for i in ids))[:5000]
     out: list[dict[str, Any]] = []
     with store.read() as tx:
@@ -727,6 +740,6 @@ def tickets_of(store: Store, actor: Actor, *, ids: Iterable[int]) -> list[dict[s
             out += [{"id": r[0], "number": r[1], "status": r[2], "category": r[3], "grade": r[4],
                      "channel": r[5], "created_at": r[6]}
                     for r in tx.all(f"SELECT id, number, status, category, grade, channel, "
-                                    f"created_at FROM ticket WHERE id IN ({marks}) ORDER BY id",
-                                    part)]
+                                    f"created_at FROM ticket WHERE id IN ({marks}){on_site} "
+                                    "ORDER BY id", [*part, *site_params])]
     return out

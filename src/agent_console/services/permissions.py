@@ -11,6 +11,7 @@ from agent_console.services.errors import Refused
 REVEAL_PII = "reveal_pii"
 CHANGE_CUSTOMER = "change_customer"
 SEE_OTHER_TEAMS = "see_other_teams"
+SEE_OTHER_SITES = "see_other_sites"
 EDIT_KB = "edit_kb"
 EDIT_POLICY = "edit_policy"
 RUN_REPORTS = "run_reports"

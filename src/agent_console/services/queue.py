@@ -11,6 +11,7 @@ from agent_console.db import from_db, ts
 from agent_console.models.read import TicketRow
 from agent_console.services import validation
 from agent_console.services.actor import Actor
+from agent_console.services.errors import OtherSiteError
 from agent_console.services.store import Store
 from agent_console.text import mask_phone
 
@@ -31,7 +32,7 @@ SELECT t.id, t.number, t.grade, t.status, t.work_type, t.category, c.name, c.pho
        coalesce(a.name, ''), t.channel, t.due_key, t.warn_key, t.paused_since IS NOT NULL,
        t.is_open, t.grade_rank, t.version,
        (SELECT min(p.due_at) FROM callback_promise p WHERE p.ticket_id = t.id
-        AND p.done_at IS NULL)
+        AND p.done_at IS NULL), t.site
 FROM ticket t JOIN customer c ON c.id = t.customer_id LEFT JOIN agent a ON a.id = t.handler_id
 """
 
@@ -47,17 +48,39 @@ def _team_clause(actor: Actor, alias: str) -> tuple[str, list[object]]:
             [actor.team, actor.department or ""])
 
 
-def visible_clause(actor: Actor, alias: str = "t") -> tuple[str, list[object]]:
+def visible_clause(actor: Actor, alias: str = "t", *, site: str = "") -> tuple[str, list[object]]:
     """The SQL condition (and its parameters) for the tickets `actor` may see.
 
-    With SEE_OTHER_TEAMS: all. Without: their team's, their department's unassigned ones, the
-    ones they handle and the ones they created. Every read and write of a ticket uses this.
+    Sites: with SEE_OTHER_SITES every site's (or the one `site` asked for); without, their own
+    site's, and asking for another is refused. Teams: with SEE_OTHER_TEAMS all of those;
+    without, their team's, their department's unassigned ones, the ones they handle and the
+    ones they created. Every read and write of a ticket uses this. (A ticket is handled only at
+    its own site, see `tickets.assign_in`, so the site comes first and the queue reads one
+    site's rows in order from ix_ticket_site.)
     """
-    if actor.sees_all_teams:
-        return "1 = 1", []
-    team, params = _team_clause(actor, alias)
-    return (f"({team} OR {alias}.handler_id = ? OR {alias}.created_by = ?)",
-            [*params, actor.agent_id, actor.agent_id])
+    reach = actor.site_reach(site)
+    clauses: list[str] = []
+    params: list[object] = []
+    if reach is not None:
+        clauses, params = [f"{alias}.site = ?"], [reach]
+    if not actor.sees_all_teams:
+        team, team_params = _team_clause(actor, alias)
+        clauses.append(f"({team} OR {alias}.handler_id = ? OR {alias}.created_by = ?)")
+        params += [*team_params, actor.agent_id, actor.agent_id]
+    return (" AND ".join(clauses) or "1 = 1"), params
+
+
+def refuse_other_site(tx: Any, actor: Actor, ticket_id: int | None = None,
+                      number: str = "") -> None:
+    """Called when a ticket asked for by id or number is not visible: refuse plainly if it is
+    there but belongs to a site the actor does not see (another team's stays "not found")."""
+    if actor.sees_all_sites:
+        return
+    row = tx.one("SELECT number, site FROM ticket WHERE " +
+                 ("id = ?" if ticket_id is not None else "number = ?"),
+                 (ticket_id if ticket_id is not None else number,))
+    if row is not None and row[1] != actor.site:
+        raise OtherSiteError(row[0], row[1], actor.role)
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,7 @@ class QueueFilter:
     category: str = ""
     channel: str = ""
     status: str = ""
+    site: str = ""  # one site's tickets (a role that sees other sites); "" their reach
     text: str = ""
 
     def with_(self, **changes: str) -> QueueFilter:
@@ -105,7 +129,7 @@ def _phone_clause(text: str) -> tuple[str, list[object]] | None:
 
 
 def _where(flt: QueueFilter, actor: Actor, now_ts: int) -> tuple[list[str], list[object]]:
-    visible, params = visible_clause(actor)
+    visible, params = visible_clause(actor, site=flt.site)
     clauses = [visible]
     if flt.view != "all":  # "all" is for the command line; the screen shows open or closed
         clauses.insert(0, "t.is_open = ?")
@@ -202,4 +226,4 @@ def _row(r: Any) -> TicketRow:
         id=r[0], number=r[1], grade=r[2], status=r[3], work_type=r[4], category=r[5],
         customer_name=r[6], phone_masked=mask_phone(r[7]), handler_name=r[8], channel=r[9],
         due_key=r[10], warn_key=r[11], paused=bool(r[12]), is_open=bool(r[13]), grade_rank=r[14],
-        version=r[15], callback_ts=ts(from_db(r[16])) if r[16] else None)
+        version=r[15], callback_ts=ts(from_db(r[16])) if r[16] else None, site=r[17])

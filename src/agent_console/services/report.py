@@ -70,10 +70,16 @@ def flag_categories(counts: dict[str, int], previous: dict[str, int],
     return rows, grower
 
 
-def _month_facts(tx: Tx, month: str, settings: kpi.KpiSettings) -> tuple[kpi.Period, kpi.Facts]:
+def _month_facts(tx: Tx, month: str, settings: kpi.KpiSettings,
+                 site: str | None = None) -> tuple[kpi.Period, kpi.Facts]:
     span = kpi.month_period(month, settings.zone)
     return span, kpi.load_facts(tx, span.start, span.end, settings, at=span.end,
-                                work_types=REPORT_WORK_TYPES, with_open=False)
+                                work_types=REPORT_WORK_TYPES, with_open=False, site=site)
+
+
+def _on_site(site: str | None, alias: str = "") -> tuple[str, tuple[str, ...]]:
+    """The extra condition keeping a report's ticket query to one site (none: every site)."""
+    return (f" AND {alias}site = ?", (site,)) if site is not None else ("", ())
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,16 @@ class Earlier:
         return sum(self.categories.values())
 
 
-def _earlier(tx: Tx, month: str, settings: kpi.KpiSettings) -> Earlier:
+def _earlier(tx: Tx, month: str, settings: kpi.KpiSettings, site: str | None = None) -> Earlier:
     span = kpi.month_period(month, settings.zone)
     bounds = (to_db(span.start), to_db(span.end))
     categories: Counter[str] = Counter()
     escalated = 0
+    on_site, params = _on_site(site)
     for category, grade, requested, count in tx.all(
             "SELECT category, grade, requested_grade, count(*) FROM ticket WHERE created_at >= ? "
-            "AND created_at < ? AND work_type = ? GROUP BY category, grade, requested_grade",
-            (*bounds, WorkType.COMPLAINT.value)):
+            f"AND created_at < ? AND work_type = ?{on_site} GROUP BY category, grade, "
+            "requested_grade", (*bounds, WorkType.COMPLAINT.value, *params)):
         categories[category] += count
         escalated += count if RANK[grade] < RANK[requested] else 0
     customers = int(tx.scalar("SELECT count(*) FROM customer WHERE created_at < ?",
@@ -106,9 +113,11 @@ def _earlier(tx: Tx, month: str, settings: kpi.KpiSettings) -> Earlier:
     return Earlier(dict(categories), escalated, customers)
 
 
-def monthly_report(store: Store, actor: Actor, *, month: str) -> dict[str, Any]:
-    """Every figure of one month's complaint report, as plain data."""
+def monthly_report(store: Store, actor: Actor, *, month: str, site: str = "") -> dict[str, Any]:
+    """Every figure of one month's complaint report, as plain data: the sites the actor sees
+    (or the one asked for)."""
     actor.require(RUN_REPORTS)
+    reach = actor.site_reach(site)
     config = kpi.config_for(store)
     settings = config.settings
     span = kpi.month_period(month, settings.zone)
@@ -116,9 +125,9 @@ def monthly_report(store: Store, actor: Actor, *, month: str) -> dict[str, Any]:
         raise InputError("month", f"{month} has not started", code="month")
     previous = kpi.previous_month(span.label)
     with store.read() as tx:
-        _, facts = _month_facts(tx, span.label, settings)
-        before = _earlier(tx, previous, settings)
-        data = _build(tx, config, span, facts, before, previous)
+        _, facts = _month_facts(tx, span.label, settings, reach)
+        before = _earlier(tx, previous, settings, reach)
+        data = _build(tx, config, span, facts, before, previous, reach)
     return data
 
 
@@ -137,7 +146,8 @@ def _value(config: kpi.KpiConfig, name: str, facts: kpi.Facts) -> dict[str, Any]
 
 
 def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
-           before: Earlier, previous: str) -> dict[str, Any]:
+           before: Earlier, previous: str, site: str | None = None) -> dict[str, Any]:
+    on_site, site_params = _on_site(site)
     settings = config.settings
     complaints = _complaints(facts)
     complaint_facts = kpi.Facts(complaints, facts.context, [], facts.customers, facts.now,
@@ -145,7 +155,8 @@ def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
     cut_off = min(span.end, tx.now)
     totals = {
         "tickets": int(tx.scalar("SELECT count(*) FROM ticket WHERE created_at >= ? AND "
-                                 "created_at < ?", (to_db(span.start), to_db(span.end)))),
+                                 f"created_at < ?{on_site}",
+                                 (to_db(span.start), to_db(span.end), *site_params))),
         "complaints": len(complaints),
         "complaints_previous": before.complaints,
         "complaints_change": _change(len(complaints), before.complaints),
@@ -185,11 +196,11 @@ def _build(tx: Tx, config: kpi.KpiConfig, span: kpi.Period, facts: kpi.Facts,
         "satisfaction": {"value": None if survey.value is None else round(survey.value, 1),
                          "counts": survey.detail["counts"], "surveyed": survey.denominator},
         "followup_on_time": _value(config, "followup_on_time", facts),
-        "compensation": _compensation(tx, span),
+        "compensation": _compensation(tx, span, site),
     }
     drivers = _drivers(tx, [c for c in categories if c["flag_share"] or c["flag_growth"]],
                        complaints, settings.report_examples)
-    people = _people(tx, span)
+    people = _people(tx, span, site)
     actions = _actions(tx, span.label)
     last_actions = _actions(tx, previous)
     return {
@@ -207,10 +218,12 @@ def _local(stored: str | None, settings: kpi.KpiSettings) -> str:
     return when.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M") if when else ""
 
 
-def _compensation(tx: Tx, span: kpi.Period) -> dict[str, Any]:
+def _compensation(tx: Tx, span: kpi.Period, site: str | None = None) -> dict[str, Any]:
+    on_site = " AND ticket_id IN (SELECT id FROM ticket WHERE site = ?)" if site else ""
     rows = tx.all("SELECT kind, status, count(*), sum(amount) FROM compensation "
-                  "WHERE given_at >= ? AND given_at < ? GROUP BY kind, status ORDER BY kind, status",
-                  (to_db(span.start), to_db(span.end)))
+                  f"WHERE given_at >= ? AND given_at < ?{on_site} GROUP BY kind, status "
+                  "ORDER BY kind, status",
+                  (to_db(span.start), to_db(span.end), *((site,) if site else ())))
     given = {k: {"count": 0, "amount": 0.0} for k in COMPENSATION_KINDS}
     pending = 0
     for kind, status, count, amount in rows:
@@ -264,7 +277,7 @@ SELECT COALESCE(NULLIF(h.team, ''), c.team, ''), COALESCE(h.code, c.code, ''), t
        {survey}, {started}, s.finished_at, {seconds}
 FROM ticket t LEFT JOIN agent h ON h.id = t.handler_id LEFT JOIN agent c ON c.id = t.created_by
 LEFT JOIN script_run s ON s.ticket_id = t.id
-WHERE t.created_at >= ? AND t.created_at < ?
+WHERE t.created_at >= ? AND t.created_at < ?{on_site}
 """
 # On SQLite the same, added up per team, agent, work type and survey answer by the database.
 _PEOPLE_SQLITE = """
@@ -275,19 +288,20 @@ SELECT team, agent, work_type, survey, count(*), sum(seconds), count(seconds) FR
          CASE WHEN {seconds} >= 0 THEN round({seconds}, 3) END AS seconds
   FROM ticket t LEFT JOIN agent h ON h.id = t.handler_id LEFT JOIN agent c ON c.id = t.created_by
   LEFT JOIN script_run s ON s.ticket_id = t.id
-  WHERE t.created_at >= ? AND t.created_at < ?)
+  WHERE t.created_at >= ? AND t.created_at < ?{on_site})
 GROUP BY team, agent, work_type, survey ORDER BY team, agent, work_type, survey
 """
 
 
-def _people(tx: Tx, span: kpi.Period) -> dict[str, list[dict[str, Any]]]:
+def _people(tx: Tx, span: kpi.Period, site: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Volume, complaints, handling time and satisfaction of every team and agent in the month."""
     names = {code: name for code, name in tx.all("SELECT code, name FROM agent")}
     groups: dict[tuple[str, str], list[Any]] = {}
-    bounds = (to_db(span.start), to_db(span.end))
+    on_site, site_params = _on_site(site, "t.")
+    bounds = (to_db(span.start), to_db(span.end), *site_params)
     if tx.store.is_sqlite:
         for team, agent, work_type, survey, count, seconds, timed in kpi.fetch_all(
-                tx, _PEOPLE_SQLITE.format(seconds=kpi.SQLITE_SECONDS), bounds):
+                tx, _PEOPLE_SQLITE.format(seconds=kpi.SQLITE_SECONDS, on_site=on_site), bounds):
             for key in (("team", team or "-"), ("agent", agent or "-")):
                 slot = groups.setdefault(key, [0, 0, 0.0, 0, 0, 0])
                 slot[0] += count
@@ -299,7 +313,7 @@ def _people(tx: Tx, span: kpi.Period) -> dict[str, list[dict[str, Any]]]:
                     slot[5] += count if survey in ("1", "2") else 0
         return {"teams": _people_table(groups, names, "team"),
                 "agents": _people_table(groups, names, "agent")}
-    sql = _PEOPLE_SQL.format(survey="s.record", started="NULL", seconds="NULL")
+    sql = _PEOPLE_SQL.format(survey="s.record", started="NULL", seconds="NULL", on_site=on_site)
     for team, agent, work_type, survey, started, finished, sql_seconds in tx.all(sql, bounds):
         if not tx.store.is_sqlite and survey:
             record = json.loads(survey)

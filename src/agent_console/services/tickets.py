@@ -28,10 +28,10 @@ from agent_console.models.vocab import (
     Tier,
     WorkType,
 )
-from agent_console.services import validation
+from agent_console.services import permissions, validation
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
-from agent_console.services.queue import visible_clause
+from agent_console.services.queue import refuse_other_site, visible_clause
 from agent_console.services.sla import Targets, clock_view, compute_dues
 from agent_console.services.store import SENTINEL_KEY, ConflictError, InputError, NotFoundError, Store, Tx
 from agent_console.text import mask_id_number, mask_phone
@@ -40,7 +40,7 @@ _TIMES = ("handler_set_at", "owner_set_at", "dispatched_at", "created_at", "upda
           "responded_at", "resolved_at", "closed_at", "paused_since", "response_due",
           "resolution_due", "response_warned_at", "response_breached_at", "resolution_warned_at",
           "resolution_breached_at")
-_AGENT_COLUMNS = "id, code, name, role, team, department"
+_AGENT_COLUMNS = "id, code, name, role, team, department, site"
 
 Change = Callable[[dict[str, Any], datetime], tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
@@ -96,6 +96,7 @@ def visible_row(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
     clause, params = visible_clause(actor)
     row = tx.one(f"SELECT t.* FROM ticket t WHERE t.id = ? AND {clause}", (ticket_id, *params))
     if row is None:
+        refuse_other_site(tx, actor, ticket_id)
         raise NotFoundError(f"ticket {ticket_id}")
     values = dict(row._mapping)
     for column in _TIMES:
@@ -165,7 +166,7 @@ def create_in(tx: Tx, *, phone: str, channel: str, work_type: str, category: str
         "resolution_target_s": int(targets.resolution.total_seconds()),
         "response_lead_s": int(targets.response_lead.total_seconds()),
         "resolution_lead_s": int(targets.resolution_lead.total_seconds()),
-        "intake_key": intake_key, "parent_id": parent_id,
+        "intake_key": intake_key, "parent_id": parent_id, "site": actor.site,
         **sla_columns(store, channel=channel, created_at=now, status=Status.NEW, targets=targets),
     }
     ticket_id = tx.scalar(f"INSERT INTO ticket ({', '.join(values)}) VALUES "
@@ -305,9 +306,15 @@ def assign_in(tx: Tx, *, ticket_id: int, expected_version: int, handler: str | N
                                   ("owner", owner, EventKind.OWNER_SET)):
             if code is None:
                 continue
-            target = tx.one("SELECT id, name FROM agent WHERE code = ? AND active = 1", (code,))
+            target = tx.one("SELECT id, name, role, site FROM agent WHERE code = ? AND active = 1",
+                            (code,))
             if target is None:
                 raise InputError(field, f"no agent with id {code!r}")
+            if target.site != row["site"] and permissions.SEE_OTHER_SITES not in \
+                    tx.store.permissions.get(target.role, frozenset()):
+                # they could not see it: a ticket is worked at its own site
+                raise InputError(field, f"{code} works at site {target.site}",
+                                 code="other_site_agent", agent=code, site=target.site)
             if target.id != row[f"{field}_id"]:
                 values.update({f"{field}_id": target.id, f"{field}_set_at": now})
                 events.append((kind, {"agent": target.name}))
