@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -63,6 +65,52 @@ def pg() -> pg_server.PgServer:
     return _pg
 
 
+STORE_FIXTURES = {"store_templates", "pg_store"}  # a test using one of these touches a store
+
+
+_SUMMARY_FILE = "AGENT_CONSOLE_PG_PASS_SUMMARY"  # where an xdist worker leaves the line below
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_file: about the SQLite file itself (its bytes, "
+                            "header, write-ahead log, plain sqlite3 on it); not in the PostgreSQL pass")
+    config.addinivalue_line("markers", "uses_store: reaches a store without the store fixtures "
+                            "(opens one itself); kept in the PostgreSQL pass")
+    if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        summary = Path(tempfile.mkdtemp(prefix="agent-console-pg-pass-")) / "summary"
+        os.environ[_SUMMARY_FILE] = str(summary)  # the workers start after this, inheriting it
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that touch a store: the others do not depend on
+    the database and ran in the SQLite pass; nor do the tests about the SQLite file itself."""
+    if TEST_DB != "postgresql":
+        return
+    kept, no_store, file_only = [], [], []
+    for item in items:
+        if item.get_closest_marker("sqlite_file"):
+            file_only.append(item)
+        elif STORE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("uses_store"):
+            kept.append(item)
+        else:
+            no_store.append(item)
+    config.hook.pytest_deselected(items=no_store + file_only)
+    items[:] = kept
+    line = (f"PostgreSQL pass: {len(kept)} tests touch a store; deselected {len(no_store)} that "
+            f"touch none (they ran in the SQLite pass) and {len(file_only)} about the SQLite "
+            "file itself (marked sqlite_file)")
+    if summary := os.environ.get(_SUMMARY_FILE):
+        Path(summary).write_text(line)  # every worker collects the same tests
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        summary = Path(os.environ.get(_SUMMARY_FILE, "-"))
+        if summary.is_file():
+            terminalreporter.write_line(summary.read_text())
+            shutil.rmtree(summary.parent, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stop_pg() -> Iterator[None]:
     yield
@@ -84,23 +132,23 @@ def make_store(path: Path, clock: FrozenClock) -> Store:
 
 
 class StoreTemplates:
-    """Stores made once per test session and copied for each test that wants one.
+    """Stores made once per test session (per worker) and copied for each test that wants one.
 
     Creating a store (schema, indexes, triggers, the site's policy) or filling a demo store
-    costs far more than copying the finished file; a copy is the same store, byte for byte.
+    costs far more than copying the finished one: a SQLite file is copied byte for byte, a
+    PostgreSQL database is created from the template database (`CREATE DATABASE … TEMPLATE`).
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.made: dict[tuple[object, ...], Path] = {}
+        self.pg_made: dict[tuple[object, ...], str] = {}  # key → template database's name
 
     def copy(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
              path: Path) -> Store:
-        if TEST_DB == "postgresql":  # a database of its own, built for this test
-            made = make_store(path, clock)
-            build(made)
-            return made
         key = (*key, clock.now())
+        if TEST_DB == "postgresql":
+            return self._copy_pg(key, clock, build, path)
         if (template := self.made.get(key)) is None:
             template = self.folder / f"template-{len(self.made)}.db"
             made = make_store(template, clock)
@@ -109,6 +157,17 @@ class StoreTemplates:
             self.made[key] = template
         copy_store_file(template, path)
         return make_store(path, clock)
+
+    def _copy_pg(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
+                 path: Path) -> Store:
+        if (template := self.pg_made.get(key)) is None:
+            url = pg().new_database()
+            made = open_store(url, clock=clock)
+            build(made)
+            made.close()  # PostgreSQL copies a template only while nobody is connected to it
+            template = self.pg_made[key] = pg_server.PgServer.database_name(url)
+        _pg_databases[path] = pg().new_database(template=template)
+        return open_store(_pg_databases[path], clock=clock)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -118,10 +116,8 @@ async def test_a_stale_row_gets_a_conflict_message_and_reloads(app, demo_store):
         row = next(r for r in table.rows if r.status == "new")  # nobody holds it: no question
         while table.current.id != row.id:
             await pilot.press("j")
-        other = sqlite3.connect(demo_store.path)
-        other.execute("UPDATE ticket SET version = version + 1 WHERE id = ?", (row.id,))
-        other.commit()
-        other.close()
+        with demo_store.write() as other:  # another agent's change, on a connection of its own
+            other.execute("UPDATE ticket SET version = version + 1 WHERE id = ?", (row.id,))
         await pilot.press("c")
         await settle(app, pilot)
         assert any("changed by someone else" in n.message for n in app._notifications)
