@@ -77,6 +77,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "uses_store: reaches a store without the store fixtures "
                             "(opens one itself); kept in the PostgreSQL pass")
     if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        if hint := pg_server.missing():  # the whole pass fails at once, saying what to install
+            raise pytest.UsageError(f"AGENT_CONSOLE_TEST_DB=postgresql: {hint}")
         summary = Path(tempfile.mkdtemp(prefix="agent-console-pg-pass-")) / "summary"
         os.environ[_SUMMARY_FILE] = str(summary)  # the workers start after this, inheriting it
 
@@ -105,6 +107,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        if hint := pg_server.missing():  # the whole pass fails at once, saying what to install
+            raise pytest.UsageError(f"AGENT_CONSOLE_TEST_DB=postgresql: {hint}")
         summary = Path(os.environ.get(_SUMMARY_FILE, "-"))
         if summary.is_file():
             terminalreporter.write_line(summary.read_text())

@@ -75,10 +75,17 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def missing() -> str | None:
+    """What to install, when the server programs are not there."""
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        return INSTALL_HINT.format(bin=PG_BIN)
+    return None
+
+
 def start(port: int = 5432) -> PgServer:
     """initdb in a fresh temporary directory and start the server on a socket there."""
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        raise PgServerMissing(INSTALL_HINT.format(bin=PG_BIN))
+    if hint := missing():
+        raise PgServerMissing(hint)
     root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
     server = PgServer(root, port)
     server.socket_dir.mkdir()
