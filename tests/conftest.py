@@ -135,6 +135,11 @@ def make_store(path: Path, clock: FrozenClock) -> Store:
     return open_store(path, clock=clock)
 
 
+def register_database(path: Path, url: str) -> None:
+    """The PostgreSQL database at `url` stands for the store file `path` from now on."""
+    _pg_databases[path] = url
+
+
 def store_location(path: Path) -> str:
     """What `--db` takes for the store `make_store(path, …)` opened: the file, or its database."""
     return _pg_databases[path] if TEST_DB == "postgresql" else str(path)

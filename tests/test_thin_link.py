@@ -9,6 +9,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+import pytest
+
 from agent_console.thin_output import ThinOutput, compact
 
 from .e2e_pty import Terminal, demo_env, make_demo_store
@@ -120,6 +122,7 @@ def test_the_end_of_a_synchronized_update_does_not_make_a_line_unknown():
     assert out.update("\x1b[?2026h\x1b[4;1HT0001 open\x1b[?2026l") == "\x1b[?2026h\x1b[?2026l"
 
 
+@pytest.mark.uses_store
 def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Path):
     env = demo_env(tmp_path)
     store = make_demo_store(tmp_path / "s.db", env, tickets=300)
