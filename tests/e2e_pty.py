@@ -106,7 +106,7 @@ def stored_rows(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[
         import psycopg
 
         with psycopg.connect(str(db).replace("postgresql+psycopg://", "postgresql://", 1)) as pg:
-            return pg.execute(sql.replace("?", "%s"), params).fetchall()
+            return pg.execute(sql.replace("%", "%%").replace("?", "%s"), params).fetchall()
     conn = sqlite3.connect(db, timeout=5)
     try:
         return conn.execute(sql, params).fetchall()
