@@ -116,8 +116,8 @@ def _figures(store) -> list[tuple]:
     """What the reports read: categories, channels, grades, statuses, SLA outcomes, times."""
     with store.read() as tx:
         return [tuple(r) for r in tx.all(
-            "SELECT category, channel, grade, status, count(*), sum(response_breached_at IS NOT "
-            "NULL), sum(resolution_breached_at IS NOT NULL), min(created_at), max(closed_at) "
+            "SELECT category, channel, grade, status, count(*), count(response_breached_at), "
+            "count(resolution_breached_at), min(created_at), max(closed_at) "
             "FROM ticket GROUP BY category, channel, grade, status ORDER BY 1, 2, 3, 4")]
 
 
