@@ -98,9 +98,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             no_store.append(item)
     config.hook.pytest_deselected(items=no_store + file_only)
     items[:] = kept
-    line = (f"PostgreSQL pass: {len(kept)} tests touch a store; deselected {len(no_store)} that "
-            f"touch none (they ran in the SQLite pass) and {len(file_only)} about the SQLite "
-            "file itself (marked sqlite_file)")
+    line = (f"PostgreSQL pass: {len(kept)} tests touch a store; deselected {len(no_store)} with "
+            f"no store fixture or uses_store marker (they ran in the SQLite pass) and "
+            f"{len(file_only)} about the SQLite file itself (marked sqlite_file)")
     if summary := os.environ.get(_SUMMARY_FILE):
         Path(summary).write_text(line)  # every worker collects the same tests
 
