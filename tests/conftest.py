@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -157,6 +158,10 @@ class StoreTemplates:
         self.folder = folder
         self.made: dict[tuple[object, ...], Path] = {}
         self.pg_made: dict[tuple[object, ...], str] = {}  # key → template database's name
+        # The next copy of each template is made while a test runs: the server copies while
+        # the test waits on other things.
+        self._ahead: dict[str, Future[str]] = {}
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-template-copy")
 
     def copy(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
              path: Path) -> Store:
@@ -172,6 +177,10 @@ class StoreTemplates:
         copy_store_file(template, path)
         return make_store(path, clock)
 
+    def close(self) -> None:
+        """Wait for the copies being made (before the server stops)."""
+        self._maker.shutdown(wait=True)
+
     def _copy_pg(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
                  path: Path) -> Store:
         if (template := self.pg_made.get(key)) is None:
@@ -180,13 +189,17 @@ class StoreTemplates:
             build(made)
             made.close()  # PostgreSQL copies a template only while nobody is connected to it
             template = self.pg_made[key] = pg_server.PgServer.database_name(url)
-        _pg_databases[path] = pg().new_database(template=template)
+        ahead = self._ahead.pop(template, None)
+        _pg_databases[path] = ahead.result() if ahead else pg().new_database(template=template)
+        self._ahead[template] = self._maker.submit(pg().new_database, template=template)
         return open_store(_pg_databases[path], clock=clock)
 
 
 @pytest.fixture(scope="session")
-def store_templates(tmp_path_factory: pytest.TempPathFactory) -> StoreTemplates:
-    return StoreTemplates(tmp_path_factory.mktemp("templates"))
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    templates = StoreTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture
