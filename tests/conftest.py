@@ -67,8 +67,6 @@ def pg() -> pg_server.PgServer:
 
 
 STORE_FIXTURES = {"store_templates", "pg_store"}  # a test using one of these touches a store
-
-
 _SUMMARY_FILE = "AGENT_CONSOLE_PG_PASS_SUMMARY"  # where an xdist worker leaves the line below
 
 
@@ -108,8 +106,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
-        if hint := pg_server.missing():  # the whole pass fails at once, saying what to install
-            raise pytest.UsageError(f"AGENT_CONSOLE_TEST_DB=postgresql: {hint}")
         summary = Path(os.environ.get(_SUMMARY_FILE, "-"))
         if summary.is_file():
             terminalreporter.write_line(summary.read_text())
