@@ -59,7 +59,7 @@ async def test_filters_apply_and_are_remembered(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        total = screen.counts.total
+        total = await wait_until(lambda: screen.counts.total, what="the queue's counts")
         await pilot.press("o")
         await settle(app, pilot)
         table = screen.query_one(TicketTable)
