@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -63,6 +66,52 @@ def pg() -> pg_server.PgServer:
     return _pg
 
 
+STORE_FIXTURES = {"store_templates", "pg_store"}  # a test using one of these touches a store
+_SUMMARY_FILE = "AGENT_CONSOLE_PG_PASS_SUMMARY"  # where an xdist worker leaves the line below
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_file: about the SQLite file itself (its bytes, "
+                            "header, write-ahead log, plain sqlite3 on it); not in the PostgreSQL pass")
+    config.addinivalue_line("markers", "uses_store: reaches a store without the store fixtures "
+                            "(opens one itself); kept in the PostgreSQL pass")
+    if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        if hint := pg_server.missing():  # the whole pass fails at once, saying what to install
+            raise pytest.UsageError(f"AGENT_CONSOLE_TEST_DB=postgresql: {hint}")
+        summary = Path(tempfile.mkdtemp(prefix="agent-console-pg-pass-")) / "summary"
+        os.environ[_SUMMARY_FILE] = str(summary)  # the workers start after this, inheriting it
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that touch a store: the others do not depend on
+    the database and ran in the SQLite pass; nor do the tests about the SQLite file itself."""
+    if TEST_DB != "postgresql":
+        return
+    kept, no_store, file_only = [], [], []
+    for item in items:
+        if item.get_closest_marker("sqlite_file"):
+            file_only.append(item)
+        elif STORE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("uses_store"):
+            kept.append(item)
+        else:
+            no_store.append(item)
+    config.hook.pytest_deselected(items=no_store + file_only)
+    items[:] = kept
+    line = (f"PostgreSQL pass: {len(kept)} tests touch a store; deselected {len(no_store)} with "
+            f"no store fixture or uses_store marker (they ran in the SQLite pass) and "
+            f"{len(file_only)} about the SQLite file itself (marked sqlite_file)")
+    if summary := os.environ.get(_SUMMARY_FILE):
+        Path(summary).write_text(line)  # every worker collects the same tests
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if TEST_DB == "postgresql" and not hasattr(config, "workerinput"):
+        summary = Path(os.environ.get(_SUMMARY_FILE, "-"))
+        if summary.is_file():
+            terminalreporter.write_line(summary.read_text())
+            shutil.rmtree(summary.parent, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stop_pg() -> Iterator[None]:
     yield
@@ -83,24 +132,38 @@ def make_store(path: Path, clock: FrozenClock) -> Store:
     return open_store(path, clock=clock)
 
 
+def register_database(path: Path, url: str) -> None:
+    """The PostgreSQL database at `url` stands for the store file `path` from now on."""
+    _pg_databases[path] = url
+
+
+def store_location(path: Path) -> str:
+    """What `--db` takes for the store `make_store(path, …)` opened: the file, or its database."""
+    return _pg_databases[path] if TEST_DB == "postgresql" else str(path)
+
+
 class StoreTemplates:
-    """Stores made once per test session and copied for each test that wants one.
+    """Stores made once per test session (per worker) and copied for each test that wants one.
 
     Creating a store (schema, indexes, triggers, the site's policy) or filling a demo store
-    costs far more than copying the finished file; a copy is the same store, byte for byte.
+    costs far more than copying the finished one: a SQLite file is copied byte for byte, a
+    PostgreSQL database is created from the template database (`CREATE DATABASE … TEMPLATE`).
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.made: dict[tuple[object, ...], Path] = {}
+        self.pg_made: dict[tuple[object, ...], str] = {}  # key → template database's name
+        # The next copy of each template is made while a test runs: the server copies while
+        # the test waits on other things.
+        self._ahead: dict[str, Future[str]] = {}
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-template-copy")
 
     def copy(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
              path: Path) -> Store:
-        if TEST_DB == "postgresql":  # a database of its own, built for this test
-            made = make_store(path, clock)
-            build(made)
-            return made
         key = (*key, clock.now())
+        if TEST_DB == "postgresql":
+            return self._copy_pg(key, clock, build, path)
         if (template := self.made.get(key)) is None:
             template = self.folder / f"template-{len(self.made)}.db"
             made = make_store(template, clock)
@@ -110,10 +173,29 @@ class StoreTemplates:
         copy_store_file(template, path)
         return make_store(path, clock)
 
+    def close(self) -> None:
+        """Wait for the copies being made (before the server stops)."""
+        self._maker.shutdown(wait=True)
+
+    def _copy_pg(self, key: tuple[object, ...], clock: FrozenClock, build: Callable[[Store], None],
+                 path: Path) -> Store:
+        if (template := self.pg_made.get(key)) is None:
+            url = pg().new_database()
+            made = open_store(url, clock=clock)
+            build(made)
+            made.close()  # PostgreSQL copies a template only while nobody is connected to it
+            template = self.pg_made[key] = pg_server.PgServer.database_name(url)
+        ahead = self._ahead.pop(template, None)
+        _pg_databases[path] = ahead.result() if ahead else pg().new_database(template=template)
+        self._ahead[template] = self._maker.submit(pg().new_database, template=template)
+        return open_store(_pg_databases[path], clock=clock)
+
 
 @pytest.fixture(scope="session")
-def store_templates(tmp_path_factory: pytest.TempPathFactory) -> StoreTemplates:
-    return StoreTemplates(tmp_path_factory.mktemp("templates"))
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    templates = StoreTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture

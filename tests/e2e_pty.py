@@ -55,21 +55,38 @@ def copy_store_file(source: Path, target: Path) -> None:
 
 
 _DEMO_TEMPLATES: dict[tuple[int, str], Path] = {}  # one `agent-console demo` run per kind
+_PG_DEMO_TEMPLATES: dict[tuple[int, str], str] = {}  # the same, as template databases
 
 
-def make_demo_store(path: Path, env: dict[str, str], tickets: int = 30) -> Path:
-    """A demo store at `path`, as `agent-console demo` makes it (made once, then copied)."""
+def make_demo_store(path: Path, env: dict[str, str], tickets: int = 30) -> Path | str:
+    """A demo store at `path`, as `agent-console demo` makes it (made once, then copied); what
+    `--db` takes for it. In the PostgreSQL pass it is a database of its own, created from a
+    template database the same command filled, and `path` only names it."""
+    from tests import conftest
+
     key = (tickets, env.get("AGENT_CONSOLE_NOW", ""))
+    if conftest.TEST_DB == "postgresql":
+        server = conftest.pg()
+        if (name := _PG_DEMO_TEMPLATES.get(key)) is None:
+            url = server.new_database()
+            _demo(url, env, tickets)  # the command's connections end with its process
+            name = _PG_DEMO_TEMPLATES[key] = server.database_name(url)
+        conftest.register_database(path, server.new_database(template=name))
+        return conftest.store_location(path)
     if (template := _DEMO_TEMPLATES.get(key)) is None:
         template = Path(tempfile.mkdtemp(prefix="demo-template-")) / "demo.db"
-        subprocess.run([EXE, "demo", "--db", str(template), "--no-open", "--tickets", str(tickets)],
-                       env=env, check=True, capture_output=True)
+        _demo(str(template), env, tickets)
         _DEMO_TEMPLATES[key] = template
     copy_store_file(template, path)
     witness = template.with_name(template.name + ".witness")  # the audit head kept beside it
     if witness.exists():
         path.with_name(path.name + ".witness").write_bytes(witness.read_bytes())
     return path
+
+
+def _demo(db: str, env: dict[str, str], tickets: int) -> None:
+    subprocess.run([EXE, "demo", "--db", db, "--no-open", "--tickets", str(tickets)],
+                   env=env, check=True, capture_output=True)
 
 
 def poll_until(check: Callable[[], T], timeout: float = DEADLINE, what: str = "") -> T:
@@ -82,15 +99,26 @@ def poll_until(check: Callable[[], T], timeout: float = DEADLINE, what: str = ""
     return found
 
 
-def stored_row(db: Path, sql: str, params: tuple[Any, ...] = (),
+def stored_rows(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The rows `sql` (with `?` placeholders) returns from the store `db`: a file, or a
+    PostgreSQL URL (read as another process would, on a connection of its own)."""
+    if str(db).startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(str(db).replace("postgresql+psycopg://", "postgresql://", 1)) as pg:
+            return pg.execute(sql.replace("%", "%%").replace("?", "%s"), params).fetchall()
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def stored_row(db: Path | str, sql: str, params: tuple[Any, ...] = (),
                timeout: float = DEADLINE) -> tuple[Any, ...]:
     """The first row `sql` returns, once there is one."""
     def row() -> tuple[Any, ...] | None:
-        conn = sqlite3.connect(db, timeout=5)
-        try:
-            return conn.execute(sql, params).fetchone()
-        finally:
-            conn.close()
+        return next(iter(stored_rows(db, sql, params)), None)
 
     return poll_until(row, timeout, sql)
 

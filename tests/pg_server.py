@@ -57,10 +57,16 @@ class PgServer:
             conn.execute(sql)
 
     def new_database(self, template: str | None = None) -> str:
-        """A fresh, empty database (or a copy of `template`); its URL."""
+        """A fresh, empty database (or a copy of the database named `template`, which nobody
+        may be connected to); its URL."""
         name = f"t{os.getpid()}_{next(self._names)}"
         self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+    @staticmethod
+    def database_name(url: str) -> str:
+        """The database a URL from `url` or `new_database` names."""
+        return url.split("@/", 1)[1].split("?", 1)[0]
 
     def stop(self) -> None:
         subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
@@ -69,10 +75,17 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def missing() -> str | None:
+    """What to install, when the server programs are not there."""
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        return INSTALL_HINT.format(bin=PG_BIN)
+    return None
+
+
 def start(port: int = 5432) -> PgServer:
     """initdb in a fresh temporary directory and start the server on a socket there."""
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        raise PgServerMissing(INSTALL_HINT.format(bin=PG_BIN))
+    if hint := missing():
+        raise PgServerMissing(hint)
     root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
     server = PgServer(root, port)
     server.socket_dir.mkdir()

@@ -1,6 +1,9 @@
 """The attacks a security officer made on the store, the roles, the PINs and the audit trail,
 replayed as they were done (plain sqlite3 on the file, environment variables, parallel
-processes, a hostile config dir). Each must fail."""
+processes, a hostile config dir). Each must fail.
+
+The store is a file or, in the PostgreSQL pass, a database (`make_store`); the attacks with plain
+sqlite3 on the file are about the file and run on SQLite only (`sqlite_file`)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from agent_console.services import audit, auth
 from agent_console.services.audit import Witness
 from agent_console.services.errors import InputError, Refused
 from agent_console.services.store import open_store
-from tests.conftest import NOW, actor_for
+from tests.conftest import NOW, actor_for, make_store, store_location
 
 EXE = str(Path(sys.executable).parent / "agent-console")
 
@@ -31,9 +34,14 @@ def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subpr
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
+def site_db(tmp_path: Path) -> str:
+    """What `--db` takes for the site store."""
+    return store_location(tmp_path / "site.db")
+
+
 def site_store(tmp_path: Path, witness: bool = True):
     """A real (non-demo) store with an admin `root` (PIN 9999) and a plain agent a001 (1111)."""
-    store = open_store(tmp_path / "site.db", clock=FrozenClock(NOW))
+    store = make_store(tmp_path / "site.db", FrozenClock(NOW))
     auth.add_agent(store, None, code="root", name="Root", role="admin", pin="9999")
     boss = actor_for(store, "root")
     auth.add_agent(store, boss, code="a001", name="Zhang", role="agent", pin="1111", team="t1")
@@ -47,12 +55,13 @@ def site_store(tmp_path: Path, witness: bool = True):
 
 # --- demo never touches a real store ----------------------------------------------------------
 
+@pytest.mark.uses_store
 @pytest.mark.parametrize("reset", [False, True])
 def test_demo_refuses_a_store_it_did_not_make(tmp_path, reset):
     site_store(tmp_path, witness=False).close()
-    path = tmp_path / "site.db"
+    path = site_db(tmp_path)
     before = audit.verify(open_store(path, clock=SystemClock())).count
-    result = run("demo", "--db", str(path), "--no-open", *(["--reset"] if reset else []))
+    result = run("demo", "--db", path, "--no-open", *(["--reset"] if reset else []))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "demo" in result.stderr
     store = open_store(path, clock=SystemClock())
@@ -63,6 +72,7 @@ def test_demo_refuses_a_store_it_did_not_make(tmp_path, reset):
 
 # --- the permission table lives in the store ----------------------------------------------------
 
+@pytest.mark.uses_store
 def test_a_hostile_config_dir_cannot_grant_a_role(tmp_path):
     site_store(tmp_path, witness=False).close()
     hostile = tmp_path / "hostile"
@@ -71,13 +81,14 @@ def test_a_hostile_config_dir_cannot_grant_a_role(tmp_path):
         '[permissions]\nmanage_agents = "x"\n[roles]\nagent = ["manage_agents"]\n'
         'admin = ["manage_agents"]\n')
     env = {"AGENT_CONSOLE_CONFIG_DIR": str(hostile)}
-    result = run("--db", str(tmp_path / "site.db"), "agent", "set-role", "a001", "admin",
+    result = run("--db", site_db(tmp_path), "agent", "set-role", "a001", "admin",
                  "--agent", "a001", "--pin-stdin", env=env, stdin="1111\n")
     assert result.returncode == 2 and "manage agents" in result.stderr
-    store = open_store(tmp_path / "site.db", clock=SystemClock())
+    store = open_store(site_db(tmp_path), clock=SystemClock())
     assert actor_for(store, "a001").role == "agent"
 
 
+@pytest.mark.uses_store
 def test_policy_changes_need_the_role_and_are_audited(tmp_path):
     from agent_console.services import site
 
@@ -94,10 +105,11 @@ def test_policy_changes_need_the_role_and_are_audited(tmp_path):
 
 # --- the clock ----------------------------------------------------------------------------------
 
+@pytest.mark.uses_store
 def test_a_frozen_clock_from_the_environment_is_ignored_on_a_real_store(tmp_path):
     store = site_store(tmp_path, witness=False)
     store.close()
-    path = str(tmp_path / "site.db")
+    path = site_db(tmp_path)
     for _ in range(5):
         run("--db", path, "ticket", "list", "--agent", "root", "--pin-stdin", stdin="0000\n")
     future = {"AGENT_CONSOLE_NOW": "2030-01-01T00:00:00+00:00"}
@@ -107,12 +119,12 @@ def test_a_frozen_clock_from_the_environment_is_ignored_on_a_real_store(tmp_path
     backdate = {"AGENT_CONSOLE_NOW": "2020-01-01T00:00:00+00:00"}
     run("--db", path, "ticket", "list", "--agent", "nobody", "--pin-stdin", env=backdate,
         stdin="1\n")
-    conn = sqlite3.connect(path)
-    years = {row[0][:4] for row in conn.execute("SELECT at FROM audit_log")}
-    conn.close()
+    with open_store(path, clock=SystemClock()).read() as tx:
+        years = {str(at)[:4] for (at,) in tx.all("SELECT at FROM audit_log")}
     assert "2020" not in years and "2030" not in years
 
 
+@pytest.mark.uses_store
 def test_verify_flags_a_record_whose_time_runs_backwards(tmp_path):
     store = site_store(tmp_path, witness=False)
     store.clock.set(NOW.replace(year=2020))
@@ -123,6 +135,7 @@ def test_verify_flags_a_record_whose_time_runs_backwards(tmp_path):
 
 # --- passwordless sign-in trusts the process, not the environment -------------------------------
 
+@pytest.mark.uses_store
 def test_logname_does_not_choose_the_bound_agent(tmp_path, monkeypatch):
     store = site_store(tmp_path, witness=False)
     auth.bind_os_user(store, actor_for(store, "root"), code="root", os_user="zhang")
@@ -134,6 +147,7 @@ def test_logname_does_not_choose_the_bound_agent(tmp_path, monkeypatch):
 
 # --- the lockout holds against parallel guesses ----------------------------------------------
 
+@pytest.mark.uses_store
 def test_parallel_guesses_check_no_more_pins_than_the_lockout_allows(tmp_path, monkeypatch):
     store = site_store(tmp_path, witness=False)
     checked = []
@@ -160,6 +174,7 @@ def test_parallel_guesses_check_no_more_pins_than_the_lockout_allows(tmp_path, m
     assert results.count("in") <= (1 if "9999" in checked else 0)
 
 
+@pytest.mark.uses_store
 def test_the_lockout_says_when_it_ends_and_how_many_tries_remain(tmp_path):
     store = site_store(tmp_path, witness=False)
     with pytest.raises(auth.SignInError) as first:
@@ -173,6 +188,7 @@ def test_the_lockout_says_when_it_ends_and_how_many_tries_remain(tmp_path):
 
 # --- the last admin ----------------------------------------------------------------------------
 
+@pytest.mark.uses_store
 def test_the_last_admin_cannot_be_disabled_or_demoted(tmp_path):
     store = site_store(tmp_path, witness=False)
     root = actor_for(store, "root")
@@ -184,23 +200,25 @@ def test_the_last_admin_cannot_be_disabled_or_demoted(tmp_path):
     assert actor_for(store, "root").role == "admin"
 
 
+@pytest.mark.uses_store
 def test_no_bootstrap_once_a_store_had_an_admin(tmp_path):
     store = site_store(tmp_path, witness=False)
-    with sqlite3.connect(tmp_path / "site.db") as conn:  # the admin is disabled behind our back
-        conn.execute("UPDATE agent SET active = 0 WHERE code = 'root'")
+    with store.write() as tx:  # the admin is disabled behind our back, with plain SQL
+        tx.execute("UPDATE agent SET active = 0 WHERE code = 'root'")
     assert not auth.bootstrap_open(store)
     with pytest.raises(InputError):
         auth.add_agent(store, None, code="evil", name="Evil", role="admin", pin="1234")
     with pytest.raises(InputError):
         auth.set_role(store, None, code="a001", role="admin")
-    result = run("--db", str(tmp_path / "site.db"), "agent", "set-role", "a001", "admin",
+    result = run("--db", site_db(tmp_path), "agent", "set-role", "a001", "admin",
                  "--agent", "a001", "--pin-stdin", stdin="1111\n")
     assert result.returncode == 2
 
 
+@pytest.mark.uses_store
 def test_a_pin_is_never_taken_from_the_command_line(tmp_path):
     site_store(tmp_path, witness=False).close()
-    result = run("--db", str(tmp_path / "site.db"), "agent", "list", "--agent", "root",
+    result = run("--db", site_db(tmp_path), "agent", "list", "--agent", "root",
                  "--my-pin", "9999")
     assert result.returncode == 2 and "--my-pin" in result.stderr
 
@@ -243,6 +261,7 @@ def _rehash_all(path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_file  # plain sqlite3 on the file; on PostgreSQL see test_postgres
 @pytest.mark.parametrize("attack", ["cut_tail_and_head", "delete_everything", "delete_head_row",
                                     "edit_and_rehash", "reorder_and_rehash", "drop_trigger",
                                     "blob_in_a_field", "drop_table", "text_id"])
@@ -289,6 +308,7 @@ def test_verify_catches_tampering_that_the_chain_alone_misses(tmp_path, attack):
     assert result.problem and "Traceback" not in result.problem
 
 
+@pytest.mark.uses_store
 def test_anchor_writes_the_head_and_verify_names_the_witness(tmp_path):
     store = site_store(tmp_path, witness=True)
     head = audit.anchor(store)
@@ -298,6 +318,7 @@ def test_anchor_writes_the_head_and_verify_names_the_witness(tmp_path):
     assert "witness" in audit.verify(store).problem
 
 
+@pytest.mark.sqlite_file  # drops the table with plain sqlite3 on the file
 def test_audit_verify_never_crashes_from_the_shell(tmp_path):
     site_store(tmp_path, witness=True).close()
     _tamper(tmp_path / "site.db", "DROP TABLE audit_log")
@@ -317,6 +338,7 @@ def test_only_ascii_or_full_width_digits_make_a_number(phone):
     assert validation.phone("phone", "１３８１２３４５６７８") == "13812345678"
 
 
+@pytest.mark.uses_store
 def test_customer_changes_keep_only_masked_numbers_on_the_trail(tmp_path):
     from agent_console.services import customers
 
@@ -327,22 +349,22 @@ def test_customer_changes_keep_only_masked_numbers_on_the_trail(tmp_path):
     customers.change_customer(store, actor_for(store, "root"), customer_id=1,
                               changes={"phone": "13900001234", "id_number": "110101199003074512"},
                               reason="客户本人来厅变更")
-    raw = (tmp_path / "site.db").read_bytes()
-    conn = sqlite3.connect(tmp_path / "site.db")
-    trail = " ".join(row[0] for row in conn.execute("SELECT detail FROM audit_log"))
-    conn.close()
+    with store.read() as tx:
+        trail = " ".join(detail for (detail,) in tx.all("SELECT detail FROM audit_log"))
     assert "13900001234" not in trail and "110101199003074512" not in trail
-    assert "139****1234" in trail and raw
+    assert "139****1234" in trail
 
 
 # --- store files -------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_file  # a mistyped file name
 def test_check_does_not_create_a_store_for_a_mistyped_path(tmp_path):
     result = run("--db", str(tmp_path / "tpyo.db"), "check")
     assert result.returncode == 2 and list(tmp_path.iterdir()) == []
     assert "no such store" in result.stderr
 
 
+@pytest.mark.sqlite_file  # drops the table with plain sqlite3 on the file
 def test_check_reports_dropped_tables_and_never_crashes(tmp_path):
     site_store(tmp_path, witness=False).close()
     _tamper(tmp_path / "site.db", "DROP TABLE customer_change")
@@ -351,6 +373,7 @@ def test_check_reports_dropped_tables_and_never_crashes(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.sqlite_file  # files that are not stores; on PostgreSQL a foreign database: test_postgres
 @pytest.mark.parametrize("kind", ["empty", "foreign-with-our-mark"])
 def test_files_that_are_not_stores_are_refused_without_a_trace(tmp_path, kind):
     from agent_console.db import APPLICATION_ID
@@ -379,12 +402,13 @@ def test_every_role_is_known_to_the_shipped_table():
     assert {r.value for r in Role} == set(table)
 
 
+@pytest.mark.uses_store
 @pytest.mark.parametrize("field", ["--description", "--name"])
 def test_invalid_utf8_names_the_field(tmp_path, field):
     site_store(tmp_path, witness=False).close()
     args = {"--phone": "13912345678", "--channel": "hotline", "--type": "fault",
             "--category": "broadband", "--description": "断网", "--name": "王芳"}
-    argv = [EXE.encode(), b"--db", str(tmp_path / "site.db").encode(), b"ticket", b"new",
+    argv = [EXE.encode(), b"--db", site_db(tmp_path).encode(), b"ticket", b"new",
             b"--agent", b"a001", b"--pin-stdin"]
     for flag, value in args.items():
         argv += [flag.encode(), b"\xff\xfe" if flag == field else value.encode()]
@@ -394,6 +418,7 @@ def test_invalid_utf8_names_the_field(tmp_path, field):
     assert field.strip("-").capitalize()[:4] in err
 
 
+@pytest.mark.sqlite_file  # overwrites the file's pages
 def test_a_damaged_store_gets_one_line_not_a_traceback(tmp_path):
     site_store(tmp_path, witness=False).close()
     path = tmp_path / "site.db"

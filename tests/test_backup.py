@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Backups of a store file; a server's backups are the server's own (pg_dump, point-in-time
+# recovery), so these run on SQLite only.
+pytestmark = pytest.mark.sqlite_file
+
 EXE = str(Path(sys.executable).parent / "agent-console")
 
 WRITER = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -12,6 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import TEST_DB
+from tests.e2e_pty import make_demo_store, stored_rows
 
 EXE = shutil.which("agent-console", path=str(Path(sys.executable).parent)) or "agent-console"
 NOW = "2026-11-24T02:00:00+00:00"
@@ -40,7 +44,13 @@ def demo_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A 300-ticket demo store for this test: what `--db` takes (a file, or in the PostgreSQL
+    pass a database)."""
+    if TEST_DB == "postgresql":
+        env = {**os.environ, "AGENT_CONSOLE_NOW": NOW, "LANG": "C.UTF-8"}
+        return make_demo_store(tmp_path / "demo.db", env, tickets=300)
+    demo_template = request.getfixturevalue("demo_template")
     path = tmp_path / "demo.db"
     conn = sqlite3.connect(demo_template)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -82,24 +92,26 @@ def test_demo_is_reproducible_with_the_same_seed(tmp_path):
                     "--limit", "500").stdout != dumps[0]
 
 
+@pytest.mark.uses_store
 def test_demo_covers_every_kind_of_ticket(demo_db):
-    conn = sqlite3.connect(demo_db)
+    def one(sql: str, params: tuple = ()):
+        return stored_rows(demo_db, sql, params)[0][0]
+
     for column, expected in (("status", 6), ("grade", 3), ("channel", 6), ("work_type", 5),
                              ("category", 11)):
-        assert conn.execute(f"SELECT count(DISTINCT {column}) FROM ticket").fetchone()[0] == expected
-    tiers = {t for (t,) in conn.execute("SELECT DISTINCT tier FROM customer")}
+        assert one(f"SELECT count(DISTINCT {column}) FROM ticket") == expected
+    tiers = {t for (t,) in stored_rows(demo_db, "SELECT DISTINCT tier FROM customer")}
     assert tiers == {"standard", "silver", "gold", "vip"}
-    assert conn.execute("SELECT count(*) FROM customer WHERE green_channel = 1").fetchone()[0] > 0
-    roles = {r for (r,) in conn.execute("SELECT DISTINCT role FROM agent")}
+    assert one("SELECT count(*) FROM customer WHERE green_channel = 1") > 0
+    roles = {r for (r,) in stored_rows(demo_db, "SELECT DISTINCT role FROM agent")}
     assert roles == {"agent", "senior", "supervisor", "trainer", "admin"}
     now_ts = 1795485600  # NOW
-    assert conn.execute("SELECT count(*) FROM ticket WHERE is_open AND due_key <= ?",
-                        (now_ts,)).fetchone()[0] > 0
-    assert conn.execute("SELECT count(*) FROM ticket WHERE is_open AND warn_key <= ? AND due_key > ?",
-                        (now_ts, now_ts)).fetchone()[0] > 0
-    conn.close()
+    assert one("SELECT count(*) FROM ticket WHERE is_open = 1 AND due_key <= ?", (now_ts,)) > 0
+    assert one("SELECT count(*) FROM ticket WHERE is_open = 1 AND warn_key <= ? AND due_key > ?",
+               (now_ts, now_ts)) > 0
 
 
+@pytest.mark.uses_store
 def test_ticket_new_prints_its_number_and_list_shows_it_masked(demo_db):
     created = as_agent("a001", "ticket", "new", "--db", str(demo_db), "--phone", "13912345678",
                        "--channel", "hotline", "--type", "complaint", "--category", "billing",
@@ -112,13 +124,12 @@ def test_ticket_new_prints_its_number_and_list_shows_it_masked(demo_db):
     mine = [row for row in listing if row["number"] == number]
     assert mine and mine[0]["phone"] == "139****5678" and mine[0]["grade"] == "urgent"
     assert "13912345678" not in as_agent("a001", "ticket", "list", "--db", str(demo_db)).stdout
-    conn = sqlite3.connect(demo_db)
-    audited = conn.execute("SELECT agent_code FROM audit_log WHERE action = 'ticket_create' "
-                           "AND target = ?", (f"ticket:{number}",)).fetchall()
-    conn.close()
-    assert audited == [("a001",)]
+    audited = stored_rows(demo_db, "SELECT agent_code FROM audit_log WHERE action = "
+                                   "'ticket_create' AND target = ?", (f"ticket:{number}",))
+    assert [tuple(row) for row in audited] == [("a001",)]
 
 
+@pytest.mark.uses_store
 def test_ticket_list_shows_what_the_agent_may_see(demo_db):
     mine = json.loads(as_agent("a001", "ticket", "list", "--db", str(demo_db), "--json",
                                "--status", "all", "--limit", "1000").stdout)
@@ -127,6 +138,7 @@ def test_ticket_list_shows_what_the_agent_may_see(demo_db):
     assert len(everyone) == 300 and 0 < len(mine) < len(everyone)
 
 
+@pytest.mark.uses_store
 def test_every_command_on_customer_data_needs_a_known_agent_and_pin(demo_db):
     for args in (["ticket", "list"], ["ticket", "new", "--phone", "13912345678", "--channel",
                                       "hotline", "--type", "fault", "--category", "broadband",
@@ -138,6 +150,7 @@ def test_every_command_on_customer_data_needs_a_known_agent_and_pin(demo_db):
             assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+@pytest.mark.uses_store
 def test_the_table_has_a_header_and_aligned_columns(demo_db):
     out = as_agent("s900", "ticket", "list", "--db", str(demo_db), "--limit", "5",
                    "--lang", "zh").stdout.splitlines()
@@ -157,6 +170,7 @@ def test_the_table_has_a_header_and_aligned_columns(demo_db):
     (["--grade", "red"], "grade", "urgent"),
     (["--phone", "12"], "phone", "mobile"),
 ])
+@pytest.mark.uses_store
 def test_bad_values_give_one_line_naming_field_and_allowed_values(demo_db, args, field, allowed):
     base = {"--phone": "13912345678", "--channel": "hotline", "--type": "fault",
             "--category": "broadband", "--description": "断网"}
@@ -170,6 +184,7 @@ def test_bad_values_give_one_line_naming_field_and_allowed_values(demo_db, args,
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.uses_store
 def test_a_long_description_is_cut_with_a_notice(demo_db):
     result = as_agent("a001", "ticket", "new", "--db", str(demo_db), "--phone", "13912345678",
                       "--channel", "hotline", "--type", "fault", "--category", "broadband",
@@ -177,8 +192,9 @@ def test_a_long_description_is_cut_with_a_notice(demo_db):
     assert result.returncode == 0 and "4000" in result.stderr
 
 
+@pytest.mark.uses_store
 def test_piping_into_head_exits_quietly(demo_db):
-    pipeline = (f"{EXE} ticket list --db {demo_db} --agent s900 --pin-stdin --limit 300 "
+    pipeline = (f"{EXE} ticket list --db {shlex.quote(str(demo_db))} --agent s900 --pin-stdin --limit 300 "
                 f"<<< 3333 | head -1")
     result = subprocess.run(["bash", "-c", pipeline], capture_output=True, text=True,
                             env={**os.environ, "AGENT_CONSOLE_NOW": NOW}, timeout=120)
@@ -186,18 +202,21 @@ def test_piping_into_head_exits_quietly(demo_db):
     assert len(result.stdout.splitlines()) == 1
 
 
+@pytest.mark.uses_store
 def test_empty_input_is_refused(demo_db):
     for args in (["classify", ""], ["kb", "search", "  ", "--db", str(demo_db)]):
         result = run(*args)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.uses_store
 def test_check_reports_schema_and_integrity(demo_db):
     result = run("check", "--db", str(demo_db))
     assert result.returncode == 0
     assert "Schema version" in result.stdout and "ok" in result.stdout
 
 
+@pytest.mark.sqlite_file  # paths that are not store files
 @pytest.mark.parametrize("kind", ["directory", "text", "foreign", "missing-folder"])
 def test_bad_store_paths_exit_2_with_one_line_and_leave_the_file(tmp_path, kind):
     path = tmp_path / "target.db"

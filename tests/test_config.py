@@ -48,15 +48,15 @@ def test_fractional_minutes_are_kept(tmp_path: Path):
     assert (settings.lockout_minutes, settings.idle_lock_minutes) == (0.5, 1.5)
 
 
+@pytest.mark.uses_store
 def test_half_a_minute_lockout_locks_for_half_a_minute(tmp_path: Path):
     from datetime import timedelta
 
     from agent_console.clock import FrozenClock
     from agent_console.services import auth
-    from agent_console.services.store import open_store
-    from tests.conftest import NOW
+    from tests.conftest import NOW, make_store
 
-    store = open_store(tmp_path / "s.db", clock=FrozenClock(NOW))
+    store = make_store(tmp_path / "s.db", FrozenClock(NOW))
     auth.add_agent(store, None, code="root", name="Root", role="admin", pin="9999")
     policy = auth.LockoutPolicy(attempts=2, minutes=0.5)
     for _ in range(2):

@@ -13,6 +13,11 @@ import pytest
 
 from agent_console import db
 
+# Store files: paths, foreign and damaged files, headers, a release's file, the file's schema read
+# with sqlite3. On PostgreSQL, test_postgres opens new and foreign databases and names what is
+# missing from one.
+pytestmark = pytest.mark.sqlite_file
+
 FIXTURE = Path(__file__).parent / "fixtures" / "store_v0_1_0.db"
 
 

@@ -9,6 +9,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,6 +163,9 @@ def _no_proposal(store: Any, actor: Any) -> None:
         pass  # a demo store has no overrides, so no proposals
 
 
+SCRATCH: dict[str, Path] = {}  # the running test's own folder, for files an entry point writes
+
+
 CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "hall.issue": (None, lambda s, a: hall.issue(s, a, service="fault", lane="green", phone="13912340000")),
     "hall.open_counter": (None, lambda s, a: _walk_in(s, a)),
@@ -262,7 +266,7 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
         s, a, phone=_phone(s), reason="客户申请删除", reference="DSR-1")),
     "privacy.retention_run": (p.EDIT_POLICY, lambda s, a: privacy.retention_run(s, a)),
     "backup.backup": (p.RUN_REPORTS, lambda s, a: backup.backup(
-        s, a, to=s.path.parent / f"backups-{a.code}")),
+        s, a, to=SCRATCH["dir"] / f"backups-{a.code}")),
     "auth.add_agent": (p.MANAGE_AGENTS, lambda s, a: auth.add_agent(
         s, a, code=f"n{a.code}", name="新人", role="agent", pin="5678")),
     "auth.set_role": (p.MANAGE_AGENTS, lambda s, a: auth.set_role(s, a, code="a002",
@@ -299,7 +303,7 @@ CALLS: dict[str, tuple[str | None, Callable[[Any, Any], Any]]] = {
     "outage.board": (None, lambda s, a: outage.board(s, a)),
     "sms.outbox": (p.MANAGE_OUTAGES, lambda s, a: sms.outbox(s, a, due=True)),
     "sms.send_due": (p.MANAGE_OUTAGES, lambda s, a: sms.send_due(
-        s, a, transport=sms.FileTransport(s.path.with_name("sms.jsonl")),
+        s, a, transport=sms.FileTransport(SCRATCH["dir"] / "sms.jsonl"),
         policy=sms.SmsPolicy(rate_per_minute=5), pause=lambda _: None)),
     "training.runs.assign": (p.RUN_TRAINING, lambda s, a: runs.assign(
         s, a, trainee="a002", scenario_id="roaming_bill_shock")),
@@ -420,10 +424,15 @@ def test_every_entry_point_is_classified():
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, call) in CALLS.items() if call))
 @pytest.mark.parametrize("role", [r.value for r in Role])
-def test_entry_point_follows_the_table(demo_store, name, role):
+def test_entry_point_follows_the_table(demo_store, name, role, tmp_path):
     permission, call = CALLS[name]
+    SCRATCH["dir"] = tmp_path
     actor = actor_for(demo_store, AGENT_OF_ROLE[role])
     if permission is None or permission in demo_store.permissions[role]:
+        if name == "backup.backup" and not demo_store.is_sqlite:
+            with pytest.raises(backup.BackupError, match="pg_dump"):  # the server's own tools
+                call(demo_store, actor)
+            return
         call(demo_store, actor)
     else:
         with pytest.raises(Refused):

@@ -118,6 +118,7 @@ def test_estimate_error_is_kept_and_measured(store, desk, clock):
     assert row.service_median == pytest.approx(4.0) and row.within_target == 1.0
 
 
+@pytest.mark.uses_store
 def test_the_queue_survives_a_restart(tmp_path, clock):
     path = tmp_path / "hall.db"
     store = make_store(path, clock)

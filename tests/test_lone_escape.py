@@ -77,6 +77,7 @@ def test_a_bracketed_paste_and_a_mouse_report_pass_untouched():
     assert LoneEscape()(mouse) == [mouse]
 
 
+@pytest.mark.uses_store
 def test_an_escape_glued_to_j_on_the_queue_moves_the_cursor(tmp_path: Path):
     """The console in a pty gets ESC and `j` in one write, as a lossy line delivers them: the
     mark moves down one row (read as alt+j, it would not move)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Select, TextArea
 
 from agent_console.screens.intake_screen import IntakeScreen as NewTicketScreen
@@ -80,6 +81,7 @@ async def test_an_unfinished_contact_comes_back(demo_store):
         assert screen.query_one("#new-description", TextArea).text == "IPTV 黑屏 1302"
 
 
+@pytest.mark.uses_store
 def test_kill_9_mid_contact_then_resume_where_it_stood(tmp_path: Path):
     """A real terminal: type into a new contact, kill -9, start again: the contact is offered back."""
     env = demo_env(tmp_path)

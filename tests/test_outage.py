@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent_console.db import to_db
+from agent_console.db import from_db, to_db
 from agent_console.services import outage, sms, tickets
 from agent_console.services.errors import Refused
 from agent_console.services.sms import QuietHours, SmsPolicy
@@ -156,7 +156,7 @@ def test_a_message_made_at_23_goes_out_at_08_never_at_night(net, sup, clock, tmp
                                 pon_port="1/1/1", eta=hall(25, 6), status="confirmed")
     rows = _outbox(net)
     assert len(rows) == made.affected == 5
-    assert {r.not_before for r in rows} == {to_db(hall(25, 8))}
+    assert {from_db(r.not_before) for r in rows} == {hall(25, 8)}
     out = tmp_path / "sent.jsonl"
     transport = sms.FileTransport(out)
     for at in (hall(24, 23, 30), hall(25, 3), hall(25, 7, 59)):
@@ -246,13 +246,13 @@ def test_a_failed_send_is_retried_with_back_off_and_reported(net, sup, clock):
     assert (first.sent, first.failed) == (0, 1) and "gateway busy" in first.errors[0]
     assert "****" in first.errors[0]
     row = _outbox(net)[0]
-    assert (row.status, row.attempts, row.not_before) == (
-        "failed", 1, to_db(clock.now() + timedelta(minutes=1)))
+    assert (row.status, row.attempts, from_db(row.not_before)) == (
+        "failed", 1, clock.now() + timedelta(minutes=1))
     assert sms.send_due(net, sup, transport=transport, policy=SmsPolicy(), **NO_PAUSE).sent == 0
     clock.advance(timedelta(minutes=1))
     second = sms.send_due(net, sup, transport=transport, policy=SmsPolicy(), **NO_PAUSE)
     assert second.failed == 1
-    assert _outbox(net)[0].not_before == to_db(clock.now() + timedelta(minutes=2))
+    assert from_db(_outbox(net)[0].not_before) == clock.now() + timedelta(minutes=2)
     clock.advance(timedelta(minutes=2))
     assert sms.send_due(net, sup, transport=transport, policy=SmsPolicy(), **NO_PAUSE).sent == 1
     with net.read() as tx:
@@ -305,7 +305,7 @@ def test_restore_applies_the_ticket_policy(net, sup, clock, policy):
         if policy == "resolve":
             assert (after[t].status, after[t].is_open) == ("resolved", 0)
             assert after[t].resolution == "光缆已熔接，业务恢复"
-            assert after[t].resolved_at == to_db(clock.now())
+            assert from_db(after[t].resolved_at) == clock.now()
         else:
             assert after[t].status == "new" and after[t].resolved_at is None
     with net.read() as tx:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
+import pytest
+
+from tests.e2e_pty import stored_rows
 from tests.test_cli import as_agent, demo_db, demo_template  # noqa: F401  (fixtures)
 
 
+@pytest.mark.uses_store
 def test_alarm_import_reports_bad_lines_and_imports_nothing(demo_db, tmp_path):  # noqa: F811
     alarms = tmp_path / "alarms.jsonl"
     good = {"event": "alarm", "level": "pon", "olt": "OLT-XH-02", "pon_port": "1/1/3"}
@@ -16,8 +19,7 @@ def test_alarm_import_reports_bad_lines_and_imports_nothing(demo_db, tmp_path): 
     bad = as_agent("s900", "outage", "import", str(alarms), "--db", str(demo_db))
     assert bad.returncode == 2
     assert "line 2" in bad.stderr and "line 3" in bad.stderr and "nothing" in bad.stderr
-    with sqlite3.connect(demo_db) as conn:
-        assert conn.execute("SELECT count(*) FROM outage").fetchone()[0] == 2  # the demo's
+    assert stored_rows(demo_db, "SELECT count(*) FROM outage")[0][0] == 2  # the demo's
     alarms.write_text(json.dumps(good) + "\n", encoding="utf-8")
     done = as_agent("s900", "outage", "import", str(alarms), "--db", str(demo_db), "--json")
     assert done.returncode == 0, done.stderr
@@ -26,6 +28,7 @@ def test_alarm_import_reports_bad_lines_and_imports_nothing(demo_db, tmp_path): 
     assert refused.returncode == 2
 
 
+@pytest.mark.uses_store
 def test_the_outbox_is_masked_and_sending_goes_through_the_file(demo_db, tmp_path):  # noqa: F811
     box = as_agent("s900", "sms", "outbox", "--due", "--json", "--db", str(demo_db))
     assert box.returncode == 0, box.stderr

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .e2e_pty import Terminal, demo_env, make_demo_store, stored_row
 
 PASTE = "P1: 光猫红灯\x1b[31mP2: 断网\x1b[0m \u202eevil\x1b]0;title\x07 P3"
 NOTE = "SELECT detail FROM ticket_event WHERE kind = 'note' AND detail LIKE '%P3%'"
 
 
+@pytest.mark.uses_store
 def test_a_bracketed_paste_lands_clean_and_in_order(tmp_path: Path):
     store = make_demo_store(tmp_path / "s.db", demo_env(tmp_path))
     args = ["--db", str(store), "--agent", "a002", "--lang", "zh"]

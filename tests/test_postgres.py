@@ -208,3 +208,16 @@ def test_a_writer_kept_waiting_too_long_is_told_busy(pg_store, monkeypatch) -> N
     finally:
         release.set()
         thread.join()
+
+
+def test_missing_tables_indexes_and_triggers_are_named_in_postgres(pg_store) -> None:
+    from agent_console import db
+
+    with pg_store.write() as tx:
+        tx.execute("DROP TRIGGER audit_log_no_delete ON audit_log")
+        tx.execute("DROP INDEX ix_ticket_warn")
+        tx.execute("DROP TABLE customer_change")
+    problems = db.schema_problems(pg_store.engine)
+    assert "trigger audit_log_no_delete is missing" in problems
+    assert "index ix_ticket_warn is missing" in problems
+    assert "table customer_change is missing" in problems

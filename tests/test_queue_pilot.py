@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -61,7 +59,7 @@ async def test_filters_apply_and_are_remembered(app, demo_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        total = screen.counts.total
+        total = await wait_until(lambda: screen.counts.total, what="the queue's counts")
         await pilot.press("o")
         await settle(app, pilot)
         table = screen.query_one(TicketTable)
@@ -118,10 +116,8 @@ async def test_a_stale_row_gets_a_conflict_message_and_reloads(app, demo_store):
         row = next(r for r in table.rows if r.status == "new")  # nobody holds it: no question
         while table.current.id != row.id:
             await pilot.press("j")
-        other = sqlite3.connect(demo_store.path)
-        other.execute("UPDATE ticket SET version = version + 1 WHERE id = ?", (row.id,))
-        other.commit()
-        other.close()
+        with demo_store.write() as other:  # another agent's change, on a connection of its own
+            other.execute("UPDATE ticket SET version = version + 1 WHERE id = ?", (row.id,))
         await pilot.press("c")
         await settle(app, pilot)
         assert any("changed by someone else" in n.message for n in app._notifications)

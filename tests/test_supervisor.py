@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_console import i18n
-from agent_console.db import to_db
+from agent_console.db import from_db, to_db
 from agent_console.services import compensation, handover, kpi, report
 from agent_console.services.errors import ConflictError, InputError, Refused
 
@@ -213,7 +213,7 @@ def test_monthly_report_golden(demo_store, fmt):
 
 def test_demo_spans_three_months(demo_store):
     with demo_store.read() as tx:
-        months = {r[0][:7] for r in tx.all("SELECT created_at FROM ticket")}
+        months = {f"{from_db(r[0]):%Y-%m}" for r in tx.all("SELECT created_at FROM ticket")}
     assert {"2026-09", "2026-10", "2026-11"} <= months
 
 

@@ -10,6 +10,8 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
+
 from agent_console.terminal_guard import DEVICE_STATUS_REPORT
 from agent_console.thin_output import ThinOutput, compact
 
@@ -122,6 +124,7 @@ def test_the_end_of_a_synchronized_update_does_not_make_a_line_unknown():
     assert out.update("\x1b[?2026h\x1b[4;1HT0001 open\x1b[?2026l") == "\x1b[?2026h\x1b[?2026l"
 
 
+@pytest.mark.uses_store
 def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Path):
     env = demo_env(tmp_path)
     store = make_demo_store(tmp_path / "s.db", env, tickets=300)
@@ -146,6 +149,7 @@ def test_thin_first_screen_and_cursor_move_stay_within_the_targets(tmp_path: Pat
     assert len(move) <= CURSOR_MOVE, move
 
 
+@pytest.mark.uses_store
 def test_over_ssh_a_slow_answer_from_the_terminal_offers_thin_mode(tmp_path: Path):
     """Over SSH the console asks the terminal where its cursor is and times the answer. Here the
     terminal answers 0.4 s late, as across a slow line: the offer names the round trip."""
@@ -162,6 +166,7 @@ def test_over_ssh_a_slow_answer_from_the_terminal_offers_thin_mode(tmp_path: Pat
         term.expect("--thin")
 
 
+@pytest.mark.uses_store
 def test_without_ssh_the_line_is_not_measured(tmp_path: Path):
     env = demo_env(tmp_path)
     env.pop("SSH_CONNECTION", None)

@@ -254,7 +254,9 @@ async def test_a_run_on_the_real_screens_plays_to_a_passing_score(demo_store):
 
 
 def _has_phone_column(tx) -> bool:
-    return any(r[1] == "phone" for r in tx.all("PRAGMA table_info(ticket)"))
+    from sqlalchemy import inspect
+
+    return "phone" in {column["name"] for column in inspect(tx.conn).get_columns("ticket")}
 
 
 async def test_forbidden_wording_on_the_real_screens_is_an_automatic_fail(demo_store):

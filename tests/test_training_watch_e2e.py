@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.e2e_pty import Terminal, demo_env, make_demo_store, stored_row
+import pytest
+
+from tests.e2e_pty import Terminal, demo_env, make_demo_store, stored_row, stored_rows
 
 F8, F9 = "\x1b[23~", "\x1b[20~"  # F11 opens training; F9 is the run screen's say box
 IDLE_SECONDS = 8.0
@@ -25,6 +27,7 @@ def _shown_within(term: Terminal, text: str, sent_at: float, timeout: float = 20
     return time.monotonic() - sent_at
 
 
+@pytest.mark.uses_store
 def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path):
     env = demo_env(tmp_path)
     db = make_demo_store(tmp_path / "store.db", env)
@@ -73,6 +76,6 @@ def test_a_trainer_watches_a_running_session_from_another_process(tmp_path: Path
         trainee.drain()
         trainer.send("refund now\r")
         trainee.expect("refund now")
-        kinds = stored_row(db, "SELECT group_concat(kind, ',') FROM (SELECT kind FROM "
-                               "training_event WHERE run_id = ? ORDER BY seq)", (run_id,))[0]
+        kinds = [kind for (kind,) in stored_rows(db, "SELECT kind FROM training_event WHERE "
+                                                     "run_id = ? ORDER BY seq", (run_id,))]
         assert "whisper" in kinds and "take_over" in kinds and "trainer_line" in kinds

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.e2e_pty import EXE, Terminal, demo_env, make_demo_store, poll_until
 
 F4 = "\x1bOS"
@@ -13,6 +15,7 @@ IDLE_SECONDS = 5.0
 IDLE_BUDGET = 20.0  # bytes a second on average: a cursor or a clock would be over it
 
 
+@pytest.mark.uses_store
 def test_an_idle_wallboard_sends_nothing_and_a_change_is_drawn(tmp_path: Path):
     env = demo_env(tmp_path)
     db = make_demo_store(tmp_path / "store.db", env)
