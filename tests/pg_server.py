@@ -69,8 +69,11 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(port: int = 5432) -> PgServer:
-    """initdb in a fresh temporary directory and start the server on a socket there."""
+def start(port: int = 5432, *, durable: bool = False) -> PgServer:
+    """initdb in a fresh temporary directory and start the server on a socket there.
+
+    The tests' server does not flush to disk; `durable` keeps PostgreSQL's defaults (fsync,
+    synchronous commit), as a benchmark that is compared with SQLite must."""
     if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
         raise PgServerMissing(INSTALL_HINT.format(bin=PG_BIN))
     root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
@@ -86,8 +89,9 @@ def start(port: int = 5432) -> PgServer:
                                         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                                         "--no-sync"]),
                        check=True, capture_output=True, text=True)
-        options = (f"-k {server.socket_dir} -p {port} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = (f"-k {server.socket_dir} -p {port} -c listen_addresses='' -c max_connections=200"
+                   + ("" if durable else
+                      " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"))
         subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(data), "-w",
                                         "-s", "-l", str(root / "server.log"), "-o", options]),
                        check=True, capture_output=True, text=True)

@@ -296,9 +296,10 @@ def _pg_begin(conn: Any) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
     if options.get("write"):
-        # waits as long as a SQLite writer would; then the store says "busy"
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_WRITE_WAIT_SECONDS}s'")
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+        # waits as long as a SQLite writer would, then the store says "busy"; one round trip,
+        # since every one made while the lock is held makes the other writers wait longer
+        conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{PG_WRITE_WAIT_SECONDS}s', true), "
+                             f"pg_advisory_xact_lock({PG_LOCK_KEY})")
     else:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
