@@ -165,6 +165,12 @@ def is_postgres(engine_or_conn: Any) -> bool:
     return bool(engine_or_conn.dialect.name == "postgresql")
 
 
+def like_operator(engine_or_conn: Any) -> str:
+    """The pattern match that ignores case: SQLite's LIKE does (for ASCII letters), PostgreSQL's
+    LIKE does not, so there it is ILIKE."""
+    return "ILIKE" if is_postgres(engine_or_conn) else "LIKE"
+
+
 def _create_all(conn: Any) -> None:
     from sqlmodel import SQLModel
 
