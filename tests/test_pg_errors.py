@@ -97,3 +97,20 @@ def test_a_sqlite_file_of_another_application_is_refused_in_chinese(tmp_path: Pa
     before = path.read_bytes()
     _refused(_cli("--db", str(path), "ticket", "list", lang="zh"), "不是 Agent Console 数据库")
     assert path.read_bytes() == before
+
+
+def test_a_missing_postgres_driver_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from agent_console import db
+
+    real = builtins.__import__
+
+    def no_psycopg(name: str, globals=None, locals=None, fromlist=(), level=0):
+        if name.startswith("psycopg") and level == 0:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", no_psycopg)
+    with pytest.raises(db.StoreError, match=r"pip install 'agent-console\[postgres\]'"):
+        db.make_engine("postgresql+psycopg://u:pw@h/d")

@@ -380,8 +380,13 @@ def make_engine(url: str) -> Any:
         event.listen(engine, "connect", _sqlite_connected)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                           connect_args=_pg_link_options(url) if url.startswith("postgresql") else {})
+    try:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=_pg_link_options(url) if url.startswith("postgresql")
+                               else {})
+    except ImportError:
+        raise StoreError("no_driver", "PostgreSQL support is not installed (pip install "
+                         "'agent-console[postgres]')", where=display_url(url)) from None
     if is_postgres(engine):
         _pg_types()
         event.listen(engine, "begin", _pg_begin)
