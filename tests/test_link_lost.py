@@ -29,7 +29,7 @@ def _down(server: pg_server.PgServer) -> None:
                                               "-s"]), check=True, capture_output=True)
 
 
-@pytest.mark.parametrize(("lang", "says"), [("en", "connection to the database server was lost"),
+@pytest.mark.parametrize(("lang", "says"), [("en", "connection to the database server is lost"),
                                             ("zh", "与数据库服务器的连接已断开")])
 async def test_a_note_typed_when_the_server_goes_away_stays_on_screen(own_server, clock, lang,
                                                                      says):

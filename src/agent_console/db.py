@@ -534,15 +534,22 @@ _CONNECT_PROBLEMS = (
 )
 
 
-def connection_lost(exc: Exception) -> bool:
+def connection_lost(exc: BaseException) -> bool:
     """The database server went away (or cannot be reached) during the work: an error about
-    the link, not about the data. SQLAlchemy marks these as disconnects."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    the link, not about the data; as SQLAlchemy or the driver (psycopg) raised it."""
+    from sqlalchemy.exc import DBAPIError
 
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError) and isinstance(exc.orig, Exception) and \
-        type(exc.orig).__module__.startswith("psycopg")
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    if not any(c.__name__ == "OperationalError" and c.__module__.startswith("psycopg")
+               for c in type(exc).__mro__):
+        return False
+    # No SQL state: the client lost or never had the link; 08: connection exceptions; 57P0x:
+    # the server shut down or ended this session. (A lock timeout is an OperationalError too.)
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def unreachable(exc: Exception) -> StoreError:
