@@ -114,3 +114,9 @@ def test_a_missing_postgres_driver_is_one_line(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(builtins, "__import__", no_psycopg)
     with pytest.raises(db.StoreError, match=r"pip install 'agent-console\[postgres\]'"):
         db.make_engine("postgresql+psycopg://u:pw@h/d")
+
+
+@pytest.mark.parametrize(("lang", "says"), [("en", "pg_dump"), ("zh", "服务器自身的工具")])
+def test_backup_of_a_server_store_points_to_the_servers_tools(lang: str, says: str) -> None:
+    url = pg().new_database()
+    _refused(_cli("--db", url, "backup", "--agent", "s900", lang=lang), says)
