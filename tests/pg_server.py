@@ -38,6 +38,7 @@ class PgServer:
 
     root: Path
     port: int = 5432
+    durable: bool = False
     _names: count = field(default_factory=lambda: count(1), repr=False)
 
     @property
@@ -62,11 +63,30 @@ class PgServer:
         self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
+    def halt(self) -> None:
+        """Stop the server at once (as a crash or a cut link looks), keeping its files."""
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
+                                        "-m", "immediate", "-s"]), check=True, capture_output=True)
+
+    def resume(self) -> None:
+        """Start a halted server again, as it was."""
+        _pg_ctl_start(self)
+
     def stop(self) -> None:
         subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
                                         "-m", "immediate", "-s"]), check=False,
                        capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _pg_ctl_start(server: PgServer) -> None:
+    options = (f"-k {server.socket_dir} -p {server.port} -c listen_addresses='' "
+               "-c max_connections=200"
+               + ("" if server.durable else
+                  " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"))
+    subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(server.root / "data"),
+                                    "-w", "-s", "-l", str(server.root / "server.log"), "-o", options]),
+                   check=True, capture_output=True, text=True)
 
 
 def start(port: int = 5432, *, durable: bool = False) -> PgServer:
@@ -77,7 +97,7 @@ def start(port: int = 5432, *, durable: bool = False) -> PgServer:
     if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
         raise PgServerMissing(INSTALL_HINT.format(bin=PG_BIN))
     root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
-    server = PgServer(root, port)
+    server = PgServer(root, port, durable)
     server.socket_dir.mkdir()
     if os.geteuid() == 0:
         shutil.chown(root, SERVER_USER)
@@ -89,12 +109,7 @@ def start(port: int = 5432, *, durable: bool = False) -> PgServer:
                                         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                                         "--no-sync"]),
                        check=True, capture_output=True, text=True)
-        options = (f"-k {server.socket_dir} -p {port} -c listen_addresses='' -c max_connections=200"
-                   + ("" if durable else
-                      " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"))
-        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(data), "-w",
-                                        "-s", "-l", str(root / "server.log"), "-o", options]),
-                       check=True, capture_output=True, text=True)
+        _pg_ctl_start(server)
     except subprocess.CalledProcessError as exc:
         log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
