@@ -69,3 +69,29 @@ async def test_a_note_typed_when_the_server_goes_away_stays_on_screen(own_server
             await wait_until(lambda: not isinstance(app.screen, NoteScreen),
                              what="the dialog closed")
     store.close()
+
+
+async def test_the_queue_stays_on_screen_and_opening_a_ticket_says_the_link_is_lost(own_server,
+                                                                                   clock):
+    from agent_console.services.demo import fill_demo
+    from agent_console.services.store import open_store
+    from agent_console.widgets.ticket_table import TicketTable
+
+    store = open_store(own_server.new_database(), clock=clock)
+    fill_demo(store, tickets=40, seed=7)
+    app = app_for(store, lang="zh", agent="a003", refresh_seconds=1.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one(TicketTable)
+        shown = [table.render_line(y).text for y in range(table.size.height)]
+        own_server.halt()
+        await pilot.press("enter")
+        await wait_until(lambda: any("与数据库服务器的连接已断开" in n.message
+                                     for n in app._notifications),
+                         timeout=60, what="the message that the server is gone")
+        await pilot.press("escape")
+        await wait_until(lambda: app.screen.query(TicketTable), what="the queue again")
+        table = app.screen.query_one(TicketTable)
+        assert [table.render_line(y).text for y in range(table.size.height)][2:] == shown[2:]
+        assert all("psycopg" not in n.message for n in app._notifications)
+    store.close()
