@@ -130,6 +130,23 @@ SQLITE_EXTRAS = (
 SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
 
+# The knowledge-base index on PostgreSQL (services.case_search.PgCaseIndex): kb_doc holds each
+# indexed case's filters and length in tokens, kb_token each (token, case) with the token's count
+# and positions in the title and in the body, so that phrases are checked and FTS5's bm25 is
+# worked out in SQL. Dropped and made anew when the index is rebuilt (its format changed).
+PG_KB_TABLES: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, category VARCHAR NOT NULL, "
+    "retired SMALLINT NOT NULL, size INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
+    "REFERENCES kb_doc (case_id) ON DELETE CASCADE, title_tf INTEGER NOT NULL, "
+    "body_tf INTEGER NOT NULL, title_pos INTEGER[] NOT NULL, body_pos INTEGER[] NOT NULL, "
+    "PRIMARY KEY (token, case_id))",
+    # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+)
+
+
 # The same on PostgreSQL, in PL/pgSQL; TRUNCATE is refused too. kb_token holds the cjk tokens
 # of each case (see services.case_search.PgCaseIndex).
 PG_EXTRAS: tuple[str, ...] = (
@@ -141,14 +158,7 @@ PG_EXTRAS: tuple[str, ...] = (
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
     "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
-    "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
-    "body TEXT NOT NULL, category VARCHAR NOT NULL, retired SMALLINT NOT NULL, "
-    "size INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
-    "REFERENCES kb_doc (case_id) ON DELETE CASCADE, PRIMARY KEY (token, case_id))",
-    # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
-    "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+    *PG_KB_TABLES,
 )
 PG_CHANNEL = "agent_console"  # services.changes.PgChangeFeed listens here
 PG_EXTRAS += (
