@@ -253,7 +253,7 @@ class PgCaseIndex:
             options = part.options if isinstance(part, cjk.Either) else (part,)
             sets.append("(" + " UNION ".join(f"SELECT case_id FROM p{number[o]}"
                                              for o in options) + ")")
-        ctes.append("cand AS (" + (" UNION " if any_ else " INTERSECT ").join(sets) + ")")
+        ctes.append("cand AS MATERIALIZED (" + (" UNION " if any_ else " INTERSECT ").join(sets) + ")")
         filters = ""
         if category:
             params["category"] = category
@@ -262,19 +262,19 @@ class PgCaseIndex:
             filters += " AND d.retired = 0"
         # Only the newest `window` matching cases are ranked: a common word costs the same at
         # any store size (as Fts5CaseIndex).
-        ctes.append("m AS (SELECT d.case_id, d.size FROM kb_doc d JOIN cand ON "
+        ctes.append("m AS MATERIALIZED (SELECT d.case_id, d.size FROM kb_doc d JOIN cand ON "
                     f"cand.case_id = d.case_id WHERE true{filters} "
                     "ORDER BY d.case_id DESC LIMIT %(window)s)")
         # FTS5: avgdl = every row's tokens / rows; idf = log((N - n + 0.5) / (n + 0.5)) with n
         # the rows holding the phrase, FTS5's floor when not positive.
-        ctes.append("st AS (SELECT count(*) AS n, "
+        ctes.append("st AS MATERIALIZED (SELECT count(*) AS n, "
                     "coalesce(sum(size), 0)::float8 / greatest(count(*), 1)::float8 AS avgdl "
                     "FROM kb_doc)")
         idf = ", ".join(
             f"(SELECT CASE WHEN x > 0 THEN x ELSE %(floor)s END FROM (SELECT ln(((st.n - c.n)"
             f"::float8 + %(half)s) / (c.n::float8 + %(half)s)) AS x FROM "
             f"(SELECT count(*) AS n FROM p{n}) c) y) AS i{n}" for n in range(len(distinct)))
-        ctes.append(f"w AS (SELECT {idf} FROM st)")
+        ctes.append(f"w AS MATERIALIZED (SELECT {idf} FROM st)")
         # score += idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)), phrase by phrase.
         terms = []
         for phrase in ordered:
