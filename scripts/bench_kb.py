@@ -18,23 +18,25 @@ query at 100k cases. The floor printed is an empty read unit of work timed after
 what the machine charges any search at that moment (a shared machine's noise shows there).
 
 Run:  .venv/bin/python scripts/bench_kb.py [--cases 100000] [--queries 300] [--seed 7]
-      [--exact] [--markdown]
+      [--exact] [--markdown] [--postgres | --db postgresql://user@host/postgres]
+      (on PostgreSQL the cases are searched through services.case_search.PgCaseIndex)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from importlib import resources
-from pathlib import Path
+from typing import Any
 
+import bench_db
 from agent_console.clock import FrozenClock
 from agent_console.services import kb_jsonl, knowledge
 from agent_console.services.actor import Actor
@@ -128,6 +130,23 @@ def _empty_read(store: Store) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _sizes(store: Store) -> tuple[int, int, str]:
+    """(store bytes, search index bytes, database and version)."""
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if store.is_sqlite:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            index: Any = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat "
+                                              "WHERE name LIKE 'kb_fts%'").scalar()
+            return store.path.stat().st_size, int(index), \
+                f"SQLite {__import__('sqlite3').sqlite_version}"
+        conn.exec_driver_sql("VACUUM ANALYZE")
+        size = conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+        index = conn.exec_driver_sql("SELECT pg_total_relation_size('kb_token') + "
+                                     "pg_total_relation_size('kb_doc')").scalar()
+        version = conn.exec_driver_sql("SHOW server_version").scalar()
+        return int(size), int(index), f"PostgreSQL {version}"
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -141,6 +160,7 @@ def main() -> int:
     parser.add_argument("--exact", action="store_true",
                         help="time knowledge.search (no prefix, no fallback) instead of find_cases")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    bench_db.add_arguments(parser)
     args = parser.parse_args()
     if args.exact:
         def find(store: Store, query: str) -> int:
@@ -153,19 +173,15 @@ def main() -> int:
     lines = synthetic_lines(cases, args.cases, rng)
     queries = query_sets(cases, args.queries, rng)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "kb.db"
-        store = open_store(path, clock=FrozenClock(datetime(2026, 11, 24, 2, tzinfo=timezone.utc)))
+    with bench_db.stores(args) as stores:
+        store = open_store(stores.new(),
+                           clock=FrozenClock(datetime(2026, 11, 24, 2, tzinfo=timezone.utc)))
         actor = _supervisor(store)
         started = time.perf_counter()
         report = kb_jsonl.import_jsonl(store, actor, lines, source="bench")
         build = time.perf_counter() - started
         assert report.imported == args.cases and not report.problems, report.problems[:3]
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            fts_bytes = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat "
-                                             "WHERE name LIKE 'kb_fts%'").scalar()
-        size = path.stat().st_size
+        size, index_bytes, version = _sizes(store)
         for query in queries["zh-2"][:20]:  # warm the page cache as a running app would have
             find(store, query)
         rows, floor = [], []
@@ -185,9 +201,10 @@ def main() -> int:
         rebuild = time.perf_counter() - started
         store.close()
 
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"cases {args.cases:,}  import (index build) {build:.1f} s  re-index {rebuild:.1f} s  "
-          f"store {size / 2**20:.0f} MiB (full-text index {fts_bytes / 2**20:.0f} MiB)  "
-          f"SQLite {__import__('sqlite3').sqlite_version}")
+          f"store {size / 2**20:.0f} MiB (search index {index_bytes / 2**20:.0f} MiB)  "
+          f"{version}  load average at the end {load} ({os.cpu_count()} CPUs)")
     head = ("queries", "count", "with hits", "p50 ms", "p95 ms", "max ms")
     if args.markdown:
         print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))

@@ -17,6 +17,7 @@ the bytes it writes are read continuously. Measured:
 
 Run:  .venv/bin/python scripts/bench_queue.py [--sizes 1000,10000,100000] [--idle-seconds 10]
       [--runs 3] [--markdown] [--dump DIR]   (--dump saves each phase's raw output)
+      [--postgres | --db postgresql://user@host/postgres]   (stores on PostgreSQL: bench_db.py)
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import termios
 import threading
 import time
 from pathlib import Path
+
+import bench_db
 
 CLI = Path(sys.executable).with_name("agent-console")
 ROWS, COLS = 40, 120
@@ -60,8 +63,8 @@ def clean_env(config_dir: str) -> dict[str, str]:
 class Session:
     """One app process on a pty; a thread drains the master fd into a timestamped log."""
 
-    def __init__(self, db: Path | None, env: dict[str, str]) -> None:
-        argv = ([str(CLI), "--db", str(db), "--agent", "a001", "--lang", "en"] if db is not None
+    def __init__(self, db: str | None, env: dict[str, str]) -> None:
+        argv = ([str(CLI), "--db", db, "--agent", "a001", "--lang", "en"] if db is not None
                 else [sys.executable, "-c", HELLO])
         self.log: list[tuple[float, int]] = []  # (time, bytes) per read
         self.raw = bytearray()
@@ -178,14 +181,16 @@ def keys(session: Session, key: bytes, count: int, spacing: float) -> tuple[floa
     return session.bytes_between(start) / count, max(sizes)
 
 
-def measure(size: int, args: argparse.Namespace, work: Path) -> dict[str, object]:
+def measure(size: int, args: argparse.Namespace, work: Path, stores: bench_db.Stores
+            ) -> dict[str, object]:
     env = clean_env(str(work / "config"))
     (work / "config").mkdir()
-    db = work / "queue.db"
+    db = stores.new()
     started = time.monotonic()
     subprocess.run([str(CLI), "demo", "--db", str(db), "--tickets", str(size), "--seed", "7",
                     "--no-open"], env=env, check=True, stdout=subprocess.DEVNULL)
-    result: dict[str, object] = {"size": size, "build": time.monotonic() - started}
+    result: dict[str, object] = {"db": stores.kind, "size": size,
+                                 "build": time.monotonic() - started}
     # Sign in as a001 without a PIN prompt: bind this OS account to the agent, as an SSH seat is.
     subprocess.run([str(CLI), "agent", "bind", "a001", "--os-user",
                     pwd.getpwuid(os.getuid()).pw_name, "--db", str(db), "--agent", "admin",
@@ -234,7 +239,8 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict[str, object
 
 
 COLUMNS = [  # (header, key, format)
-    ("tickets", "size", "{:,}"), ("build s", "build", "{:.2f}"), ("first frame s", "first", "{:.3f}"),
+    ("db", "db", "{}"), ("tickets", "size", "{:,}"), ("build s", "build", "{:.2f}"),
+    ("first frame s", "first", "{:.3f}"),
     ("peak RSS MB", "rss", "{:.1f}"), ("first screen KB", "screen_kb", "{:.1f}"),
     ("idle B/s", "idle", "{:.0f}"), ("cursor move B", "move", "{:.0f}"),
     ("page flip B", "flip", "{:.0f}"), ("exit", "exit", "{}"),
@@ -286,6 +292,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="launches per size for first frame")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument("--dump", metavar="DIR", help="save each phase's raw pty output here")
+    bench_db.add_arguments(parser)
     args = parser.parse_args()
     floors = []
     for _ in range(args.runs):
@@ -295,16 +302,13 @@ def main() -> int:
         os.waitpid(hello.pid, 0)
     floor = statistics.median(floors)
     results = []
-    for size in (int(s.replace("_", "")) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
-            print(f"# {size:,} tickets ...", file=sys.stderr, flush=True)
-            r = measure(size, args, Path(tmp))
-            firsts = ", ".join(f"{x:.3f}" for x in r.get("firsts", []))
-            print(f"#   build {r['build']:.2f}s, first frames [{firsts}], "
-                  f"exit {r['exit']}", file=sys.stderr, flush=True)
-            results.append(r)
-    print(f"\nQueue screen, {COLS}x{ROWS} pty, first frame = median of {args.runs}; "
-          f"idle over {args.idle_seconds:g}s; ✓/✗ = budget at {BUDGET_SIZE:,}")
+    with bench_db.stores(args) as stores:
+        for size in (int(s.replace("_", "")) for s in args.sizes.split(",")):
+            results.append(_measure_size(size, args, stores))
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nQueue screen on {stores.kind}, {COLS}x{ROWS} pty, first frame = median of "
+          f"{args.runs}; idle over {args.idle_seconds:g}s; ✓/✗ = budget at {BUDGET_SIZE:,}; "
+          f"load average at the end {load} ({os.cpu_count()} CPUs)")
     print(f"Floor in the same run: a hello-world Textual app's first frame {floor:.3f} s; "
           f"the queue's first frame at each size is "
           + ", ".join(f"{r['first'] / floor:.1f}×" for r in results if r.get("first")) + "\n")
@@ -313,6 +317,17 @@ def main() -> int:
         print()
         print(render(results, markdown=True))
     return 0
+
+
+def _measure_size(size: int, args: argparse.Namespace, stores: bench_db.Stores
+                  ) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
+        print(f"# {size:,} tickets on {stores.kind} ...", file=sys.stderr, flush=True)
+        r = measure(size, args, Path(tmp), stores)
+        firsts = ", ".join(f"{x:.3f}" for x in r.get("firsts", []))
+        print(f"#   build {r['build']:.2f}s, first frames [{firsts}], "
+              f"exit {r['exit']}", file=sys.stderr, flush=True)
+    return r
 
 
 if __name__ == "__main__":

@@ -15,20 +15,24 @@ against what each process believes it wrote:
   dup numbers ticket numbers or customers that exist twice; target 0
 
 Run:  .venv/bin/python scripts/load_store.py [--procs 1,2,4,8] [--seconds 30] [--markdown]
+      [--postgres | --db postgresql://user@host/postgres]   (see scripts/bench_db.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
+import os
 import random
 import sys
-import tempfile
 import time
 import traceback
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import Any
+
+import bench_db
 
 HOT_TICKETS = 24  # shared tickets everyone claims, moves and notes
 SHARED_PHONES = ["13700000001", "13700000002", "13700000003"]  # new customers calling at once
@@ -60,7 +64,8 @@ def prepare(db: str, procs: int) -> list[int]:
     return ids
 
 
-def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue) -> None:
+def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue, ready: mp.Queue,
+         go: Any) -> None:
     """One agent's process: random operations until the time is up; report what it wrote."""
     from agent_console.services import knowledge, tickets
     from agent_console.services.directory import actor
@@ -68,6 +73,8 @@ def work(db: str, me: int, seconds: float, hot: list[int], out: mp.Queue) -> Non
 
     store = _store(db)
     agent = actor(store, f"p{me}")
+    ready.put(me)
+    go.wait()  # every process has started and opened the store: the clock starts together
     rng = random.Random(me)
     done = Counter()
     wrote: dict[str, list] = {"numbers": [], "notes": [], "versions": []}
@@ -126,8 +133,8 @@ def check(db: str, reports: list[tuple[dict, dict]]) -> dict[str, int]:
     with store.read() as tx:
         numbers = Counter(n for (n,) in tx.all("SELECT number FROM ticket"))
         phones = Counter(p for (p,) in tx.all("SELECT phone FROM customer"))
-        note_texts = Counter(text for (text,) in tx.all(
-            "SELECT json_extract(detail, '$.text') FROM ticket_event WHERE kind = 'note'"))
+        note_texts = Counter(json.loads(detail).get("text") for (detail,) in tx.all(
+            "SELECT detail FROM ticket_event WHERE kind = 'note'"))
         versions = {i: v for i, v in tx.all("SELECT id, version FROM ticket")}
     lost = 0
     claimed_versions: Counter = Counter()
@@ -144,26 +151,31 @@ def check(db: str, reports: list[tuple[dict, dict]]) -> dict[str, int]:
     return {"lost": lost, "dup": duplicated}
 
 
-def run(procs: int, seconds: float) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "load.db")
-        hot = prepare(db, procs)
-        ctx = mp.get_context("spawn")
-        out: mp.Queue = ctx.Queue()
-        workers = [ctx.Process(target=work, args=(db, n, seconds, hot, out)) for n in range(procs)]
-        started = time.monotonic()
-        for w in workers:
-            w.start()
-        reports = [out.get(timeout=seconds + 300) for _ in workers]
-        for w in workers:
-            w.join()
-        wall = time.monotonic() - started
-        totals: Counter = Counter()
-        for done, _wrote in reports:
-            totals.update(done)
-        found = check(db, reports)
+def run(procs: int, seconds: float, stores: bench_db.Stores) -> dict[str, object]:
+    db = stores.new()
+    hot = prepare(db, procs)
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    ready: mp.Queue = ctx.Queue()
+    go = ctx.Event()
+    workers = [ctx.Process(target=work, args=(db, n, seconds, hot, out, ready, go))
+               for n in range(procs)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.get(timeout=600)
+    started = time.monotonic()
+    go.set()
+    reports = [out.get(timeout=seconds + 300) for _ in workers]
+    for w in workers:
+        w.join()
+    wall = time.monotonic() - started
+    totals: Counter = Counter()
+    for done, _wrote in reports:
+        totals.update(done)
+    found = check(db, reports)
     ops = sum(totals[k] for k in ("create", "claim", "status", "note", "search"))
-    return {"procs": procs, "ops/s": ops / wall, "creates": totals["create"],
+    return {"db": stores.kind, "procs": procs, "ops/s": ops / wall, "creates": totals["create"],
             "conflicts": totals["conflict"], "busy": totals["busy"], "errors": totals["error"],
             "lost": found["lost"], "dup numbers": found["dup"]}
 
@@ -173,8 +185,10 @@ def main() -> int:
     parser.add_argument("--procs", default="1,2,4,8")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--markdown", action="store_true")
+    bench_db.add_arguments(parser)
     args = parser.parse_args()
-    rows = [run(int(n), args.seconds) for n in args.procs.split(",")]
+    with bench_db.stores(args) as stores:
+        rows = [run(int(n), args.seconds, stores) for n in args.procs.split(",")]
     columns = list(rows[0])
     if args.markdown:
         print("| " + " | ".join(columns) + " |")
@@ -186,7 +200,9 @@ def main() -> int:
         print(("| " + " | ".join(cells) + " |") if args.markdown
               else "  ".join(f"{c:>11}" for c in cells))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"\n{stamp}, {args.seconds:g} s per row", file=sys.stderr)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\n{stamp}, {args.seconds:g} s per row, load average at the end: {load}",
+          file=sys.stderr)
     return 0 if all(r["errors"] == r["busy"] == r["lost"] == r["dup numbers"] == 0
                     for r in rows) else 1
 

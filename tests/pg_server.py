@@ -38,6 +38,7 @@ class PgServer:
 
     root: Path
     port: int = 5432
+    durable: bool = False
     _names: count = field(default_factory=lambda: count(1), repr=False)
 
     @property
@@ -68,6 +69,15 @@ class PgServer:
         """The database a URL from `url` or `new_database` names."""
         return url.split("@/", 1)[1].split("?", 1)[0]
 
+    def halt(self) -> None:
+        """Stop the server at once (as a crash or a cut link looks), keeping its files."""
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
+                                        "-m", "immediate", "-s"]), check=True, capture_output=True)
+
+    def resume(self) -> None:
+        """Start a halted server again, as it was."""
+        _pg_ctl_start(self)
+
     def stop(self) -> None:
         subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.root / "data"),
                                         "-m", "immediate", "-s"]), check=False,
@@ -82,12 +92,25 @@ def missing() -> str | None:
     return None
 
 
-def start(port: int = 5432) -> PgServer:
-    """initdb in a fresh temporary directory and start the server on a socket there."""
+def _pg_ctl_start(server: PgServer) -> None:
+    options = (f"-k {server.socket_dir} -p {server.port} -c listen_addresses='' "
+               "-c max_connections=200"
+               + ("" if server.durable else
+                  " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"))
+    subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(server.root / "data"),
+                                    "-w", "-s", "-l", str(server.root / "server.log"), "-o", options]),
+                   check=True, capture_output=True, text=True)
+
+
+def start(port: int = 5432, *, durable: bool = False) -> PgServer:
+    """initdb in a fresh temporary directory and start the server on a socket there.
+
+    The tests' server does not flush to disk; `durable` keeps PostgreSQL's defaults (fsync,
+    synchronous commit), as a benchmark that is compared with SQLite must."""
     if hint := missing():
         raise PgServerMissing(hint)
     root = Path(tempfile.mkdtemp(prefix="agent-console-pg-"))
-    server = PgServer(root, port)
+    server = PgServer(root, port, durable)
     server.socket_dir.mkdir()
     if os.geteuid() == 0:
         shutil.chown(root, SERVER_USER)
@@ -99,11 +122,7 @@ def start(port: int = 5432) -> PgServer:
                                         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                                         "--no-sync"]),
                        check=True, capture_output=True, text=True)
-        options = (f"-k {server.socket_dir} -p {port} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "start", "-D", str(data), "-w",
-                                        "-s", "-l", str(root / "server.log"), "-o", options]),
-                       check=True, capture_output=True, text=True)
+        _pg_ctl_start(server)
     except subprocess.CalledProcessError as exc:
         log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)

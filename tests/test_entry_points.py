@@ -55,6 +55,7 @@ NO_ACTOR = {
     "audit.anchor": "writes the trail's head to the witness; reveals nothing",
     "changes.open_feed": "says when to read again; carries no data beyond ticket ids and versions",
     "audit.verify": "checks the chain; reveals no record's content",
+    "backup.refuse_server_store": "says whether the store is a file; reads nothing",
     "auth.sign_in": "is how an actor comes to be",
     "auth.sign_in_os_user": "is how an actor comes to be (the process's own account)",
     "auth.sign_out": "records the caller's own sign-out",

@@ -221,3 +221,61 @@ def test_missing_tables_indexes_and_triggers_are_named_in_postgres(pg_store) -> 
     assert "trigger audit_log_no_delete is missing" in problems
     assert "index ix_ticket_warn is missing" in problems
     assert "table customer_change is missing" in problems
+
+
+def _ranked_everywhere(stores, queries, **options):
+    """Every query's hits (id, exact score) on each store, by store."""
+    from agent_console.services import knowledge
+
+    out = []
+    for store in stores:
+        found = {}
+        for query in queries:
+            found[("find", query)] = [(h.id, h.score) for h in knowledge.find_cases(
+                store, query=query, **options).hits]
+            found[("search", query)] = [(h.id, h.score) for h in knowledge.search(
+                store, query=query, **options)]
+            found[("similar", query)] = [(h.id, h.score) for h in knowledge.similar(
+                store, text=query)]
+        out.append(found)
+    return out
+
+
+def test_postgres_ranks_as_sqlite_fts5_to_the_last_bit(tmp_path, clock) -> None:
+    """PgCaseIndex works out FTS5's bm25 in SQL: the same cases, order and scores (compared
+    exactly, not rounded) for phrases, prefixes, synonyms, filters and fallbacks, before and
+    after cases are edited, retired and added."""
+    from agent_console.services import kb_jsonl, knowledge
+    from agent_console.services.store import open_store
+    from tests.conftest import actor_for
+    from tests.test_knowledge import case, shipped_lines
+
+    stores = [open_store(tmp_path / "kb.db", clock=clock), open_store(pg().new_database(), clock=clock)]
+    try:
+        editors = [actor_for(store, "s900", role="supervisor") for store in stores]
+        for store, editor in zip(stores, editors):
+            assert not kb_jsonl.import_jsonl(store, editor, shipped_lines()).problems
+        queries = ("断网", "光猫断网", "光猫 LOS", "宽带", "charge", "charged twice", "退", "卡",
+                   "上不了网", "router", "IPTV 黑屏", "网络", "欠费 停机", "wi-fi", "rou",
+                   "没有这个词", "话费 补卡 光猫")
+        before = _ranked_everywhere(stores, queries)
+        assert before[0] == before[1]
+        assert sum(bool(hits) for hits in before[0].values()) > 30
+        some = [hit for hit, _ in before[0][("find", "断网")]][:3]
+        for store, editor in zip(stores, editors):
+            knowledge.update_case(store, editor, case_id=some[0],
+                                  changes={"title": "光猫断网断网 router reboot"})
+            knowledge.retire_case(store, editor, case_id=some[1], retired=True, reason="old")
+            knowledge.create_case(store, editor, case=case("断网 charged twice 光猫断网",
+                                                           "宽带断网 again"))
+        after = _ranked_everywhere(stores, queries)
+        assert after[0] == after[1] and after[0] != before[0]
+        retired = _ranked_everywhere(stores, queries[:6], include_retired=True)
+        assert retired[0] == retired[1]
+        with stores[0].read() as tx:
+            category = tx.scalar("SELECT category FROM kb_case ORDER BY id LIMIT 1")
+        filtered = _ranked_everywhere(stores, queries[:6], category=category)
+        assert filtered[0] == filtered[1]
+    finally:
+        for store in stores:
+            store.close()

@@ -115,6 +115,23 @@ def test_text_filter_matches_number_name_phone_description_literally(reader, dem
     assert ids("' OR 1=1 --") == set()
 
 
+def test_text_filter_ignores_case_on_either_database(reader, demo_store):
+    """SQLite's LIKE ignores the case of ASCII letters; on PostgreSQL the filter is ILIKE, so a
+    search finds the same tickets on both (AGENT_CONSOLE_TEST_DB=postgresql runs this on PG)."""
+    now_ts, actor = ts(demo_store.clock.now()), actor_for(demo_store, "s900")
+    created = create_ticket(demo_store, actor, phone="13700005678", channel="hotline",
+                            work_type="fault", category="broadband",
+                            description="ONT shows LOS Red light", customer_name="Mary Smith")
+
+    def ids(text):
+        return {r.id for r in reader.page(QueueFilter(text=text), actor, now_ts=now_ts, limit=1000)}
+
+    for text in ("los red", "LOS RED", "ont SHOWS", "mary smith", "MARY", created.number.lower()):
+        assert created.id in ids(text), text
+        assert reader.count(QueueFilter(text=text), actor, now_ts=now_ts) == len(ids(text))
+    assert created.id not in ids("red lights")
+
+
 def test_searches_never_spell_out_the_hidden_digits(reader, demo_store):
     """A plain agent once recovered 198****3303 with 23 searches, one digit at a time."""
     now_ts, agent = ts(demo_store.clock.now()), actor_for(demo_store, "a001")

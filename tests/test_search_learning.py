@@ -141,15 +141,24 @@ def test_an_older_index_is_rebuilt_when_the_store_opens(tmp_path, clock):
     store = make_store(tmp_path / "s.db", clock)
     editor = actor_for(store, "s900", role="supervisor")
     charged = knowledge.create_case(store, editor, case=case("Customer charged twice"))
-    with store.write() as tx:  # as a version 1 store: unstemmed tokens
-        if store.is_sqlite:
+    if store.is_sqlite:
+        with store.write() as tx:  # as a version 1 store: unstemmed tokens
             tx.execute("INSERT INTO kb_fts (kb_fts) VALUES ('delete-all')")
             tx.execute("INSERT INTO kb_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
                        (charged.id, "customer charged twice", "symptoms cause resolution", "k"))
-        else:  # the token table: none of the stemmed tokens a current index holds
-            knowledge.index_for(store).clear(tx)
-        tx.execute("UPDATE store_meta SET value = '1' WHERE key = ?", (knowledge.INDEX_META,))
-    assert knowledge.search(store, query="charges") == []
+            tx.execute("UPDATE store_meta SET value = '1' WHERE key = ?", (knowledge.INDEX_META,))
+        assert knowledge.search(store, query="charges") == []
+    else:
+        with store.write() as tx:  # as PostgreSQL's first format: tokens without counts
+            tx.execute("DROP TABLE kb_token")
+            tx.execute("DROP TABLE kb_doc")
+            tx.execute("CREATE TABLE kb_doc (case_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
+                       "body TEXT NOT NULL, category VARCHAR NOT NULL, retired SMALLINT NOT NULL, "
+                       "size INTEGER NOT NULL)")
+            tx.execute("CREATE TABLE kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
+                       "REFERENCES kb_doc (case_id) ON DELETE CASCADE, PRIMARY KEY (token, case_id))")
+            tx.execute("UPDATE store_meta SET value = ? WHERE key = ?",
+                       (cjk.INDEX_VERSION, knowledge.INDEX_META))
     store = make_store(tmp_path / "s.db", clock)
     assert [hit.id for hit in knowledge.search(store, query="charges")] == [charged.id]
     assert knowledge.ensure_index(store) == 0  # current now: nothing to do

@@ -17,6 +17,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from agent_console import db
 from agent_console import destinations as navigation
 from agent_console.config import Settings
 from agent_console.destinations import Destination
@@ -357,6 +358,9 @@ class AgentConsoleApp(App[None]):
             screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
             if isinstance(error, ConflictError) and isinstance(screen, ContextScreen):
                 screen.reload()
+        elif error is not None and db.connection_lost(error):
+            self.notify(t("store_error.lost"), title=t("error.title"), severity="error",
+                        timeout=10)
         else:
             self.notify(t("error.store", error=clean_line(str(error))[:200]),
                         title=t("error.title"), severity="error", timeout=10)

@@ -38,8 +38,9 @@ def backup_folder(store: Store, settings: Settings, given: str | None) -> Path:
 
 
 def run_backup(args: argparse.Namespace, store: Store, settings: Settings) -> int:
-    from agent_console.services.backup import backup
+    from agent_console.services.backup import backup, refuse_server_store
 
+    refuse_server_store(store)
     actor = prove_actor(args, store, settings)
     manifest = backup(store, actor, to=backup_folder(store, settings, args.to),
                       keep=args.keep or settings.backup_keep)

@@ -332,7 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceError as exc:
         print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)
         return 2
-    except (UsageError, ConfigError, db.StoreError, PolicyError, CatalogError) as exc:
+    except db.StoreError as exc:
+        print(f"{PROG}: {t('cli.error')}: {exc.localized()}", file=sys.stderr)
+        return 2
+    except (UsageError, ConfigError, PolicyError, CatalogError) as exc:
         print(f"{PROG}: {t('cli.error')}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -348,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, DBAPIError):
             raise
+        if db.connection_lost(exc):
+            print(f"{PROG}: {t('cli.error')}: {t('store_error.lost')}", file=sys.stderr)
+            return 2
         print(f"{PROG}: {t('cli.error')}: {t('cli.store_damaged', error=str(exc.orig)[:200])}",
               file=sys.stderr)
         return 2

@@ -24,7 +24,25 @@ FIRST_RELEASED_VERSION = 4  # release 0.1.0; older versions were never released
 
 
 class StoreError(Exception):
-    """A store that cannot be opened; the message is one line for the user."""
+    """A store that cannot be opened: one line for the user, from the catalog key
+    `store_error.<code>` in the user's language; `str()` is the English line."""
+
+    def __init__(self, code: str, message: str, *, where: str = "", **params: Any) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.code, self.message, self.where, self.params = code, message, where, params
+
+    def at(self, where: str) -> StoreError:
+        """The same error, said of the store at `where` (a path, or a URL without password)."""
+        return StoreError(self.code, self.message, where=where, **self.params)
+
+    def localized(self) -> str:
+        from agent_console.i18n import has_key, t
+
+        key = f"store_error.{self.code}"
+        if not has_key(key):
+            return str(self)
+        text = t(key, **self.params)
+        return f"{self.where}: {text}" if self.where else text
 
 
 # --- times ---------------------------------------------------------------------------------
@@ -112,6 +130,23 @@ SQLITE_EXTRAS = (
 SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
 
 
+# The knowledge-base index on PostgreSQL (services.case_search.PgCaseIndex): kb_doc holds each
+# indexed case's filters and length in tokens, kb_token each (token, case) with the token's count
+# and positions in the title and in the body, so that phrases are checked and FTS5's bm25 is
+# worked out in SQL. Dropped and made anew when the index is rebuilt (its format changed).
+PG_KB_TABLES: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, category VARCHAR NOT NULL, "
+    "retired SMALLINT NOT NULL, size INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
+    "REFERENCES kb_doc (case_id) ON DELETE CASCADE, title_tf INTEGER NOT NULL, "
+    "body_tf INTEGER NOT NULL, title_pos INTEGER[] NOT NULL, body_pos INTEGER[] NOT NULL, "
+    "PRIMARY KEY (token, case_id))",
+    # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+)
+
+
 # The same on PostgreSQL, in PL/pgSQL; TRUNCATE is refused too. kb_token holds the cjk tokens
 # of each case (see services.case_search.PgCaseIndex).
 PG_EXTRAS: tuple[str, ...] = (
@@ -123,14 +158,7 @@ PG_EXTRAS: tuple[str, ...] = (
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
     "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
-    "CREATE TABLE IF NOT EXISTS kb_doc (case_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
-    "body TEXT NOT NULL, category VARCHAR NOT NULL, retired SMALLINT NOT NULL, "
-    "size INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS kb_token (token VARCHAR NOT NULL, case_id INTEGER NOT NULL "
-    "REFERENCES kb_doc (case_id) ON DELETE CASCADE, PRIMARY KEY (token, case_id))",
-    # token LIKE 'ab%' (a prefix query) uses this index whatever the database's collation
-    "CREATE INDEX IF NOT EXISTS ix_kb_token_prefix ON kb_token (token varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_kb_token_case ON kb_token (case_id)",
+    *PG_KB_TABLES,
 )
 PG_CHANNEL = "agent_console"  # services.changes.PgChangeFeed listens here
 PG_EXTRAS += (
@@ -163,6 +191,12 @@ PG_WRITE_WAIT_SECONDS = 30  # as services.store.WRITE_WAIT_SECONDS
 
 def is_postgres(engine_or_conn: Any) -> bool:
     return bool(engine_or_conn.dialect.name == "postgresql")
+
+
+def like_operator(engine_or_conn: Any) -> str:
+    """The pattern match that ignores case: SQLite's LIKE does (for ASCII letters), PostgreSQL's
+    LIKE does not, so there it is ILIKE."""
+    return "ILIKE" if is_postgres(engine_or_conn) else "LIKE"
 
 
 def _create_all(conn: Any) -> None:
@@ -275,47 +309,52 @@ def _inspect(path: Path) -> tuple[int, int, set[str]]:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: the file is damaged or not a database ({exc})") from None
+        raise StoreError("damaged", f"the file is damaged or not a database ({exc})", where=str(path),
+                         detail=str(exc)) from None
     return app_id, version, tables
 
 
 def check_store_file(path: Path) -> bool:
     """Refuse paths that cannot hold a store. True when the store already exists."""
     if path.is_dir():
-        raise StoreError(f"{path}: is a directory, not a store file")
+        raise StoreError("directory", "is a directory, not a store file", where=str(path))
     if path.exists():
         if not path.is_file():
-            raise StoreError(f"{path}: is not a regular file")
+            raise StoreError("not_regular", "is not a regular file", where=str(path))
         if not os.access(path, os.R_OK):
-            raise StoreError(f"{path}: cannot be read (permission denied)")
+            raise StoreError("unreadable", "cannot be read (permission denied)", where=str(path))
         if not os.access(path.parent, os.W_OK):
-            raise StoreError(f"{path.parent}: the folder cannot be written (permission denied)")
+            raise StoreError("folder_unwritable", "the folder cannot be written (permission denied)",
+                             where=str(path.parent))
         if path.stat().st_size == 0:
-            raise StoreError(f"{path}: is an empty file, not an Agent Console store (remove it to "
-                             "create a new store there)")
+            raise StoreError("empty_file", "is an empty file, not an Agent Console store (remove it "
+                             "to create a new store there)", where=str(path))
         with path.open("rb") as fh:
             if fh.read(16) != SQLITE_HEADER:
-                raise StoreError(f"{path}: is not an Agent Console store (not an SQLite file)")
+                raise StoreError("not_sqlite", "is not an Agent Console store (not an SQLite file)",
+                                 where=str(path))
         app_id, version, tables = _inspect(path)
         if app_id != APPLICATION_ID or (version == 0 and tables):
-            raise StoreError(f"{path}: is an SQLite file of another application, not an Agent Console store")
+            raise StoreError("foreign_file", "is an SQLite file of another application, not an Agent "
+                             "Console store", where=str(path))
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{path}: store schema v{version} is newer than this Agent Console "
-                             f"(v{SCHEMA_VERSION}); upgrade Agent Console to open it")
+            raise _newer(version).at(str(path))
         if version >= FIRST_RELEASED_VERSION and not CORE_TABLES <= tables:
-            raise StoreError(f"{path}: carries the Agent Console mark but not its tables; "
-                             "not an Agent Console store")
+            raise StoreError("marked_no_tables", "carries the Agent Console mark but not its "
+                             "tables; not an Agent Console store", where=str(path))
         if tables and version < FIRST_RELEASED_VERSION:
-            raise StoreError(f"{path}: store schema v{version} comes from a development build "
-                             "and cannot be upgraded")
+            raise StoreError("development_build", f"store schema v{version} comes from a "
+                             "development build and cannot be upgraded", where=str(path),
+                             version=version)
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
-            raise StoreError(f"{path}: cannot be written (permission denied)")
+            raise StoreError("unwritable", "cannot be written (permission denied)", where=str(path))
         return app_id == APPLICATION_ID
     parent = path.parent
     if not parent.is_dir():
-        raise StoreError(f"{parent}: folder does not exist")
+        raise StoreError("no_folder", "folder does not exist", where=str(parent))
     if not os.access(parent, os.W_OK):
-        raise StoreError(f"{parent}: cannot create the store here (permission denied)")
+        raise StoreError("cannot_create", "cannot create the store here (permission denied)",
+                         where=str(parent))
     return False
 
 
@@ -343,9 +382,10 @@ def _pg_begin(conn: Any) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
     if options.get("write"):
-        # waits as long as a SQLite writer would; then the store says "busy"
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_WRITE_WAIT_SECONDS}s'")
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+        # waits as long as a SQLite writer would, then the store says "busy"; one round trip,
+        # since every one made while the lock is held makes the other writers wait longer
+        conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{PG_WRITE_WAIT_SECONDS}s', true), "
+                             f"pg_advisory_xact_lock({PG_LOCK_KEY})")
     else:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
@@ -397,11 +437,31 @@ def make_engine(url: str) -> Any:
         event.listen(engine, "connect", _sqlite_connected)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=_pg_link_options(url) if url.startswith("postgresql")
+                               else {})
+    except ImportError:
+        raise StoreError("no_driver", "PostgreSQL support is not installed (pip install "
+                         "'agent-console[postgres]')", where=display_url(url)) from None
     if is_postgres(engine):
         _pg_types()
         event.listen(engine, "begin", _pg_begin)
     return engine
+
+
+# How long a console waits for a server that does not answer, unless the URL says otherwise
+# (libpq waits forever by default, and a dropped link is noticed only when TCP gives up, which
+# takes minutes): connecting, then each request on a link gone silent.
+PG_LINK_OPTIONS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 15,
+                   "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 20_000}
+
+
+def _pg_link_options(url: str) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url).query
+    return {k: v for k, v in PG_LINK_OPTIONS.items() if k not in given}
 
 
 VERSION_KEYS = ("application", "schema_version")  # store_meta rows of the version (PostgreSQL)
@@ -410,22 +470,27 @@ VERSION_KEYS = ("application", "schema_version")  # store_meta rows of the versi
 def _pg_version(conn: Any) -> int:
     """The schema version held in `store_meta`; 0 for an empty database. A database holding
     other tables but no Agent Console mark is refused, never written into."""
+    foreign = StoreError("foreign_database", "the database holds tables of another "
+                         "application, not an Agent Console store")
     if conn.exec_driver_sql("SELECT to_regclass('store_meta')").scalar() is None:
         others = conn.exec_driver_sql(
             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").scalar()
         if others:
-            raise StoreError("the database holds tables of another application, not an Agent "
-                             "Console store")
+            raise foreign
         return 0
     found = dict(conn.exec_driver_sql("SELECT key, value FROM store_meta").fetchall())
     if found.get("application") != str(APPLICATION_ID):
-        raise StoreError("the database holds tables of another application, not an Agent "
-                         "Console store")
+        raise foreign
     version = int(found.get("schema_version", 0))
     if version > SCHEMA_VERSION:
-        raise StoreError(f"store schema v{version} is newer than this Agent Console "
-                         f"(v{SCHEMA_VERSION}); upgrade Agent Console to open it")
+        raise _newer(version)
     return version
+
+
+def _newer(version: int) -> StoreError:
+    return StoreError("newer", f"store schema v{version} is newer than this Agent Console "
+                      f"(v{SCHEMA_VERSION}); upgrade Agent Console to open it", version=version,
+                      supported=SCHEMA_VERSION)
 
 
 def _version(conn: Any) -> int:
@@ -489,7 +554,7 @@ def open_store(url: str, *, create: bool = True) -> Any:
     path = sqlite_path(url)
     if path is not None:
         if not create and not path.exists():
-            raise StoreError(f"{path}: no such store")
+            raise StoreError("no_store", "no such store", where=str(path))
         check_store_file(path)
     from sqlalchemy.exc import DBAPIError
 
@@ -498,11 +563,64 @@ def open_store(url: str, *, create: bool = True) -> Any:
         migrate(engine)
     except DBAPIError as exc:
         engine.dispose()
-        raise StoreError(f"{path or url}: cannot open the store ({exc.orig})") from None
+        raise unreachable(exc).at(str(path or display_url(url))) from None
     except StoreError as exc:
         engine.dispose()
-        raise StoreError(f"{path or url}: {exc}") from None
+        raise (exc if exc.where else exc.at(str(path or display_url(url)))) from None
     return engine
+
+
+def display_url(url: str) -> str:
+    """A store's URL as said to a user: the password hidden, no driver name."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername.startswith("postgresql"):
+        parsed = parsed.set(drivername="postgresql")
+    from urllib.parse import unquote
+
+    return unquote(parsed.render_as_string(hide_password=True))
+
+
+# What a PostgreSQL client library says when it cannot connect, and what that means to a user.
+_CONNECT_PROBLEMS = (
+    (("authentication failed",), "auth_failed", "the server refused the user name or password"),
+    (("no password supplied",), "auth_failed", "the server refused the user name or password"),
+    (('role "', "does not exist"), "no_role", "the server has no such user (role)"),
+    (('database "', "does not exist"), "no_database", "the server has no such database"),
+    (("permission denied",), "no_permission", "the user may not use this database"),
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database server went away (or cannot be reached) during the work: an error about
+    the link, not about the data; as SQLAlchemy or the driver (psycopg) raised it."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    if not any(c.__name__ == "OperationalError" and c.__module__.startswith("psycopg")
+               for c in type(exc).__mro__):
+        return False
+    # No SQL state: the client lost or never had the link; 08: connection exceptions; 57P0x:
+    # the server shut down or ended this session. (A lock timeout is an OperationalError too.)
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
+def unreachable(exc: Exception) -> StoreError:
+    """The one line for a database that could not be used: refused, unknown or unreachable."""
+    text = str(getattr(exc, "orig", None) or exc)
+    for needles, code, message in _CONNECT_PROBLEMS:
+        if all(needle in text for needle in needles):
+            return StoreError(code, message)
+    first = " ".join(text.split())[:200]
+    if any(word in text for word in ("connection", "Connection", "connect", "server", "timeout")):
+        return StoreError("unreachable", f"cannot reach the database server ({first})",
+                          detail=first)
+    return StoreError("cannot_open", f"cannot open the store ({first})", detail=first)
 
 
 def schema_problems(engine: Any) -> list[str]:

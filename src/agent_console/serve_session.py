@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
         store = open_store(settings, create=False)
         agent = auth.signed_in_agent(store, code=granted.agent)
-    except (OSError, web_session.PassRefused, auth.SignInError, ConfigError, ServiceError,
-            db.StoreError) as exc:
+    except db.StoreError as exc:
+        print(f"agent-console: session refused: {exc.localized()}", file=sys.stderr)
+        return 2
+    except (OSError, web_session.PassRefused, auth.SignInError, ConfigError, ServiceError) as exc:
         print(f"agent-console: session refused: {exc}", file=sys.stderr)
         return 2
     app = make_app(store, settings, agent=agent)

@@ -1,6 +1,12 @@
-"""NoteScreen: write a note on a ticket; the draft is kept in the store as it is typed."""
+"""NoteScreen: write a note on a ticket; the draft is kept in the store as it is typed.
+
+The dialog stays open until the note is stored: if the store cannot take it (the database
+server is gone), what was typed is still on screen to try again."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,9 +33,12 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
         Binding("ctrl+s", "save", "Save", id="save"),
     ]
 
-    def __init__(self, number: str, draft: DraftSlot) -> None:
+    def __init__(self, number: str, draft: DraftSlot,
+                 submit: Callable[[str], Any] | None = None) -> None:
+        """`submit` stores the note (called in a worker); the dialog closes once it has."""
         super().__init__()
-        self.number, self.draft = number, draft
+        self.number, self.draft, self.submit = number, draft, submit
+        self._close_anyway = False  # the draft could not be kept: a second Esc closes
         self._draft_timer = None
         self._draft_write: Worker[None] | None = None
         localize_bindings(self)
@@ -90,9 +99,41 @@ class NoteScreen(ReportsWorkerErrors, SaveCancelButtons, ModalScreen[str | None]
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self.write_draft(None)
-        self.dismiss(text)
+            self._draft_timer = None
+        if self.submit is None:
+            self.write_draft(None)
+            self.dismiss(text)
+            return
+        self.send(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="note-send")
+    def send(self, text: str) -> None:
+        """Store the note, then forget the draft and close; on failure the dialog stays."""
+        assert self.submit is not None
+        self.submit(text)
+        self.app.call_from_thread(self.dismiss, text)
+        self.draft.save(None)
 
     def action_cancel(self) -> None:
-        self.keep_draft()  # the draft stays: an accidental Escape loses nothing
-        self.dismiss(None)
+        if self._close_anyway:
+            self.dismiss(None)
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self.close_keeping(self.query_one(TextArea).text or None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="note-draft")
+    def close_keeping(self, text: str | None) -> None:
+        """Keep the draft, then close: an accidental Escape loses nothing. If the store cannot
+        keep it, the dialog stays and says that a second Escape closes without it."""
+        try:
+            self.draft.save(text)
+        except Exception:
+            self.app.call_from_thread(self._keeping_failed)
+            raise
+        self.app.call_from_thread(self.dismiss, None)
+
+    def _keeping_failed(self) -> None:
+        self._close_anyway = True
+        self.notify(t("note.not_kept"), severity="warning", timeout=12)

@@ -202,17 +202,12 @@ class OutageBoardScreen(ContextScreen[None]):
         draft = DraftSlot(lambda: get_preference(store, code, key),
                           lambda text: set_preference(store, code, key, text))
 
-        def written(text: str | None) -> None:
-            if text:
-                self.note_all(row.outage.id, text)
+        def note_all(text: str) -> None:  # in the dialog's worker
+            count = outage.bulk_note(store, self.ctx.actor, outage_id=row.outage.id, text=text)
+            self.app.call_from_thread(self.notify, t("outage.noted", count=count))
+            self.post_message(self.Moved("", ""))  # read the board again
 
-        self.app.push_screen(NoteScreen(row.outage.number, draft), written)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="outage-note")
-    def note_all(self, outage_id: int, text: str) -> None:
-        count = outage.bulk_note(self.ctx.store, self.ctx.actor, outage_id=outage_id, text=text)
-        self.app.call_from_thread(self.notify, t("outage.noted", count=count))
-        self.post_message(self.Moved("", ""))  # read the board again
+        self.app.push_screen(NoteScreen(row.outage.number, draft, note_all))
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -149,13 +149,13 @@ class TicketActions:
         key = f"note_draft:{ref.id}"
 
         def written(text: str | None) -> None:
-            if text:
-                self.change_ticket(ref, "note", lambda: tickets.add_note(
-                    store, actor, ticket_id=ref.id, text=text))
+            if text:  # the dialog stored it
+                self.post_message(TicketChanged(ref.id, "note"))
 
         draft = DraftSlot(load=lambda: directory.get_preference(store, actor.code, key),
                           save=lambda text: directory.set_preference(store, actor.code, key, text))
-        self.app.push_screen(NoteScreen(ref.number, draft), written)
+        self.app.push_screen(NoteScreen(ref.number, draft, lambda text: tickets.add_note(
+            store, actor, ticket_id=ref.id, text=text)), written)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resolution-draft")
     def ask_resolution(self, ref: TicketRef, *, resolving: bool = False) -> None:

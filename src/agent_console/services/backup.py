@@ -81,15 +81,26 @@ def _check_copy(path: Path) -> tuple[int, dict[str, int], tuple[int, str]]:
         conn.close()
 
 
+class ServerStore(BackupError):
+    """The store is on a database server, whose own tools back it up."""
+
+    key = "backup.on_server"
+
+
+def refuse_server_store(store: Store) -> None:
+    """A backup is a copy of a store file; a server's database is backed up by the server."""
+    if not store.is_sqlite:
+        raise ServerStore("this store is on a database server: back it up with the server's "
+                          "own tools (pg_dump, point-in-time recovery)")
+
+
 def backup(store: Store, actor: Actor | None, *, to: Path, keep: int = 7) -> Manifest:
     """Copy the live store into `to`, verify the copy, keep the newest `keep` backups. An agent
     needs a role that may run exports (a backup holds everything); None is the console's own
     schedule."""
     if actor is not None:
         actor.require(permissions.RUN_REPORTS)
-    if not store.is_sqlite:
-        raise BackupError("this store is on a database server: back it up with the server's "
-                          "own tools (pg_dump, point-in-time recovery)")
+    refuse_server_store(store)
     if keep < 1:
         raise InputError("keep", "must be at least 1", code="at_least_one")
     to.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,9 @@ same order with the same scores. No PostgreSQL extension is needed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from agent_console.db import SQLITE_EXTRAS
 from agent_console.services import cjk
@@ -40,6 +39,10 @@ def entry(case_id: int, *, title: str, body: Sequence[str], category: str,
 
 class CaseIndex(Protocol):
     """The full-text index of cases, written and read inside the caller's unit of work."""
+
+    # What this engine's index keeps, beyond cjk.INDEX_VERSION's tokens: a store indexed in
+    # another format is re-indexed when opened (knowledge.index_version).
+    FORMAT: str
 
     def add(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
         """Index new cases (or new versions of cases just removed)."""
@@ -91,6 +94,8 @@ class Fts5CaseIndex:
     """`kb_fts`: contentless FTS5 over the cjk tokens (rowid = case id); snippets come from
     kb_case. bm25 weighs a title match 5:1 over a body match."""
 
+    FORMAT = ""  # the index holds cjk.INDEX_VERSION's tokens, nothing of its own to version
+
     _INSERT = "INSERT INTO kb_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)"
     # A contentless table forgets a row only when given the tokens it was indexed with.
     _DELETE = ("INSERT INTO kb_fts (kb_fts, rowid, title, body, meta) "
@@ -131,6 +136,7 @@ class Fts5CaseIndex:
 # FTS5's bm25 constants and the weights of Fts5CaseIndex (title 5, body 1, meta 0).
 _K1, _B = 1.2, 0.75
 _TITLE_WEIGHT, _BODY_WEIGHT = 5.0, 1.0
+_IDF_FLOOR = 1e-6  # FTS5 gives a phrase in more than half the rows this idf, not a negative one
 
 
 def _phrases_in_order(parts: Iterable[cjk.Part]) -> list[cjk.Phrase]:
@@ -141,129 +147,157 @@ def _phrases_in_order(parts: Iterable[cjk.Part]) -> list[cjk.Phrase]:
     return out
 
 
-def _instances(tokens: Sequence[str], phrase: cjk.Phrase) -> int:
-    """How many times `phrase` occurs in a token list (the last term a prefix if so marked)."""
-    size, found = len(phrase.terms), 0
-    head, last = list(phrase.terms[:-1]), phrase.terms[-1]
-    for i in range(len(tokens) - size + 1):
-        end = tokens[i + size - 1]
-        if (end == last or (phrase.prefix and end.startswith(last))) and \
-                tokens[i:i + size - 1] == head:
-            found += 1
-    return found
-
-
-@dataclass(slots=True)
-class _Doc:
-    title: list[str]
-    body: list[str]
-    category: str
-    retired: bool
-    size: int
+def _places(tokens: Sequence[str], column: int,
+            out: dict[str, tuple[list[int], list[int]]]) -> None:
+    for at, token in enumerate(tokens):
+        out.setdefault(token, ([], []))[column].append(at)
 
 
 class PgCaseIndex:
-    """The cjk tokens in PostgreSQL: `kb_token` (token, case) finds the cases holding a term,
-    exact or by prefix; `kb_doc` holds each case's token text, on which phrases are checked and
-    FTS5's bm25 is worked out (title 5 : body 1, the document length counting the filter tokens
-    as FTS5 does)."""
+    """The cjk tokens in PostgreSQL (db.PG_KB_TABLES): `kb_token` holds each (token, case) with
+    the token's count and positions in the title and the body, found by the B-tree on token
+    (exact, or by prefix with LIKE); `kb_doc` holds each case's filters and its length in tokens
+    (the filter tokens counted, as FTS5 counts its meta column). One SQL statement checks the
+    phrases (consecutive positions), picks the newest `window` matching cases and ranks them
+    with FTS5's bm25, written out in the order FTS5 computes it (title 5 : body 1, whole-row
+    document length and average, idf log((N - n + 0.5) / (n + 0.5)) floored at 1e-6), so the
+    scores are FTS5's to the last bit."""
+
+    FORMAT = "+pg2"  # 2: counts and positions in kb_token (1: tokens only, text in kb_doc)
 
     def add(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
-        tx.executemany("INSERT INTO kb_doc (case_id, title, body, category, retired, size) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       [(e.case_id, e.title, e.body, e.category, e.retired,
-                         len(e.title.split()) + len(e.body.split()) + len(_meta(e).split()))
-                        for e in entries])
-        tx.executemany("INSERT INTO kb_token (token, case_id) VALUES (?, ?)",
-                       [(token, e.case_id) for e in entries
-                        for token in dict.fromkeys((e.title + " " + e.body).split())])
+        # COPY, in the unit of work's transaction: a case brings a few hundred token rows.
+        cursor = tx.conn.connection.dbapi_connection.cursor()
+        with cursor.copy("COPY kb_doc (case_id, category, retired, size) FROM STDIN") as copy:
+            for e in entries:
+                copy.write_row((e.case_id, e.category, int(e.retired),
+                                len(e.title.split()) + len(e.body.split()) + len(_meta(e).split())))
+        with cursor.copy("COPY kb_token (token, case_id, title_tf, body_tf, title_pos, body_pos) "
+                         "FROM STDIN") as copy:
+            for e in entries:
+                places: dict[str, tuple[list[int], list[int]]] = {}
+                _places(e.title.split(), 0, places)
+                _places(e.body.split(), 1, places)
+                for token, (title, body) in places.items():
+                    copy.write_row((token, e.case_id, len(title), len(body),
+                                    _array(title), _array(body)))
+        cursor.close()
 
     def remove(self, tx: Tx, entries: Sequence[IndexEntry]) -> None:
         tx.execute("DELETE FROM kb_doc WHERE case_id = ANY(?)", ([e.case_id for e in entries],))
 
     def clear(self, tx: Tx) -> None:
-        tx.execute("DELETE FROM kb_doc")
+        # Made anew rather than emptied, so that a store gets the tables' current definition.
+        from agent_console.db import PG_KB_TABLES
+
+        tx.execute("DROP TABLE IF EXISTS kb_token")
+        tx.execute("DROP TABLE IF EXISTS kb_doc")
+        for statement in PG_KB_TABLES:
+            tx.execute(statement)
 
     def optimize(self, tx: Tx) -> None:
         tx.execute("ANALYZE kb_doc")
         tx.execute("ANALYZE kb_token")
 
-    def _holding(self, tx: Tx, phrase: cjk.Phrase, cache: dict[tuple[str, bool], set[int]]
-                 ) -> set[int]:
-        """Cases holding every term of `phrase` (not yet in order)."""
-        found: set[int] | None = None
-        for i, term in enumerate(phrase.terms):
-            prefix = phrase.prefix and i == len(phrase.terms) - 1
-            key = (term, prefix)
-            if key not in cache:
-                sql = ("SELECT DISTINCT case_id FROM kb_token WHERE token LIKE ?" if prefix
-                       else "SELECT case_id FROM kb_token WHERE token = ?")
-                cache[key] = {row[0] for row in tx.all(sql, (term + "%" if prefix else term,))}
-            found = set(cache[key]) if found is None else found & cache[key]
-        return found or set()
+    @staticmethod
+    def _phrase_sql(phrase: cjk.Phrase, n: int, params: dict[str, object]) -> str:
+        """(case_id, f) for every case holding `phrase`: f is FTS5's weighted count of its
+        instances (5 a title instance, 1 a body instance)."""
+        terms = phrase.terms
+        last = len(terms) - 1
 
-    def _docs(self, tx: Tx, ids: set[int]) -> dict[int, _Doc]:
-        if not ids:
-            return {}
-        rows = tx.all("SELECT case_id, title, body, category, retired, size FROM kb_doc "
-                      "WHERE case_id = ANY(?)", (sorted(ids),))
-        return {r[0]: _Doc(r[1].split(), r[2].split(), r[3], bool(r[4]), r[5]) for r in rows}
+        def where(i: int, alias: str) -> str:
+            key = f"t{n}_{i}"
+            if phrase.prefix and i == last:
+                params[key] = terms[i] + "%"  # terms hold only letters and digits
+                return f"{alias}.token LIKE %({key})s"
+            params[key] = terms[i]
+            return f"{alias}.token = %({key})s"
+
+        weigh = f"{_TITLE_WEIGHT!r}::float8, {_BODY_WEIGHT!r}::float8"
+        if len(terms) == 1:
+            a, b = weigh.split(", ")
+            if not phrase.prefix:
+                return (f"SELECT case_id, title_tf * {a} + body_tf * {b} AS f FROM kb_token a0 "
+                        f"WHERE {where(0, 'a0')}")
+            return (f"SELECT case_id, sum(title_tf) * {a} + sum(body_tf) * {b} AS f "
+                    f"FROM kb_token a0 WHERE {where(0, 'a0')} GROUP BY case_id")
+        joins = " ".join(f"JOIN kb_token a{i} ON a{i}.case_id = a0.case_id AND {where(i, f'a{i}')}"
+                         for i in range(1, len(terms)))
+
+        def count(column: str) -> str:
+            chain = " AND ".join(f"p + {i} = ANY(a{i}.{column})" for i in range(1, len(terms)))
+            return f"(SELECT count(*) FROM unnest(a0.{column}) p WHERE {chain})"
+
+        a, b = weigh.split(", ")
+        # With a prefix last term a case may bring several rows for it; a position holds one
+        # token, so their counts add up to the phrase's.
+        return (f"SELECT case_id, sum(f) AS f FROM (SELECT a0.case_id, "
+                f"{count('title_pos')} * {a} + {count('body_pos')} * {b} AS f "
+                f"FROM kb_token a0 {joins} WHERE {where(0, 'a0')}) s "
+                f"GROUP BY case_id HAVING sum(f) > 0")
 
     def rank(self, tx: Tx, phrases: Sequence[cjk.Part], *, any_: bool, limit: int,
              category: str | None, include_retired: bool, window: int) -> list[tuple[int, float]]:
         ordered = _phrases_in_order(phrases)
         if not ordered:
             return []
-        cache: dict[tuple[str, bool], set[int]] = {}
-        holding = [self._holding(tx, phrase, cache) for phrase in ordered]
-        docs = self._docs(tx, set().union(*holding))
-        # counts[i][case] = (title instances, body instances) of phrase i
-        counts: list[dict[int, tuple[int, int]]] = []
-        for phrase, ids in zip(ordered, holding):
-            seen = {}
-            for case_id in ids:
-                doc = docs[case_id]
-                found = (_instances(doc.title, phrase), _instances(doc.body, phrase))
-                if found != (0, 0):
-                    seen[case_id] = found
-            counts.append(seen)
-        matched = self._matching(phrases, counts, docs, any_=any_)
-        matched = [case_id for case_id in matched
-                   if (not category or docs[case_id].category == category)
-                   and (include_retired or not docs[case_id].retired)]
-        matched.sort(reverse=True)
-        matched = matched[:window]
-        total = tx.one("SELECT count(*), coalesce(sum(size), 0) FROM kb_doc")
-        rows, avgdl = int(total[0]), int(total[1]) / max(int(total[0]), 1)
-        idf = []
-        for seen in counts:
-            value = math.log((rows - len(seen) + 0.5) / (len(seen) + 0.5))
-            idf.append(value if value > 0.0 else 1e-6)
-        scored = []
-        for case_id in matched:
-            size, score = docs[case_id].size, 0.0
-            for weight, seen in zip(idf, counts):
-                title, body = seen.get(case_id, (0, 0))
-                freq = title * _TITLE_WEIGHT + body * _BODY_WEIGHT
-                score += weight * (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * size / avgdl))
-            scored.append((case_id, score))
-        scored.sort(key=lambda item: (-item[1], -item[0]))
-        return scored[:limit]
-
-    @staticmethod
-    def _matching(parts: Sequence[cjk.Part], counts: list[dict[int, tuple[int, int]]],
-                  docs: dict[int, Any], *, any_: bool) -> list[int]:
-        """The cases the query's parts select: every part (or, with `any_`, one of them)."""
-        index, sets = 0, []
-        for part in parts:
+        distinct = list(dict.fromkeys(ordered))
+        number = {phrase: n for n, phrase in enumerate(distinct)}
+        params: dict[str, object] = {"k1": _K1, "b": _B, "floor": _IDF_FLOOR, "half": 0.5,
+                                     "one": 1.0, "window": window, "limit": limit}
+        ctes = [f"p{n} AS MATERIALIZED ({self._phrase_sql(phrase, n, params)})"
+                for n, phrase in enumerate(distinct)]
+        sets = []
+        for part in phrases:
             options = part.options if isinstance(part, cjk.Either) else (part,)
-            found: set[int] = set()
-            for _ in options:
-                found |= counts[index].keys()
-                index += 1
-            sets.append(found)
-        chosen = set().union(*sets) if any_ else set.intersection(*sets)
-        return [case_id for case_id in chosen if case_id in docs]
+            sets.append("(" + " UNION ".join(f"SELECT case_id FROM p{number[o]}"
+                                             for o in options) + ")")
+        ctes.append("cand AS MATERIALIZED (" + (" UNION " if any_ else " INTERSECT ").join(sets) + ")")
+        filters = ""
+        if category:
+            params["category"] = category
+            filters += " AND d.category = %(category)s"
+        if not include_retired:
+            filters += " AND d.retired = 0"
+        # Only the newest `window` matching cases are ranked: a common word costs the same at
+        # any store size (as Fts5CaseIndex).
+        ctes.append("m AS MATERIALIZED (SELECT d.case_id, d.size FROM kb_doc d JOIN cand ON "
+                    f"cand.case_id = d.case_id WHERE true{filters} "
+                    "ORDER BY d.case_id DESC LIMIT %(window)s)")
+        # FTS5: avgdl = every row's tokens / rows; idf = log((N - n + 0.5) / (n + 0.5)) with n
+        # the rows holding the phrase, FTS5's floor when not positive.
+        ctes.append("st AS MATERIALIZED (SELECT count(*) AS n, "
+                    "coalesce(sum(size), 0)::float8 / greatest(count(*), 1)::float8 AS avgdl "
+                    "FROM kb_doc)")
+        idf = ", ".join(
+            f"(SELECT CASE WHEN x > 0 THEN x ELSE %(floor)s END FROM (SELECT ln(((st.n - c.n)"
+            f"::float8 + %(half)s) / (c.n::float8 + %(half)s)) AS x FROM "
+            f"(SELECT count(*) AS n FROM p{n}) c) y) AS i{n}" for n in range(len(distinct)))
+        ctes.append(f"w AS MATERIALIZED (SELECT {idf} FROM st)")
+        # score += idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)), phrase by phrase.
+        terms = []
+        for phrase in ordered:
+            n = number[phrase]
+            f = f"coalesce(p{n}.f, 0::float8)"
+            terms.append(f"w.i{n} * (({f} * (%(k1)s + %(one)s)) / ({f} + %(k1)s * "
+                         f"(%(one)s - %(b)s + %(b)s * m.size::float8 / st.avgdl)))")
+        score = " + ".join(terms)
+        joins = " ".join(f"LEFT JOIN p{n} ON p{n}.case_id = m.case_id"
+                         for n in range(len(distinct)))
+        sql = (f"WITH {', '.join(ctes)} SELECT m.case_id, {score} AS score FROM m CROSS JOIN st "
+               f"CROSS JOIN w {joins} ORDER BY score DESC, m.case_id DESC LIMIT %(limit)s")
+        cursor = tx.conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return [(int(case_id), float(value)) for case_id, value in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+
+def _array(places: list[int]) -> str:
+    """A PostgreSQL array literal, as COPY's text format takes it."""
+    return "{" + ",".join(map(str, places)) + "}"
 
 
 INDEXES: dict[str, type[CaseIndex]] = {"sqlite": Fts5CaseIndex, "postgresql": PgCaseIndex}

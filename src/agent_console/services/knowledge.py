@@ -131,21 +131,26 @@ INDEX_META = "kb_index_version"
 REINDEX_BATCH = 5000
 
 
+def index_version(index: CaseIndex) -> str:
+    """What store_meta says of a current index: the tokens' version and the engine's format."""
+    return cjk.INDEX_VERSION + index.FORMAT
+
+
 def ensure_index(store: Store) -> int:
     """Re-index every case when the store's index was built by an older cjk.INDEX_VERSION (the
     tokens changed); the number of cases re-indexed (0 when the index was current)."""
-    with store.read() as tx:
-        if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
-                     (INDEX_META,)) == cjk.INDEX_VERSION:
-            return 0
     index = index_for(store)
+    version = index_version(index)
+    with store.read() as tx:
+        if tx.scalar("SELECT value FROM store_meta WHERE key = ?", (INDEX_META,)) == version:
+            return 0
     with store.write() as tx:
         done = 0
         if tx.scalar("SELECT value FROM store_meta WHERE key = ?",
-                     (INDEX_META,)) != cjk.INDEX_VERSION:
+                     (INDEX_META,)) != version:
             done = reindex(tx, index)
             tx.execute("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                       "DO UPDATE SET value = excluded.value", (INDEX_META, cjk.INDEX_VERSION))
+                       "DO UPDATE SET value = excluded.value", (INDEX_META, version))
         return done
 
 

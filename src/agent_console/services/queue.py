@@ -128,7 +128,7 @@ def _phone_clause(text: str) -> tuple[str, list[object]] | None:
         return None
 
 
-def _where(flt: QueueFilter, actor: Actor, now_ts: int) -> tuple[list[str], list[object]]:
+def _where(flt: QueueFilter, actor: Actor, now_ts: int, like: str) -> tuple[list[str], list[object]]:
     visible, params = visible_clause(actor, site=flt.site)
     clauses = [visible]
     if flt.view != "all":  # "all" is for the command line; the screen shows open or closed
@@ -156,8 +156,8 @@ def _where(flt: QueueFilter, actor: Actor, now_ts: int) -> tuple[list[str], list
             params.append(value)
     if text := flt.text.strip():
         pattern = _like(text)
-        matches = ["t.number LIKE ? ESCAPE '\\'", "c.name LIKE ? ESCAPE '\\'",
-                   "t.description LIKE ? ESCAPE '\\'"]
+        matches = [f"{column} {like} ? ESCAPE '\\'"
+                   for column in ("t.number", "c.name", "t.description")]
         params += [pattern] * 3
         if phone := _phone_clause(text):
             matches.append(phone[0])
@@ -189,7 +189,7 @@ class QueueReader:
              after: tuple[int, ...] | None = None, before: tuple[int, ...] | None = None,
              inclusive: bool = False, from_end: bool = False) -> list[TicketRow]:
         """Up to `limit` rows in queue order: after or before a row's sort key, or the last ones."""
-        clauses, params = _where(flt, actor, now_ts)
+        clauses, params = _where(flt, actor, now_ts, self.store.like)
         descending = flt.sort in _DESCENDING
         backwards = before is not None or from_end
         key = before if backwards else after
@@ -211,7 +211,7 @@ class QueueReader:
     def count(self, flt: QueueFilter, actor: Actor, *, now_ts: int,
               before: tuple[int, ...] | None = None) -> int:
         """How many rows the filter holds, or how many sort before `before`."""
-        clauses, params = _where(flt, actor, now_ts)
+        clauses, params = _where(flt, actor, now_ts, self.store.like)
         if before is not None:
             clause, key_params = _beyond(flt, before, ">" if flt.sort in _DESCENDING else "<")
             clauses.append(clause)

@@ -151,6 +151,11 @@ class Store:
         """Python bools are bound as 0 and 1 (see db.flag_params)."""
         return db.is_postgres(self.engine)
 
+    @property
+    def like(self) -> str:
+        """LIKE on SQLite, ILIKE on PostgreSQL: a text filter ignores case on both."""
+        return db.like_operator(self.engine)
+
     @contextmanager
     def write(self, actor: Actor | None = None) -> Iterator[Tx]:
         """One write transaction; the write lock is taken up front and waited for."""

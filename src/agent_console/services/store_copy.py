@@ -77,7 +77,7 @@ def _counts(store: Store) -> dict[str, int]:
 
 def copy_store(source: Store, target: Store, actor: Actor) -> CopyReport:
     """Copy every row of `source` into the new store `target`; the counts and the audit check."""
-    from agent_console.services.knowledge import INDEX_META, index_for, reindex
+    from agent_console.services.knowledge import INDEX_META, index_for, index_version, reindex
 
     actor.require(permissions.RUN_REPORTS)  # a copy holds everything, as a backup does
     tables = _tables()
@@ -96,16 +96,11 @@ def copy_store(source: Store, target: Store, actor: Actor) -> CopyReport:
                 dst.executemany(insert, batch)
         db.mark_store(dst.conn)
         db.reset_sequences(dst.conn)
-        reindex(dst, index_for(target))
+        index = index_for(target)
+        reindex(dst, index)
         dst.execute("DELETE FROM store_meta WHERE key = ?", (INDEX_META,))
         dst.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)",
-                    (INDEX_META, _index_version()))
+                    (INDEX_META, index_version(index)))
     before, after = _counts(source), _counts(target)
     return CopyReport({name: (before[name], after.get(name, 0)) for name in before},
                       audit.verify(target))
-
-
-def _index_version() -> str:
-    from agent_console.services import cjk
-
-    return cjk.INDEX_VERSION
