@@ -342,7 +342,7 @@ async def test_a_supervisor_picks_a_site_on_the_queue_and_an_agent_cannot(demo_s
         await settle(app, pilot)
         assert {r.site for r in queue.query_one(TicketTable).rows} == {"north"}
         assert 0 < queue.counts.total < everyone
-        assert "Site: north" in str(queue.query_one("#queue-filters", Static).render())
+        assert "Site: North hotline centre" in str(queue.query_one("#queue-filters", Static).render())
     agent = app_for(demo_store, agent="a001", refresh_seconds=60.0)
     async with agent.run_test(size=(120, 40)) as pilot:
         await settle(agent, pilot)

@@ -80,6 +80,7 @@ class QueueScreen(TicketActions, WatchesStore):
         self.counts = QueueCounts(0, 0, 0)
         self._ticks = 0
         self._search_timer = None
+        self._site_names: dict[str, str] = {}  # site code -> its name, once a site is picked
         self._loaded = False
 
     # --- layout --------------------------------------------------------------------------------
@@ -140,6 +141,11 @@ class QueueScreen(TicketActions, WatchesStore):
         if mode == "first":
             flt = directory.load_queue_filter(self.ctx.store, actor.code, actor)
             mode = "home"
+        if flt.site and flt.site not in self._site_names:  # the filter line names the site
+            from agent_console.services import sites
+
+            lang = current_language()
+            self._site_names = {s.code: s.name(lang) for s in sites.list_sites(self.ctx.store)}
         size = max(size, page * 2, 40)
         now_ts = self._now_ts()
         rows: list[TicketRow] = []
@@ -290,7 +296,8 @@ class QueueScreen(TicketActions, WatchesStore):
             t(f"queue.view.{flt.view}"),
         ]
         if flt.site:
-            parts.insert(0, t("queue.filter.site", value=clean_line(flt.site)))
+            name = self._site_names.get(flt.site, flt.site)
+            parts.insert(0, t("queue.filter.site", value=clean_line(name)))
         if flt.text:
             parts.append(t("queue.filter.text", value=clean_line(flt.text)[:30]))
         _update(self.query_one("#queue-filters", Static), "  ·  ".join(parts))
