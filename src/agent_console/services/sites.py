@@ -9,6 +9,7 @@ from agent_console.models.vocab import SiteKind
 from agent_console.services import permissions
 from agent_console.services.actor import Actor
 from agent_console.services.audit import Action
+from agent_console.services.catalog import Named
 from agent_console.services.errors import InputError
 from agent_console.services.store import Store, Tx
 from agent_console.text import clean_line
@@ -16,15 +17,11 @@ from agent_console.text import clean_line
 CODE_LIMIT = 16
 
 
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    code: str
-    name_en: str
-    name_zh: str
-    kind: str
+@dataclass(frozen=True)
+class SiteInfo(Named):
+    """A hall or hotline centre: its code, names in both languages, and kind."""
 
-    def name(self, language: str) -> str:
-        return self.name_zh if language.startswith("zh") else self.name_en
+    kind: str
 
 
 def list_sites(store: Store) -> list[SiteInfo]:
